@@ -1,1 +1,47 @@
-export {}
+/**
+ * @packageDocumentation
+ * The node's kernel network programming: overlay namespaces (bridge + vxlan + permanent
+ * neighbour/FDB entries for remote peers), the gateway bridge with MASQUERADE, and
+ * endpoint sandboxes. Desired state in, kernel observed with `ip -j`/`bridge -j`/`nft -j`,
+ * pure planners compute an ordered plan of idempotent steps, one executor runs it in
+ * batches (`ip -batch -`, `bridge -batch -`, `nft -f -`). Kernel names: see `names.ts`.
+ *
+ * @example
+ * ```ts
+ * import { createDataplane } from '@swarmnet/dataplane'
+ * const dp = createDataplane({ logger }, { advertiseAddress: '192.0.2.1' })
+ * await dp.reconcile({
+ *   networks: [{ id: 'n1', vni: 4097, subnet: '10.0.1.0/24', gateway: '10.0.1.1', peers }],
+ *   endpoints: [{ id: 'task1', attachments: [{ networkId: 'n1', ip: '10.0.1.2' }] }],
+ * })
+ * await dp.setPeers('n1', peers) // the full set, whenever gossip changes it
+ * ```
+ */
+import { type Dataplane, type DataplaneComponents, type DataplaneInit, LinuxDataplane } from './dataplane.js'
+
+export type { Dataplane, DataplaneComponents, DataplaneInit, ReconcileResult } from './dataplane.js'
+export { CommandFailedError } from './errors.js'
+export {
+  DEFAULT_GATEWAY_BRIDGE,
+  overlayNamespace,
+  sandboxNamespace,
+} from './names.js'
+export type {
+  FdbEntry,
+  LinkState,
+  NeighEntry,
+  ObservedHost,
+  ObservedNamespace,
+  ObservedNode,
+  RouteEntry,
+  VxlanInfo,
+} from './observe.js'
+export type { Plan, Step } from './plan.js'
+export { describePlan, describeStep } from './plan.js'
+export type { KernelCapabilities } from './probe.js'
+export type { AttachmentSpec, DesiredState, EndpointSpec, NetworkSpec, Peer } from './spec.js'
+
+/** Creates the dataplane of this node (Linux, iproute2 + nftables). */
+export function createDataplane(components: DataplaneComponents, init: DataplaneInit): Dataplane {
+  return new LinuxDataplane(components, init)
+}

@@ -1,0 +1,187 @@
+/**
+ * The Dataplane implementation: validates desired state, observes the kernel, asks the
+ * pure planners for a plan and hands it to the executor. Mutations of a network go through
+ * the per-network queue; a full reconcile holds every network it touches plus `#node`.
+ */
+import { type AbortOptions, InvalidInputError, type Logger } from '@swarmnet/interface'
+import { assertIpv4, intToIp, networkBase, parseCidr } from './addr.js'
+import { Executor } from './executor.js'
+import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, overlayNamespace } from './names.js'
+import { planNode } from './node.js'
+import { type ObservedNode, observeNode, observeOverlay } from './observe.js'
+import { planPeers } from './overlay.js'
+import { describeStep, type Plan } from './plan.js'
+import { type KernelCapabilities, probeKernel } from './probe.js'
+import { KeyedQueue } from './queue.js'
+import {
+  type CheckedNetwork,
+  checkNetwork,
+  checkPeers,
+  type DesiredState,
+  type NodeConfig,
+  normalizeDesired,
+  type Peer,
+} from './spec.js'
+
+export interface DataplaneInit {
+  /** This node's underlay (data path) address: vxlan `local` and the VTEP peers use. */
+  readonly advertiseAddress: string
+  /** Underlay device for the vxlan (`dev`); by default the kernel routes by `local`. */
+  readonly underlayDevice?: string
+  /** @default 1500 — overlay MTU is this − 50 */
+  readonly underlayMtu?: number
+  /** UDP port of the vxlan data path, 1024–49151. @default 4789 */
+  readonly dataPathPort?: number
+  /** @default 'sn_gwbridge' */
+  readonly gatewayBridge?: string
+  /** @default '172.18.0.0/16' (the bridge takes the first address) */
+  readonly gatewaySubnet?: string
+  /** argv prefix for every command, e.g. `['nsenter', '-t', pid, '-n', '-m', '--']`. */
+  readonly wrap?: readonly string[]
+  /** Called with each argv before it is spawned. */
+  readonly onSpawn?: (argv: readonly string[]) => void
+}
+
+export interface DataplaneComponents {
+  readonly logger: Logger
+}
+
+export interface ReconcileResult {
+  /** Steps applied (0 when the kernel already matched). */
+  readonly steps: number
+  /** Processes spawned for observation and changes. */
+  readonly processes: number
+  readonly warnings: readonly string[]
+}
+
+export interface Dataplane {
+  /** Observe everything, apply the difference to `desired`; the periodic drift repair. */
+  reconcile(desired: DesiredState, options?: AbortOptions): Promise<ReconcileResult>
+  /**
+   * Replace the full peer set of one network (gossip changed). Programs the kernel only
+   * when the network's namespace exists; the set is remembered for the next reconcile.
+   */
+  setPeers(networkId: string, peers: readonly Peer[], options?: AbortOptions): Promise<ReconcileResult>
+  /** The plan `reconcile` would apply now (dry run). */
+  plan(desired: DesiredState, options?: AbortOptions): Promise<Plan>
+  /** Current kernel state of everything swarmnet owns on this node. */
+  observe(options?: AbortOptions): Promise<ObservedNode>
+  /** What the kernel supports (vxlan, nftables, IPVS, ESP). */
+  capabilities(options?: AbortOptions): Promise<KernelCapabilities>
+  /** Remove every namespace, device and nft table the dataplane made. */
+  teardown(options?: AbortOptions): Promise<ReconcileResult>
+  /** Processes spawned since creation. */
+  readonly processes: number
+}
+
+const NODE_KEY = '#node'
+
+export function nodeConfig(init: DataplaneInit): NodeConfig {
+  const advertiseAddress = assertIpv4(init.advertiseAddress, 'advertiseAddress')
+  const underlayMtu = init.underlayMtu ?? 1500
+  if (!Number.isInteger(underlayMtu) || underlayMtu < 1280 || underlayMtu > 65535) {
+    throw new InvalidInputError(`underlayMtu out of range: ${underlayMtu}`)
+  }
+  const dataPathPort = init.dataPathPort ?? 4789
+  if (!Number.isInteger(dataPathPort) || dataPathPort < 1024 || dataPathPort > 49151) {
+    throw new InvalidInputError(`dataPathPort must be 1024–49151: ${dataPathPort}`)
+  }
+  const gatewayBridge = init.gatewayBridge ?? DEFAULT_GATEWAY_BRIDGE
+  if (!/^[A-Za-z0-9_.-]+$/.test(gatewayBridge) || gatewayBridge.length > IFNAME_MAX) {
+    throw new InvalidInputError(`gatewayBridge must be a valid interface name: ${gatewayBridge}`)
+  }
+  const gatewaySubnet = parseCidr(init.gatewaySubnet ?? '172.18.0.0/16', 'gatewaySubnet')
+  if (gatewaySubnet.prefix > 29) throw new InvalidInputError('gatewaySubnet is too small')
+  const base = networkBase(gatewaySubnet)
+  return {
+    advertiseAddress,
+    underlayDevice: init.underlayDevice,
+    underlayMtu,
+    dataPathPort,
+    gatewayBridge,
+    gatewaySubnet: { address: intToIp(base), prefix: gatewaySubnet.prefix },
+    gatewayAddress: intToIp(base + 1),
+  }
+}
+
+export class LinuxDataplane implements Dataplane {
+  readonly #log: Logger
+  readonly #cfg: NodeConfig
+  readonly #exec: Executor
+  readonly #queue = new KeyedQueue()
+  /** Last desired spec per network id: desired state, not a copy of the kernel. */
+  readonly #networks = new Map<string, CheckedNetwork>()
+
+  constructor(components: DataplaneComponents, init: DataplaneInit) {
+    this.#log = components.logger
+    this.#cfg = nodeConfig(init)
+    this.#exec = new Executor({
+      ...(init.wrap === undefined ? {} : { wrap: init.wrap }),
+      ...(init.onSpawn === undefined ? {} : { onSpawn: init.onSpawn }),
+    })
+  }
+
+  get processes(): number {
+    return this.#exec.spawns
+  }
+
+  async reconcile(desired: DesiredState, options?: AbortOptions): Promise<ReconcileResult> {
+    const checked = normalizeDesired(desired)
+    for (const spec of desired.networks) this.#networks.set(spec.id, checkNetwork(spec))
+    for (const id of this.#networks.keys())
+      if (!desired.networks.some((n) => n.id === id)) this.#networks.delete(id)
+    const keys = [NODE_KEY, ...desired.networks.map((n) => n.id)]
+    return this.#queue.run(keys, async () => {
+      const before = this.#exec.spawns
+      const observed = await observeNode(this.#exec, options)
+      const plan = planNode(checked, observed, this.#cfg)
+      return this.#apply('reconcile', plan, before, options)
+    })
+  }
+
+  async setPeers(
+    networkId: string,
+    peers: readonly Peer[],
+    options?: AbortOptions,
+  ): Promise<ReconcileResult> {
+    const known = this.#networks.get(networkId)
+    if (known === undefined) throw new InvalidInputError(`unknown network ${networkId}: reconcile it first`)
+    const net: CheckedNetwork = { ...known, peers: checkPeers(peers, `network ${JSON.stringify(networkId)}`) }
+    this.#networks.set(networkId, net)
+    return this.#queue.run([networkId], async () => {
+      const before = this.#exec.spawns
+      const observed = await observeOverlay(this.#exec, overlayNamespace(net.vni), options)
+      // No namespace (no local endpoint yet): the peers go in when reconcile builds it.
+      if (observed.broken) return { steps: 0, processes: this.#exec.spawns - before, warnings: [] }
+      return this.#apply(`peers ${networkId}`, planPeers(net, this.#cfg, observed), before, options)
+    })
+  }
+
+  async plan(desired: DesiredState, options?: AbortOptions): Promise<Plan> {
+    const checked = normalizeDesired(desired)
+    return planNode(checked, await observeNode(this.#exec, options), this.#cfg)
+  }
+
+  observe(options?: AbortOptions): Promise<ObservedNode> {
+    return observeNode(this.#exec, options)
+  }
+
+  capabilities(options?: AbortOptions): Promise<KernelCapabilities> {
+    return probeKernel(this.#exec, options)
+  }
+
+  teardown(options?: AbortOptions): Promise<ReconcileResult> {
+    return this.reconcile({ networks: [], endpoints: [] }, options)
+  }
+
+  async #apply(what: string, plan: Plan, before: number, options?: AbortOptions): Promise<ReconcileResult> {
+    for (const w of plan.warnings) this.#log.warn(w)
+    if (plan.steps.length > 0) {
+      this.#log.debug(`${what}: applying ${plan.steps.length} steps`, {
+        first: plan.steps.slice(0, 5).map(describeStep),
+      })
+      await this.#exec.apply(plan, options)
+    }
+    return { steps: plan.steps.length, processes: this.#exec.spawns - before, warnings: plan.warnings }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Every kernel name the dataplane creates, in one place.
+ *
+ * Linux limits interface names to 15 characters (IFNAMSIZ − 1); the tests check every
+ * generator against that limit with the largest inputs. Namespace names have no such
+ * limit, but we keep them within 15 too so `ip netns` listings stay readable. All names
+ * start with a fixed prefix, so observation can tell ours from everybody else's and a
+ * reconcile may delete what it recognises and nothing else.
+ *
+ * | object                              | name                     | where            |
+ * |-------------------------------------|--------------------------|------------------|
+ * | overlay network namespace           | `sn-ov-<vni>`            | `ip netns`       |
+ * | vxlan, while still in the host ns   | `sn-vx-<vni, 6 hex>`     | host, transient  |
+ * | vxlan / bridge inside the overlay   | `vxlan0` / `br0`         | overlay ns       |
+ * | endpoint (task) sandbox namespace   | `sn-ep-<key>`            | `ip netns`       |
+ * | endpoint veth, overlay side         | `ve-<key>`               | overlay ns       |
+ * | endpoint veth, sandbox side         | `eth<i>` (i = attachment)| sandbox ns       |
+ * | gateway leg, host side / inside     | `sngw-<key>` / `gwbr0`   | host / sandbox   |
+ * | gateway bridge                      | `sn_gwbridge`            | host             |
+ *
+ * `<key>` is the endpoint id when it is at most 8 characters of `[a-z0-9]`, otherwise its
+ * first 3 sanitised characters plus 6 hex digits of its SHA-256 (always 9 characters, so
+ * the two forms never collide).
+ */
+import { createHash } from 'node:crypto'
+
+/** Linux IFNAMSIZ − 1. */
+export const IFNAME_MAX = 15
+
+export const PREFIX = 'sn-'
+export const OVERLAY_NS_PREFIX = 'sn-ov-'
+export const SANDBOX_NS_PREFIX = 'sn-ep-'
+export const VXLAN_CREATE_PREFIX = 'sn-vx-'
+export const OVERLAY_VETH_PREFIX = 've-'
+export const GATEWAY_VETH_PREFIX = 'sngw-'
+
+export const BRIDGE = 'br0'
+export const VXLAN = 'vxlan0'
+export const GATEWAY_LEG = 'gwbr0'
+export const DEFAULT_GATEWAY_BRIDGE = 'sn_gwbridge'
+
+/** nftables tables of our own (families ip and bridge). */
+export const NFT_TABLE = 'swarmnet'
+
+export function overlayNamespace(vni: number): string {
+  return `${OVERLAY_NS_PREFIX}${vni}`
+}
+
+/** The VNI of an overlay namespace name, or undefined when the name is not one of ours. */
+export function vniOfOverlayNamespace(name: string): number | undefined {
+  if (!name.startsWith(OVERLAY_NS_PREFIX)) return undefined
+  const rest = name.slice(OVERLAY_NS_PREFIX.length)
+  return /^[1-9][0-9]{0,7}$/.test(rest) ? Number(rest) : undefined
+}
+
+export function vxlanCreateName(vni: number): string {
+  return `${VXLAN_CREATE_PREFIX}${vni.toString(16).padStart(6, '0')}`
+}
+
+export function endpointKey(endpointId: string): string {
+  if (/^[a-z0-9]{1,8}$/.test(endpointId)) return endpointId
+  const clean = endpointId.toLowerCase().replace(/[^a-z0-9]/g, '')
+  const hash = createHash('sha256').update(endpointId).digest('hex')
+  return `${clean.slice(0, 3).padEnd(3, 'x')}${hash.slice(0, 6)}`
+}
+
+export function sandboxNamespace(endpointId: string): string {
+  return `${SANDBOX_NS_PREFIX}${endpointKey(endpointId)}`
+}
+
+export function overlayVeth(endpointId: string): string {
+  return `${OVERLAY_VETH_PREFIX}${endpointKey(endpointId)}`
+}
+
+export function gatewayVeth(endpointId: string): string {
+  return `${GATEWAY_VETH_PREFIX}${endpointKey(endpointId)}`
+}
+
+export function endpointInterface(index: number): string {
+  return `eth${index}`
+}
+
+/** Index of an `eth<i>` name, or undefined. */
+export function indexOfEndpointInterface(name: string): number | undefined {
+  const m = /^eth([0-9]{1,3})$/.exec(name)
+  return m?.[1] === undefined ? undefined : Number(m[1])
+}

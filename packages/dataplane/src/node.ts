@@ -1,0 +1,67 @@
+/**
+ * The node planner: desired state + one observation of the whole node → one plan.
+ *
+ * Order, and why:
+ * 1. Gateway bridge ensured (sandbox legs are enslaved to it).
+ * 2. Stale sandboxes deleted (before new ones take their gateway addresses), then stale
+ *    overlays (their veths and vxlan go with the namespace). Both are host `ip` steps and
+ *    merge with step 1 into one process.
+ * 3. Overlays ensured, each with its full peer set.
+ * 4. Sandboxes ensured (their veths need the overlay bridges of step 3).
+ * 5. Gateway removed when no sandbox needs it any more.
+ */
+
+import { planGateway, planGatewayRemoval } from './gateway.js'
+import { sandboxNamespace, VXLAN_CREATE_PREFIX } from './names.js'
+import type { ObservedNode } from './observe.js'
+import { planOverlay, planOverlayRemoval } from './overlay.js'
+import { concatPlans, ip, type Plan } from './plan.js'
+import { assignGatewayIps, planSandbox } from './sandbox.js'
+import type { CheckedDesired, NodeConfig } from './spec.js'
+
+export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: NodeConfig): Plan {
+  const { host } = observed
+  const needGateway = desired.endpoints.some((e) => e.gateway)
+  const wantedSandboxes = new Set(desired.endpoints.map((e) => sandboxNamespace(e.id)))
+  const wantedVnis = new Set(desired.networks.map((n) => n.vni))
+
+  const plans: Plan[] = []
+  if (needGateway) plans.push(planGateway(cfg, host))
+  const stale = [...observed.sandboxes.keys()].filter((ns) => !wantedSandboxes.has(ns))
+  plans.push({ steps: stale.sort().map((ns) => ip(undefined, 'netns', 'del', ns)), warnings: [] })
+  for (const vni of [...observed.overlays.keys()].sort((a, b) => a - b)) {
+    if (!wantedVnis.has(vni)) plans.push(planOverlayRemoval(vni, host))
+  }
+  // Transient vxlan names left in the host by an interrupted run of a network we no longer want.
+  for (const link of host.links.values()) {
+    const vni = link.vxlan?.id
+    if (
+      link.name.startsWith(VXLAN_CREATE_PREFIX) &&
+      vni !== undefined &&
+      !wantedVnis.has(vni) &&
+      !observed.overlays.has(vni)
+    ) {
+      plans.push({ steps: [ip(undefined, 'link', 'del', link.name)], warnings: [] })
+    }
+  }
+  for (const net of desired.networks) {
+    plans.push(planOverlay(net, cfg, host, observed.overlays.get(net.vni)))
+  }
+  const gatewayIps = assignGatewayIps(desired.endpoints, cfg, observed.sandboxes)
+  for (const ep of desired.endpoints) {
+    const gwIp = gatewayIps.get(ep.id)
+    const plan = planSandbox(
+      ep,
+      cfg,
+      host,
+      observed.sandboxes.get(sandboxNamespace(ep.id)),
+      observed.overlays,
+      gwIp,
+    )
+    const warnings =
+      ep.gateway && gwIp === undefined ? [`endpoint ${ep.id}: no free gateway-bridge address`] : []
+    plans.push(concatPlans(plan, { steps: [], warnings }))
+  }
+  if (!needGateway) plans.push(planGatewayRemoval(cfg, host))
+  return concatPlans(...plans)
+}

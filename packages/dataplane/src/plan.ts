@@ -1,0 +1,73 @@
+/**
+ * Plans are data: an ordered list of idempotent steps, produced by pure planners and run
+ * by the one executor. A step names its tool and the namespace it acts in; the executor
+ * turns each run of consecutive steps for the same (tool, namespace) into ONE batch
+ * process, so planners order steps to keep such runs long: host work first (namespaces,
+ * devices that must be created on the underlay), then the work inside each namespace.
+ */
+
+/** An `ip` command line (without `ip`), run in `netns` or in the node's own namespace. */
+export interface IpStep {
+  readonly tool: 'ip'
+  readonly netns?: string
+  readonly args: readonly string[]
+}
+
+/** A `bridge` command line (without `bridge`), run in `netns` or in the node's namespace. */
+export interface BridgeStep {
+  readonly tool: 'bridge'
+  readonly netns?: string
+  readonly args: readonly string[]
+}
+
+/** An nftables script fragment, loaded atomically with the neighbouring fragments. */
+export interface NftStep {
+  readonly tool: 'nft'
+  readonly script: string
+}
+
+/** A sysctl of the node's namespace, e.g. `net.ipv4.ip_forward` = `1`. */
+export interface SysctlStep {
+  readonly tool: 'sysctl'
+  readonly key: string
+  readonly value: string
+}
+
+export type Step = IpStep | BridgeStep | NftStep | SysctlStep
+
+export interface Plan {
+  readonly steps: readonly Step[]
+  /** Things the planner noticed but does not act on (conflicting peer records, …). */
+  readonly warnings: readonly string[]
+}
+
+export const emptyPlan: Plan = { steps: [], warnings: [] }
+
+export function ip(netns: string | undefined, ...args: string[]): IpStep {
+  return netns === undefined ? { tool: 'ip', args } : { tool: 'ip', netns, args }
+}
+
+export function bridge(netns: string | undefined, ...args: string[]): BridgeStep {
+  return netns === undefined ? { tool: 'bridge', args } : { tool: 'bridge', netns, args }
+}
+
+export function concatPlans(...plans: readonly Plan[]): Plan {
+  return { steps: plans.flatMap((p) => p.steps), warnings: plans.flatMap((p) => p.warnings) }
+}
+
+/** One line per step, shell-like: for logs, `swarmnet` dry runs and test expectations. */
+export function describeStep(step: Step): string {
+  switch (step.tool) {
+    case 'ip':
+    case 'bridge':
+      return [step.tool, ...(step.netns === undefined ? [] : ['-n', step.netns]), ...step.args].join(' ')
+    case 'nft':
+      return `nft -f - <<${step.script.split('\n').length} lines>>`
+    case 'sysctl':
+      return `sysctl -w ${step.key}=${step.value}`
+  }
+}
+
+export function describePlan(plan: Plan): string[] {
+  return plan.steps.map(describeStep)
+}
