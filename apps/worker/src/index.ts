@@ -1,1 +1,43 @@
-export {}
+/**
+ * @packageDocumentation
+ * The node agent: one per host. Serves the local API on a unix socket; once the node is in
+ * a cluster it runs the manager role (on managers), the gossip mesh with certificate
+ * admission, heartbeats and certificate renewal.
+ *
+ * @example
+ * ```ts
+ * const agent = createAgent({ logger, clock: systemClock }, { dataDir: '/var/lib/swarmnet', socketPath, version })
+ * await agent.start()
+ * ```
+ */
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import { Agent as DefaultAgent } from './agent.js'
+import type { AgentFactories } from './ports.js'
+import { defaultFactories } from './wiring.js'
+
+export type { AgentFactories } from './ports.js'
+
+export interface Agent {
+  start(options?: AbortOptions): Promise<void>
+  stop(options?: AbortOptions): Promise<void>
+}
+
+export interface AgentComponents {
+  logger: Logger
+  clock: Clock
+  /** Replace concrete parts (tests). @default the real store, PKI, gossip and probe */
+  factories?: AgentFactories
+}
+
+export interface AgentInit {
+  /** State directory. @default '/var/lib/swarmnet' */
+  dataDir: string
+  /** Local API socket. @default '/run/swarmnet/swarmnet.sock' */
+  socketPath: string
+  version: string
+}
+
+export function createAgent(components: AgentComponents, init: AgentInit): Agent {
+  const factories = components.factories ?? defaultFactories(components.logger, components.clock)
+  return new DefaultAgent({ logger: components.logger, clock: components.clock, factories }, init)
+}

@@ -1,1 +1,19 @@
-export {}
+/**
+ * @packageDocumentation
+ * Versioned, size-limited message formats of swarmnet and the JSON-over-HTTP layer both
+ * control APIs use. Every input from a socket is validated here, at the boundary.
+ *
+ * @example
+ * ```ts
+ * import { callApi, localApi } from '@swarmnet/wire'
+ * const nodes = await callApi({ socketPath: '/run/swarmnet/swarmnet.sock' }, localApi.nodeList, {})
+ * ```
+ */
+export * from './common.js'
+export type { Endpoint, Method } from './endpoint.js'
+export { endpoint } from './endpoint.js'
+export type { ApiTarget, CallOptions, RequestContext, Route } from './http.js'
+export { callApi, createApiHandler, RemoteError, route, UnreachableError } from './http.js'
+export { API_VERSION, limits } from './limits.js'
+export * from './local-api.js'
+export * from './manager-api.js'

@@ -1,0 +1,74 @@
+/**
+ * The CLI's side of the local API, and starting the agent in the background when a command
+ * needs one (init, join, agent --detach).
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, openSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Endpoint } from '@swarmnet/wire'
+import { callApi, RemoteError, UnreachableError } from '@swarmnet/wire'
+import type { z } from 'zod'
+import { env } from './env.js'
+import { CliError } from './errors.js'
+
+export async function call<Req extends z.ZodType, Res extends z.ZodType>(
+  ep: Endpoint<Req, Res>,
+  body: z.input<Req>,
+  timeoutMs = 30_000,
+): Promise<z.infer<Res>> {
+  try {
+    return await callApi({ socketPath: env.socketPath }, ep, body, { timeoutMs })
+  } catch (err) {
+    if (err instanceof UnreachableError)
+      throw new CliError(
+        `cannot connect to the swarmnet agent at ${env.socketPath}: is it running? (start it with 'swarmnet agent --detach')`,
+      )
+    if (err instanceof RemoteError) throw new CliError(err.message)
+    throw err
+  }
+}
+
+/** Whether an agent answers on the socket; its pid if so. */
+export async function agentPid(): Promise<number | undefined> {
+  const { localApi } = await import('@swarmnet/wire')
+  try {
+    return (await callApi({ socketPath: env.socketPath }, localApi.info, {}, { timeoutMs: 3_000 })).pid
+  } catch {
+    return undefined
+  }
+}
+
+/** Starts `swarmnet agent` detached, logging to the agent log; resolves once it answers. */
+export async function startAgentDetached(onWait?: () => void): Promise<number> {
+  mkdirSync(path.dirname(env.logFile), { recursive: true })
+  const log = openSync(env.logFile, 'a')
+  const script = process.argv[1] ?? ''
+  const child = spawn(process.execPath, [...process.execArgv, script, 'agent'], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  })
+  let exited: number | null | undefined
+  child.on('exit', (code) => {
+    exited = code
+  })
+  child.unref()
+  const deadline = Date.now() + 60_000
+  onWait?.()
+  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+    const pid = await agentPid()
+    if (pid !== undefined) return pid
+    if (exited !== undefined) {
+      const tail = readFileSync(env.logFile, 'utf8').trim().split('\n').slice(-3).join('\n')
+      throw new CliError(`the agent exited (code ${exited}) before it was ready; last log lines:\n${tail}`)
+    }
+    await new Promise((r) => setTimeout(r, delay))
+  }
+  throw new CliError(`the agent did not answer on ${env.socketPath} within 60 s (log: ${env.logFile})`)
+}
+
+/** Makes sure an agent runs, starting one in the background if not. */
+export async function ensureAgent(): Promise<void> {
+  if ((await agentPid()) !== undefined) return
+  await startAgentDetached()
+}

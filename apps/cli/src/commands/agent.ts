@@ -1,0 +1,44 @@
+/** `swarmnet agent`: the node agent in the foreground (systemd) or detached. */
+
+import { systemClock } from '@swarmnet/interface'
+import type { LogLevel } from '@swarmnet/logger'
+import { createLogger } from '@swarmnet/logger'
+import { createAgent } from '@swarmnet/worker'
+import type { Command } from 'commander'
+import { agentPid, startAgentDetached } from '../client.js'
+import { env } from '../env.js'
+import { CliError } from '../errors.js'
+import { SWARMNET_VERSION } from '../version.js'
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('Run the node agent (foreground; --detach to run it in the background)')
+    .option('-d, --detach', 'start in the background and return once it is ready')
+    .option('--data-dir <dir>', 'state directory', env.dataDir)
+    .action(async (o: { detach?: boolean; dataDir: string }) => {
+      if (process.getuid?.() !== 0) throw new CliError('the agent programs the kernel: run it as root')
+      const running = await agentPid()
+      if (running !== undefined)
+        throw new CliError(`an agent is already running on ${env.socketPath} (pid ${running})`)
+      if (o.detach) {
+        const pid = await startAgentDetached()
+        console.log(`swarmnet agent started (pid ${pid}, log ${env.logFile})`)
+        return
+      }
+      const logger = createLogger({ component: 'swarmnet', level: env.logLevel as LogLevel })
+      const agent = createAgent(
+        { logger, clock: systemClock },
+        { dataDir: o.dataDir, socketPath: env.socketPath, version: SWARMNET_VERSION },
+      )
+      await agent.start()
+      const { promise, resolve } = Promise.withResolvers<void>()
+      const stop = (sig: string): void => {
+        logger.info('stopping', { signal: sig })
+        agent.stop().then(resolve, resolve)
+      }
+      process.once('SIGTERM', () => stop('SIGTERM'))
+      process.once('SIGINT', () => stop('SIGINT'))
+      await promise
+    })
+}

@@ -1,0 +1,376 @@
+/**
+ * The manager role: owns the cluster record (CA, tokens), the node registry and liveness,
+ * and serves the manager API on TCP 2377. One manager per cluster for now; its state lives
+ * in level through the injected store and survives restarts.
+ *
+ * Liveness is observed, not stored: a node is `ready` while its heartbeats arrive within
+ * three periods, `down` after that, and `unknown` after a manager restart until it is heard
+ * from again (or three periods pass).
+ */
+import type { Server } from 'node:https'
+import type { AbortOptions } from '@swarmnet/interface'
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  NotSupportedError,
+  SwarmnetError,
+} from '@swarmnet/interface'
+import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
+import { managerApi, route } from '@swarmnet/wire'
+import { newId } from './ids.js'
+import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
+import { listenTls } from './server.js'
+import type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
+
+export const HEARTBEAT_PERIOD_MS = 5_000
+/** Missed periods before a node is declared down (swarmkit: 3). */
+export const DOWN_AFTER_PERIODS = 3
+
+class UnauthorizedError extends SwarmnetError {
+  constructor(message: string) {
+    super(message, 'ERR_UNAUTHORIZED')
+  }
+}
+class ForbiddenError extends SwarmnetError {
+  constructor(message: string) {
+    super(message, 'ERR_FORBIDDEN')
+  }
+}
+
+export class DefaultManager implements Manager {
+  private readonly c: ManagerComponents
+  private readonly init: ManagerInit
+  private readonly clusters
+  private readonly nodes
+  private readonly revoked
+  /** Last heartbeat per node id, in clock milliseconds. Runtime observation only. */
+  private readonly lastSeen = new Map<string, number>()
+  private startedAt = 0
+  private server: Server | undefined
+
+  constructor(components: ManagerComponents, init: ManagerInit) {
+    this.c = components
+    this.init = init
+    this.clusters = components.store.table<ClusterRecord>('cluster')
+    this.nodes = components.store.table<NodeRecord>('nodes')
+    this.revoked = components.store.table<RevokedRecord>('revoked')
+  }
+
+  /** Creates the cluster: CA, tokens and this node's record. Nothing is written if it fails. */
+  async bootstrap(
+    b: BootstrapInit,
+    options?: AbortOptions,
+  ): Promise<{ cluster: ClusterRecord; node: NodeRecord; certPem: string }> {
+    if ((await this.clusters.get('self', options)) !== undefined)
+      throw new ConflictError('this node is already a manager of a cluster')
+    const clusterId = newId()
+    const ca = this.c.pki.createCa({ clusterId })
+    const now = new Date(this.c.clock.now()).toISOString()
+    const cluster: ClusterRecord = {
+      id: clusterId,
+      createdAt: now,
+      caCertPem: ca.certPem,
+      caKeyPem: ca.keyPem,
+      dataPathPort: b.dataPathPort,
+      defaultAddrPool: b.defaultAddrPool,
+      defaultAddrPoolMaskLen: b.defaultAddrPoolMaskLen,
+      workerSecret: this.c.pki.generateTokenSecret(),
+      managerSecret: this.c.pki.generateTokenSecret(),
+    }
+    const issued = this.c.pki.issueNodeCertificate(ca, {
+      csrPem: b.csrPem,
+      nodeId: b.nodeId,
+      role: 'manager',
+      clusterId,
+      peerId: b.peerId,
+    })
+    const node: NodeRecord = {
+      id: b.nodeId,
+      hostname: b.hostname,
+      role: 'manager',
+      availability: 'active',
+      addr: b.advertiseAddr,
+      peerId: b.peerId,
+      gossipAddrs: b.gossipAddrs,
+      certSerial: issued.serial,
+      certExpiry: new Date(issued.notAfter).toISOString(),
+      createdAt: now,
+      updatedAt: now,
+      engineVersion: this.init.version,
+    }
+    await this.c.store.batch([this.clusters.putOp('self', cluster), this.nodes.putOp(node.id, node)], options)
+    this.lastSeen.set(node.id, this.c.clock.now())
+    return { cluster, node, certPem: issued.certPem }
+  }
+
+  /** Serves the manager API with this node's certificate. */
+  async start(tls: { certPem: string; keyPem: string }, options?: AbortOptions): Promise<void> {
+    const cluster = await this.cluster(options)
+    this.startedAt = this.c.clock.now()
+    this.server = await listenTls(
+      { host: this.init.listenHost, port: this.init.listenPort },
+      { cert: tls.certPem, key: tls.keyPem, ca: cluster.caCertPem },
+      this.routes(),
+      this.c.logger,
+    )
+    this.c.logger.info('manager API listening', { host: this.init.listenHost, port: this.init.listenPort })
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server
+    this.server = undefined
+    if (s === undefined) return
+    s.closeAllConnections()
+    await new Promise<void>((resolve) => s.close(() => resolve()))
+  }
+
+  async cluster(options?: AbortOptions): Promise<ClusterRecord> {
+    const c = await this.clusters.get('self', options)
+    if (c === undefined) throw new NotFoundError('no cluster on this node')
+    return c
+  }
+
+  async joinToken(role: 'worker' | 'manager', rotate: boolean, options?: AbortOptions): Promise<string> {
+    let cluster = await this.cluster(options)
+    if (rotate) {
+      const secret = this.c.pki.generateTokenSecret()
+      cluster =
+        role === 'worker' ? { ...cluster, workerSecret: secret } : { ...cluster, managerSecret: secret }
+      await this.clusters.put('self', cluster, options)
+      this.c.logger.info('join token rotated', { role })
+    }
+    return this.c.pki.createJoinToken(
+      cluster.caCertPem,
+      role === 'worker' ? cluster.workerSecret : cluster.managerSecret,
+    )
+  }
+
+  async listNodes(selfId: string, options?: AbortOptions): Promise<NodeView[]> {
+    const all = await this.allNodes(options)
+    return all
+      .map((n) => this.view(n, selfId))
+      .sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id))
+  }
+
+  async findNode(ref: string, options?: AbortOptions): Promise<NodeRecord> {
+    const all = await this.allNodes(options)
+    const exact = all.find((n) => n.id === ref) ?? all.filter((n) => n.hostname === ref)
+    if (!Array.isArray(exact)) return exact
+    if (exact.length === 1 && exact[0]) return exact[0]
+    if (exact.length > 1) throw new ConflictError(`node name '${ref}' is ambiguous; use the node id`)
+    const prefix = all.filter((n) => ref.length > 0 && n.id.startsWith(ref))
+    if (prefix.length === 1 && prefix[0]) return prefix[0]
+    if (prefix.length > 1) throw new ConflictError(`node id prefix '${ref}' is ambiguous`)
+    throw new NotFoundError(`node ${ref} not found`)
+  }
+
+  async updateNode(
+    ref: string,
+    patch: { availability?: NodeRecord['availability'] },
+    selfId: string,
+    options?: AbortOptions,
+  ): Promise<NodeView> {
+    const n = await this.findNode(ref, options)
+    const next: NodeRecord = { ...n, ...patch, updatedAt: new Date(this.c.clock.now()).toISOString() }
+    await this.nodes.put(n.id, next, options)
+    return this.view(next, selfId)
+  }
+
+  /** Removes a node and revokes its certificate cluster-wide. */
+  async removeNode(ref: string, force: boolean, selfId: string, options?: AbortOptions): Promise<void> {
+    const n = await this.findNode(ref, options)
+    if (n.id === selfId)
+      throw new ConflictError('cannot remove the manager itself; use "swarmnet leave --force" on it')
+    if (!force && this.status(n.id) === 'ready')
+      throw new ConflictError(
+        `node ${n.id} is not down and can't be removed (use --force to remove it anyway)`,
+      )
+    const at = new Date(this.c.clock.now()).toISOString()
+    await this.c.store.batch(
+      [this.nodes.delOp(n.id), this.revoked.putOp(n.id, { nodeId: n.id, serial: n.certSerial, at })],
+      options,
+    )
+    this.lastSeen.delete(n.id)
+    this.c.logger.info('node removed, certificate revoked', { node: n.id })
+    this.c.events?.onRevoked?.(n.id)
+  }
+
+  private async allNodes(options?: AbortOptions): Promise<NodeRecord[]> {
+    return (await this.nodes.list(options)).map((e) => e.value)
+  }
+
+  private authority(cluster: ClusterRecord): { certPem: string; keyPem: string } {
+    return { certPem: cluster.caCertPem, keyPem: cluster.caKeyPem }
+  }
+
+  async revokedIds(options?: AbortOptions): Promise<string[]> {
+    return (await this.revoked.list(options)).map((r) => r.value.nodeId)
+  }
+
+  status(nodeId: string): NodeView['status'] {
+    const now = this.c.clock.now()
+    const limit = HEARTBEAT_PERIOD_MS * DOWN_AFTER_PERIODS
+    const seen = this.lastSeen.get(nodeId)
+    if (seen !== undefined) return now - seen <= limit ? 'ready' : 'down'
+    return now - this.startedAt <= limit ? 'unknown' : 'down'
+  }
+
+  private view(n: NodeRecord, selfId: string): NodeView {
+    return {
+      id: n.id,
+      hostname: n.hostname,
+      role: n.role,
+      status: this.status(n.id),
+      availability: n.availability,
+      addr: n.addr,
+      managerStatus: n.role === 'manager' ? (n.id === selfId ? 'leader' : 'reachable') : '',
+      self: n.id === selfId,
+      peerId: n.peerId,
+      createdAt: n.createdAt,
+      updatedAt: n.updatedAt,
+      certificateExpiry: n.certExpiry,
+      engineVersion: n.engineVersion,
+    }
+  }
+
+  /** The caller's node, from its verified client certificate; never from the body. */
+  private async caller(ctx: RequestContext): Promise<NodeRecord> {
+    const raw = ctx.tls?.getPeerCertificate(false)?.raw
+    if (raw === undefined || raw.length === 0) throw new UnauthorizedError('a node certificate is required')
+    const cluster = await this.cluster()
+    const revoked = new Set(await this.revokedIds())
+    let id: { nodeId: string }
+    try {
+      id = this.c.pki.verifyNodeCertificate(raw, {
+        caCertPem: cluster.caCertPem,
+        clusterId: cluster.id,
+        isRevoked: (serialOrNodeId) => revoked.has(serialOrNodeId),
+      })
+    } catch (err) {
+      throw new ForbiddenError(`certificate refused: ${(err as Error).message}`)
+    }
+    const n = await this.nodes.get(id.nodeId)
+    if (n === undefined) throw new ForbiddenError('node was removed from the cluster')
+    return n
+  }
+
+  private routes() {
+    return [
+      route(managerApi.ca, async () => ({ caPem: (await this.cluster()).caCertPem })),
+      route(managerApi.join, (req) => this.join(req)),
+      route(managerApi.heartbeat, async (req, ctx) => {
+        const n = await this.caller(ctx)
+        this.lastSeen.set(n.id, this.c.clock.now())
+        const changed =
+          n.hostname !== req.hostname ||
+          n.addr !== req.advertiseAddr ||
+          n.gossipAddrs.join() !== req.gossipAddrs.join()
+        if (changed) {
+          const at = new Date(this.c.clock.now()).toISOString()
+          await this.nodes.put(n.id, {
+            ...n,
+            hostname: req.hostname,
+            addr: req.advertiseAddr,
+            gossipAddrs: req.gossipAddrs,
+            updatedAt: at,
+          })
+        }
+        const peers: PeerInfo[] = (await this.allNodes())
+          .filter((p) => p.id !== n.id)
+          .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs }))
+        return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers }
+      }),
+      route(managerApi.renew, async (req, ctx) => {
+        const n = await this.caller(ctx)
+        const cluster = await this.cluster()
+        const issued = this.c.pki.issueNodeCertificate(this.authority(cluster), {
+          csrPem: req.csrPem,
+          nodeId: n.id,
+          role: n.role,
+          clusterId: cluster.id,
+          peerId: n.peerId,
+        })
+        await this.nodes.put(n.id, {
+          ...n,
+          certSerial: issued.serial,
+          certExpiry: new Date(issued.notAfter).toISOString(),
+        })
+        return { certPem: issued.certPem }
+      }),
+      route(managerApi.leave, async (_req, ctx) => {
+        const n = await this.caller(ctx)
+        await this.removeNode(n.id, true, '')
+        return { ok: true as const }
+      }),
+    ]
+  }
+
+  private async join(req: {
+    secret: string
+    caDigest: string
+    csrPem: string
+    hostname: string
+    advertiseAddr: string
+    peerId: string
+    gossipAddrs: string[]
+  }) {
+    const cluster = await this.cluster()
+    if (req.caDigest !== this.c.pki.caDigest(cluster.caCertPem))
+      throw new InvalidInputError('the token was not issued by this cluster (CA digest mismatch)')
+    let role: 'worker' | 'manager'
+    if (this.c.pki.secretsEqual(req.secret, cluster.workerSecret)) role = 'worker'
+    else if (this.c.pki.secretsEqual(req.secret, cluster.managerSecret)) role = 'manager'
+    else throw new UnauthorizedError('invalid join token')
+    if (role === 'manager')
+      throw new NotSupportedError(
+        'joining as a manager is not supported yet: this cluster has a single manager',
+      )
+    const existing = (await this.allNodes()).find((n) => n.peerId === req.peerId)
+    if (existing !== undefined)
+      throw new ConflictError(`this node is already part of the cluster as ${existing.id}`)
+    const nodeId = newId()
+    const issued = this.c.pki.issueNodeCertificate(this.authority(cluster), {
+      csrPem: req.csrPem,
+      nodeId,
+      role,
+      clusterId: cluster.id,
+      peerId: req.peerId,
+    })
+    const now = new Date(this.c.clock.now()).toISOString()
+    const node: NodeRecord = {
+      id: nodeId,
+      hostname: req.hostname,
+      role,
+      availability: 'active',
+      addr: req.advertiseAddr,
+      peerId: req.peerId,
+      gossipAddrs: req.gossipAddrs,
+      certSerial: issued.serial,
+      certExpiry: new Date(issued.notAfter).toISOString(),
+      createdAt: now,
+      updatedAt: now,
+      engineVersion: this.init.version,
+    }
+    await this.nodes.put(nodeId, node)
+    this.lastSeen.set(nodeId, this.c.clock.now())
+    this.c.logger.info('node joined', { node: nodeId, hostname: req.hostname, role })
+    const managers = (await this.allNodes())
+      .filter((n) => n.role === 'manager')
+      .map((n) => ({
+        addr: `${n.addr}:${this.init.listenPort}`,
+        nodeId: n.id,
+        peerId: n.peerId,
+        gossipAddrs: n.gossipAddrs,
+      }))
+    return {
+      nodeId,
+      role,
+      clusterId: cluster.id,
+      certPem: issued.certPem,
+      caPem: cluster.caCertPem,
+      dataPathPort: cluster.dataPathPort,
+      managers,
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/** What the manager persists, one table each. Plain JSON values. */
+import type { NodeView } from '@swarmnet/wire'
+
+export interface ClusterRecord {
+  id: string
+  createdAt: string
+  caCertPem: string
+  /** The CA's private key: never logged, never sent. */
+  caKeyPem: string
+  dataPathPort: number
+  defaultAddrPool: string
+  defaultAddrPoolMaskLen: number
+  workerSecret: string
+  managerSecret: string
+}
+
+export interface NodeRecord {
+  id: string
+  hostname: string
+  role: NodeView['role']
+  availability: NodeView['availability']
+  addr: string
+  peerId: string
+  gossipAddrs: string[]
+  certSerial: string
+  certExpiry: string
+  createdAt: string
+  updatedAt: string
+  engineVersion: string
+}
+
+export interface RevokedRecord {
+  nodeId: string
+  serial: string
+  at: string
+}

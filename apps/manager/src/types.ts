@@ -1,0 +1,54 @@
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import type { Pki } from '@swarmnet/pki'
+import type { Store } from '@swarmnet/store'
+import type { NodeView } from '@swarmnet/wire'
+import type { ClusterRecord, NodeRecord } from './records.js'
+
+export interface ManagerComponents {
+  logger: Logger
+  clock: Clock
+  store: Store
+  pki: Pki
+  events?: { onRevoked?(nodeId: string): void }
+}
+
+export interface ManagerInit {
+  /** @default '0.0.0.0' */
+  listenHost: string
+  /** @default 2377 */
+  listenPort: number
+  version: string
+}
+
+export interface BootstrapInit {
+  nodeId: string
+  hostname: string
+  advertiseAddr: string
+  peerId: string
+  gossipAddrs: string[]
+  csrPem: string
+  dataPathPort: number
+  defaultAddrPool: string
+  defaultAddrPoolMaskLen: number
+}
+
+export interface Manager {
+  bootstrap(
+    b: BootstrapInit,
+    options?: AbortOptions,
+  ): Promise<{ cluster: ClusterRecord; node: NodeRecord; certPem: string }>
+  start(tls: { certPem: string; keyPem: string }, options?: AbortOptions): Promise<void>
+  stop(options?: AbortOptions): Promise<void>
+  cluster(options?: AbortOptions): Promise<ClusterRecord>
+  joinToken(role: 'worker' | 'manager', rotate: boolean, options?: AbortOptions): Promise<string>
+  listNodes(selfId: string, options?: AbortOptions): Promise<NodeView[]>
+  updateNode(
+    ref: string,
+    patch: { availability?: NodeRecord['availability'] },
+    selfId: string,
+    options?: AbortOptions,
+  ): Promise<NodeView>
+  findNode(ref: string, options?: AbortOptions): Promise<NodeRecord>
+  removeNode(ref: string, force: boolean, selfId: string, options?: AbortOptions): Promise<void>
+  revokedIds(options?: AbortOptions): Promise<string[]>
+}

@@ -1,0 +1,59 @@
+/**
+ * Facts about this host read from the kernel without spawning anything: hostname, the IPv4
+ * addresses of its interfaces, and the address of the default-route interface (what Docker
+ * picks as the advertise address when none is given).
+ */
+import { readFile } from 'node:fs/promises'
+import os from 'node:os'
+import { InvalidInputError } from '@swarmnet/interface'
+
+export function hostIPv4s(): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4') out.set(a.address, name)
+  }
+  return out
+}
+
+async function defaultRouteInterface(): Promise<string | undefined> {
+  const text = await readFile('/proc/net/route', 'utf8').catch(() => '')
+  for (const line of text.split('\n').slice(1)) {
+    const [iface, dest, , , , , , mask] = line.trim().split(/\s+/)
+    if (dest === '00000000' && mask === '00000000') return iface
+  }
+  return undefined
+}
+
+/** The advertise address: the given one (must be on this host) or the default route's. */
+export async function resolveAdvertiseAddr(given: string | undefined): Promise<string> {
+  const mine = hostIPv4s()
+  if (given !== undefined) {
+    if (!mine.has(given))
+      throw new InvalidInputError(`advertise address ${given} is not an address of this host`)
+    return given
+  }
+  const iface = await defaultRouteInterface()
+  const found = [...mine].find(([, name]) => name === iface)?.[0]
+  if (found === undefined)
+    throw new InvalidInputError(
+      'could not choose an advertise address (no default route); specify one with --advertise-addr',
+    )
+  return found
+}
+
+/** `IP[:PORT]` → parts, with the default port. */
+export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
+  const [host = '', p] = value.split(':')
+  const port = p === undefined ? defaultPort : Number(p)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidInputError(`invalid port in '${value}'`)
+  return { host, port }
+}
+
+export function hostname(): string {
+  return os.hostname()
+}
+
+export function kernelRelease(): string {
+  return os.release()
+}

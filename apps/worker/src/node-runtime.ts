@@ -1,0 +1,195 @@
+/**
+ * A node that is part of a cluster: the manager role when it is a manager (started first, so
+ * that its own heartbeats find it), then the gossip mesh with certificate admission, then the
+ * heartbeat loop that keeps it `ready`, learns its peers and the revocation list, and renews
+ * the node certificate at 50–80 % of its life.
+ */
+
+import type { Gossip } from '@swarmnet/gossip'
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import type { Manager } from '@swarmnet/manager'
+import { HEARTBEAT_PERIOD_MS } from '@swarmnet/manager'
+import type { Pki } from '@swarmnet/pki'
+import type { ApiTarget } from '@swarmnet/wire'
+import { callApi, managerApi, RemoteError } from '@swarmnet/wire'
+import type { NodeIdentity } from './identity.js'
+import type { AgentFactories } from './ports.js'
+
+export interface NodeRuntimeComponents {
+  logger: Logger
+  clock: Clock
+  pki: Pki
+  factories: AgentFactories
+  manager?: Manager
+  /** persist a changed identity (certificate renewal) */
+  saveIdentity(id: NodeIdentity, options?: AbortOptions): Promise<void>
+  /** the manager says this node is no longer a member */
+  onRemoved(reason: string): void
+}
+
+export interface HeartbeatState {
+  ok: boolean
+  at: number
+  error?: string
+}
+
+export class NodeRuntime {
+  private readonly c: NodeRuntimeComponents
+  private id: NodeIdentity
+  private gossip: Gossip | undefined
+  private readonly loop = new AbortController()
+  private loopDone: Promise<void> = Promise.resolve()
+  private revoked = new Set<string>()
+  heartbeat: HeartbeatState = { ok: false, at: 0 }
+
+  constructor(components: NodeRuntimeComponents, identity: NodeIdentity) {
+    this.c = components
+    this.id = identity
+  }
+
+  get identity(): NodeIdentity {
+    return this.id
+  }
+
+  get gossipPeers(): number {
+    return this.gossip?.peers().length ?? 0
+  }
+
+  async start(options?: AbortOptions): Promise<void> {
+    if (this.c.manager !== undefined)
+      await this.c.manager.start({ certPem: this.id.certPem, keyPem: this.id.keyPem }, options)
+    try {
+      const gossip = this.c.factories.gossip({
+        privateKey: Buffer.from(this.id.peerKey, 'base64'),
+        listen: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}`],
+        admission: {
+          credentials: () => new TextEncoder().encode(this.id.certPem),
+          verify: (peerId, proof) => this.verifyPeer(peerId, proof),
+        },
+      })
+      await gossip.start(options)
+      this.gossip = gossip
+    } catch (err) {
+      await this.c.manager?.stop()
+      throw err
+    }
+    this.loopDone = this.heartbeatLoop(this.loop.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.loop.abort()
+    await this.loopDone
+    await this.gossip?.stop()
+    this.gossip = undefined
+    await this.c.manager?.stop()
+  }
+
+  /** Tells the manager this node leaves; best effort. */
+  async leave(options?: AbortOptions): Promise<void> {
+    await callApi(this.managerTarget(), managerApi.leave, {}, { ...options, timeoutMs: 5_000 })
+  }
+
+  managerTarget(): ApiTarget {
+    const [host = '', port = '2377'] = this.id.managerAddr.split(':')
+    return {
+      host,
+      port: Number(port),
+      tls: {
+        ca: this.id.caPem,
+        cert: this.id.certPem,
+        key: this.id.keyPem,
+        checkServerIdentity: this.c.pki.managerIdentityCheck(this.id.clusterId, {
+          isRevoked: (r) => this.revoked.has(r),
+        }),
+      },
+    }
+  }
+
+  private async verifyPeer(peerId: string, proof: Uint8Array): Promise<{ nodeId: string } | undefined> {
+    const pem = new TextDecoder().decode(proof)
+    try {
+      const v = this.c.pki.verifyNodeCertificate(pem, {
+        caCertPem: this.id.caPem,
+        clusterId: this.id.clusterId,
+        peerId,
+        isRevoked: (r) => this.revoked.has(r),
+      })
+      return { nodeId: v.nodeId }
+    } catch (err) {
+      this.c.logger.debug('gossip peer refused', { peerId, err })
+      return undefined
+    }
+  }
+
+  private async heartbeatLoop(signal: AbortSignal): Promise<void> {
+    let period = HEARTBEAT_PERIOD_MS
+    let renewAt = this.renewalTime()
+    while (!signal.aborted) {
+      try {
+        await this.beat(signal)
+        if (this.c.clock.now() >= renewAt) {
+          await this.renew(signal)
+          renewAt = this.renewalTime()
+        }
+      } catch (err) {
+        if (signal.aborted) break
+        const msg = (err as Error).message
+        this.heartbeat = { ok: false, at: this.c.clock.now(), error: msg }
+        if (err instanceof RemoteError && err.status === 403) {
+          this.c.logger.warn('removed from the cluster', { reason: msg })
+          this.c.onRemoved(msg)
+          return
+        }
+        this.c.logger.warn('heartbeat failed', { err })
+      }
+      period = HEARTBEAT_PERIOD_MS
+      await this.c.clock.sleep(period, { signal }).catch(() => undefined)
+    }
+  }
+
+  private renewalTime(): number {
+    return this.c.pki.renewalTime(
+      this.c.pki.verifyNodeCertificate(this.id.certPem, { caCertPem: this.id.caPem }),
+    )
+  }
+
+  private async beat(signal: AbortSignal): Promise<void> {
+    const res = await callApi(
+      this.managerTarget(),
+      managerApi.heartbeat,
+      {
+        hostname: this.id.hostname,
+        advertiseAddr: this.id.advertiseAddr,
+        gossipAddrs: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}/p2p/${this.id.peerId}`],
+      },
+      { signal, timeoutMs: 4_000 },
+    )
+    this.heartbeat = { ok: true, at: this.c.clock.now() }
+    const revoked = new Set(res.revoked)
+    const changed = revoked.size !== this.revoked.size || [...revoked].some((r) => !this.revoked.has(r))
+    this.revoked = revoked
+    const gossip = this.gossip
+    if (gossip === undefined) return
+    if (changed) await gossip.reverify({ signal })
+    const connected = new Set(gossip.peers().map((p) => p.peerId))
+    for (const p of res.peers) {
+      if (connected.has(p.peerId) || revoked.has(p.nodeId)) continue
+      for (const addr of p.addrs) {
+        try {
+          await gossip.dial(addr, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) })
+          break
+        } catch (err) {
+          this.c.logger.debug('gossip dial failed', { addr, err })
+        }
+      }
+    }
+  }
+
+  private async renew(signal: AbortSignal): Promise<void> {
+    const csr = this.c.pki.createNodeCsr({ nodeId: this.id.nodeId, peerId: this.id.peerId })
+    const res = await callApi(this.managerTarget(), managerApi.renew, { csrPem: csr.csrPem }, { signal })
+    this.id = { ...this.id, certPem: res.certPem, keyPem: csr.keyPem }
+    await this.c.saveIdentity(this.id, { signal })
+    this.c.logger.info('node certificate renewed')
+  }
+}

@@ -1,0 +1,18 @@
+/** The one place that builds the concrete store, PKI, gossip and kernel probe for the agent. */
+import { createGossip, generateIdentity } from '@swarmnet/gossip'
+import type { Clock, Logger } from '@swarmnet/interface'
+import { createPki } from '@swarmnet/pki'
+import { createStore } from '@swarmnet/store'
+import { probeCapabilities } from './capabilities.js'
+import type { AgentFactories } from './ports.js'
+
+export function defaultFactories(logger: Logger, clock: Clock): AgentFactories {
+  const pki = createPki({ clock })
+  return {
+    store: (path) => createStore({ logger: logger.child('store') }, { path }),
+    pki: () => pki,
+    gossip: (init) => createGossip({ logger: logger.child('gossip'), clock }, init),
+    generatePeerKey: () => generateIdentity(),
+    capabilities: (options) => probeCapabilities(options),
+  }
+}

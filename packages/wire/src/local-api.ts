@@ -1,0 +1,104 @@
+/**
+ * The local API: the CLI talks to the node agent over a unix socket. Only the root user
+ * of the host can reach it (the socket is mode 0600).
+ */
+import { z } from 'zod'
+import { availability, hostPort, ipv4, nodeId, nodeStatus, port, role } from './common.js'
+import { endpoint } from './endpoint.js'
+
+export const nodeView = z.object({
+  id: nodeId,
+  hostname: z.string(),
+  role,
+  status: nodeStatus,
+  availability,
+  addr: z.string(),
+  managerStatus: z.enum(['leader', 'reachable', 'unreachable', '']),
+  self: z.boolean(),
+  peerId: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  certificateExpiry: z.string(),
+  engineVersion: z.string(),
+})
+export type NodeView = z.infer<typeof nodeView>
+
+export const capabilities = z.object({
+  vxlan: z.boolean(),
+  nftables: z.boolean(),
+  ipvs: z.boolean(),
+  esp: z.boolean(),
+})
+
+export const infoView = z.object({
+  nodeId: z.string(),
+  hostname: z.string(),
+  role: z.union([role, z.literal('')]),
+  clusterId: z.string(),
+  state: z.enum(['inactive', 'active', 'pending']),
+  managerAddr: z.string(),
+  advertiseAddr: z.string(),
+  dataPathPort: port,
+  gossipPort: port,
+  capabilities,
+  version: z.string(),
+  node: z.string(),
+  kernel: z.string(),
+  pid: z.number().int(),
+})
+export type InfoView = z.infer<typeof infoView>
+
+export const initRequest = z.object({
+  advertiseAddr: ipv4.optional(),
+  listenAddr: hostPort.optional(),
+  dataPathPort: port.optional(),
+  defaultAddrPool: z.string().max(64).optional(),
+  defaultAddrPoolMaskLen: z.number().int().min(8).max(29).optional(),
+})
+export const initResponse = z.object({
+  nodeId: z.string(),
+  clusterId: z.string(),
+  managerAddr: z.string(),
+  workerToken: z.string(),
+})
+
+export const joinRequest = z.object({
+  token: z.string().max(256),
+  remoteAddr: hostPort,
+  advertiseAddr: ipv4.optional(),
+  listenAddr: hostPort.optional(),
+})
+export const joinResponse = z.object({ nodeId: z.string(), role, clusterId: z.string() })
+
+export const joinTokenResponse = z.object({ role, token: z.string(), managerAddr: z.string() })
+
+export const ok = z.object({ ok: z.literal(true) })
+const empty = z.object({}).strict()
+
+/** The local API's endpoints; the server and the client both use these. */
+export const localApi = {
+  info: endpoint('GET', '/v1/info', empty, infoView),
+  init: endpoint('POST', '/v1/init', initRequest, initResponse),
+  join: endpoint('POST', '/v1/join', joinRequest, joinResponse),
+  joinToken: endpoint(
+    'POST',
+    '/v1/join-token',
+    z.object({ role, rotate: z.boolean().default(false) }),
+    joinTokenResponse,
+  ),
+  leave: endpoint('POST', '/v1/leave', z.object({ force: z.boolean().default(false) }), ok),
+  nodeList: endpoint('GET', '/v1/nodes', empty, z.array(nodeView)),
+  nodeInspect: endpoint('POST', '/v1/nodes/inspect', z.object({ ref: z.string().max(256) }), nodeView),
+  nodeUpdate: endpoint(
+    'POST',
+    '/v1/nodes/update',
+    z.object({ ref: z.string().max(256), availability: availability.optional() }),
+    nodeView,
+  ),
+  nodeRemove: endpoint(
+    'POST',
+    '/v1/nodes/remove',
+    z.object({ ref: z.string().max(256), force: z.boolean().default(false) }),
+    ok,
+  ),
+} as const

@@ -1,0 +1,49 @@
+/**
+ * The manager API between nodes (HTTPS on TCP 2377). `ca` and `join` are reachable without a
+ * client certificate; everything else requires a valid, unrevoked node certificate (mTLS) and
+ * takes the caller's identity from it, never from the body.
+ */
+import { z } from 'zod'
+import { hostname, ipv4, multiaddr, nodeId, peerId, pem, port, role } from './common.js'
+import { endpoint } from './endpoint.js'
+
+export const peerInfo = z.object({ nodeId, peerId, addrs: z.array(multiaddr).max(16) })
+export type PeerInfo = z.infer<typeof peerInfo>
+
+export const managerApi = {
+  ca: endpoint('GET', '/v1/ca', z.object({}).strict(), z.object({ caPem: pem })),
+  join: endpoint(
+    'POST',
+    '/v1/join',
+    z.object({
+      secret: z.string().max(64),
+      caDigest: z.string().max(64),
+      csrPem: pem,
+      hostname,
+      advertiseAddr: ipv4,
+      peerId,
+      gossipAddrs: z.array(multiaddr).max(16),
+    }),
+    z.object({
+      nodeId,
+      role,
+      clusterId: z.string(),
+      certPem: pem,
+      caPem: pem,
+      dataPathPort: port,
+      managers: z.array(z.object({ addr: z.string(), nodeId, peerId, gossipAddrs: z.array(multiaddr) })),
+    }),
+  ),
+  heartbeat: endpoint(
+    'POST',
+    '/v1/heartbeat',
+    z.object({ hostname, advertiseAddr: ipv4, gossipAddrs: z.array(multiaddr).max(16) }),
+    z.object({
+      periodMs: z.number().int().positive(),
+      revoked: z.array(z.string()).max(100_000),
+      peers: z.array(peerInfo).max(10_000),
+    }),
+  ),
+  renew: endpoint('POST', '/v1/renew', z.object({ csrPem: pem }), z.object({ certPem: pem })),
+  leave: endpoint('POST', '/v1/leave', z.object({}).strict(), z.object({ ok: z.literal(true) })),
+} as const

@@ -1,0 +1,79 @@
+/**
+ * Helpers for lab e2e tests that drive the real CLI (`bin/swarmnet`) inside lab hosts.
+ * Conditions are awaited by polling with a deadline, never by fixed sleeps.
+ */
+import { randomBytes } from 'node:crypto'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ExecResult, Lab } from '@swarmnet/lab'
+import { createLab } from '@swarmnet/lab'
+import { silentLogger } from '@swarmnet/logger'
+
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/swarmnet')
+
+/** A lab with a unique name per run so parallel or crashed runs never collide. */
+export function newLab(prefix: string, hosts: number): Lab {
+  return createLab(
+    { logger: silentLogger },
+    { name: `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 8), hosts },
+  )
+}
+
+export async function sw(lab: Lab, host: number, ...args: string[]): Promise<ExecResult> {
+  return lab.exec(host, [BIN, ...args], { signal: AbortSignal.timeout(150_000) })
+}
+
+/** Runs the CLI and fails with its output if it exits non-zero. */
+export async function swOk(lab: Lab, host: number, ...args: string[]): Promise<string> {
+  const r = await sw(lab, host, ...args)
+  if (r.exitCode !== 0)
+    throw new Error(`swarmnet ${args.join(' ')} on host ${host} exited ${r.exitCode}: ${r.stderr}${r.stdout}`)
+  return r.stdout
+}
+
+export async function swJson<T>(lab: Lab, host: number, ...args: string[]): Promise<T> {
+  return JSON.parse(await swOk(lab, host, ...args, '--format', 'json')) as T
+}
+
+/** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (let delay = 100; ; delay = Math.min(delay * 1.5, 1_000)) {
+    try {
+      const v = await check()
+      if (v !== undefined) return v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+    await new Promise((r) => setTimeout(r, delay))
+  }
+}
+
+export interface NodeJson {
+  id: string
+  hostname: string
+  role: 'manager' | 'worker'
+  status: 'ready' | 'down' | 'unknown'
+  availability: string
+  addr: string
+}
+
+/** init on host 1, join hosts 2..n as workers; returns the worker token. */
+export async function formCluster(lab: Lab, hosts: number): Promise<string> {
+  await swOk(lab, 1, 'init', '--advertise-addr', lab.hostAddress(1))
+  const token = (await swOk(lab, 1, 'join-token', '-q', 'worker')).trim()
+  for (let h = 2; h <= hosts; h++) await swOk(lab, h, 'join', '--token', token, lab.hostAddress(1))
+  return token
+}
+
+export async function nodesByHost(lab: Lab): Promise<Map<string, NodeJson>> {
+  const nodes = await swJson<NodeJson[]>(lab, 1, 'node', 'ls')
+  return new Map(nodes.map((n) => [n.hostname, n]))
+}
