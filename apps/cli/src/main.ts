@@ -4,6 +4,7 @@
  * Each verb lives in commands/<verb>.ts and registers itself on the program.
  */
 import { Command, CommanderError } from 'commander'
+import { registerLab } from './commands/lab.js'
 import { registerPending } from './commands/pending.js'
 import { registerVersion } from './commands/version.js'
 import { CliError } from './errors.js'
@@ -15,7 +16,10 @@ const program = new Command('swarmnet')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
-const registrations: Array<[string, (p: Command) => void]> = [['version', registerVersion]]
+const registrations: Array<[string, (p: Command) => void]> = [
+  ['version', registerVersion],
+  ['lab', registerLab],
+]
 for (const [, register] of registrations) register(program)
 registerPending(program, new Set(registrations.map(([verb]) => verb)))
 
