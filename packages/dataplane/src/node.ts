@@ -3,9 +3,11 @@
  *
  * Order, and why:
  * 1. Gateway bridge ensured (sandbox legs are enslaved to it).
- * 2. Stale sandboxes deleted (before new ones take their gateway addresses), then stale
- *    overlays (their veths and vxlan go with the namespace). Both are host `ip` steps and
- *    merge with step 1 into one process.
+ * 2. Stale sandboxes and overlays removed (before new sandboxes take their gateway
+ *    addresses): first their veths and vxlan devices, one batch per namespace, because
+ *    `netns del` frees a namespace asynchronously and until then those devices (the
+ *    vxlan's UDP socket lives in the host) would collide with a re-create of the same
+ *    names or VNI; then all the `netns del` in one host batch.
  * 3. Overlays ensured, each with its full peer set.
  * 4. Sandboxes ensured (their veths need the overlay bridges of step 3).
  * 5. Gateway removed when no sandbox needs it any more.
@@ -15,7 +17,7 @@ import { planGateway, planGatewayRemoval } from './gateway.js'
 import { sandboxNamespace, VXLAN_CREATE_PREFIX } from './names.js'
 import type { ObservedNode } from './observe.js'
 import { planOverlay, planOverlayRemoval } from './overlay.js'
-import { concatPlans, ip, type Plan } from './plan.js'
+import { concatPlans, ip, type Plan, type Step } from './plan.js'
 import { assignGatewayIps, planSandbox } from './sandbox.js'
 import type { CheckedDesired, NodeConfig } from './spec.js'
 
@@ -27,11 +29,21 @@ export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: N
 
   const plans: Plan[] = []
   if (needGateway) plans.push(planGateway(cfg, host))
-  const stale = [...observed.sandboxes.keys()].filter((ns) => !wantedSandboxes.has(ns))
-  plans.push({ steps: stale.sort().map((ns) => ip(undefined, 'netns', 'del', ns)), warnings: [] })
-  for (const vni of [...observed.overlays.keys()].sort((a, b) => a - b)) {
-    if (!wantedVnis.has(vni)) plans.push(planOverlayRemoval(vni, host))
+  const removal: Step[] = []
+  const staleSandboxes = [...observed.sandboxes.values()]
+    .filter((ns) => !wantedSandboxes.has(ns.netns))
+    .sort((a, b) => a.netns.localeCompare(b.netns))
+  for (const ns of staleSandboxes) {
+    for (const l of ns.links.values())
+      if (l.kind === 'veth') removal.push(ip(ns.netns, 'link', 'del', l.name))
+    if (host.namespaces.includes(ns.netns)) removal.push(ip(undefined, 'netns', 'del', ns.netns))
   }
+  for (const vni of [...observed.overlays.keys()].sort((a, b) => a - b)) {
+    if (!wantedVnis.has(vni)) removal.push(...planOverlayRemoval(vni, host, observed.overlays.get(vni)).steps)
+  }
+  // Inside-namespace deletions first, then every host step (the `netns del`s) together.
+  const inside = (s: Step): boolean => s.tool === 'ip' && s.netns !== undefined
+  plans.push({ steps: [...removal.filter(inside), ...removal.filter((s) => !inside(s))], warnings: [] })
   // Transient vxlan names left in the host by an interrupted run of a network we no longer want.
   for (const link of host.links.values()) {
     const vni = link.vxlan?.id

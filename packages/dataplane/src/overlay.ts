@@ -155,10 +155,15 @@ export function planOverlay(
   return concatPlans({ steps: [...pre, ...hostSteps, ...inside], warnings: [] }, peers)
 }
 
-/** Deletes an overlay namespace (its bridge, vxlan and endpoint veths go with it). */
-export function planOverlayRemoval(vni: number, host: ObservedHost): Plan {
-  const steps: Step[] = []
+/** Deletes an overlay namespace: vxlan first (synchronously), then the namespace. */
+export function planOverlayRemoval(
+  vni: number,
+  host: ObservedHost,
+  observed: ObservedNamespace | undefined,
+): Plan {
   const ns = overlayNamespace(vni)
+  const steps: Step[] = []
+  if (observed?.links.has(VXLAN) === true) steps.push(ip(ns, 'link', 'del', VXLAN))
   if (host.namespaces.includes(ns)) steps.push(ip(undefined, 'netns', 'del', ns))
   if (host.links.has(vxlanCreateName(vni))) steps.push(ip(undefined, 'link', 'del', vxlanCreateName(vni)))
   return { steps, warnings: [] }

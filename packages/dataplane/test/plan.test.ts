@@ -69,6 +69,9 @@ describe('node planner', () => {
     expect(
       describePlan(planNode(normalizeDesired({ networks: [], endpoints: [] }), fixtureNode(), cfg)),
     ).toEqual([
+      'ip -n sn-ep-task1 link del gwbr0',
+      'ip -n sn-ep-task1 link del eth0',
+      'ip -n sn-ov-4097 link del vxlan0',
       'ip netns del sn-ep-task1',
       'ip netns del sn-ov-4097',
       'ip link del sn_gwbridge',
