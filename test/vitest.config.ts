@@ -4,13 +4,14 @@ import { defineConfig } from 'vitest/config'
 // because each lab is several hosts with real agents on a 2-core machine.
 export default defineConfig({
   test: {
+    // one file at a time: root tiers share the machine's 2 cores and kernel
+    fileParallelism: false,
     projects: [
       { test: { name: 'unit', include: ['unit/**/*.test.ts'] } },
       {
         test: {
           name: 'netns',
           include: ['netns/**/*.test.ts'],
-          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -19,7 +20,6 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 120_000,
         },

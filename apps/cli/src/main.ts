@@ -4,7 +4,11 @@
  * Each verb lives in commands/<verb>.ts and registers itself on the program.
  */
 import { Command, CommanderError } from 'commander'
+import { registerAgent } from './commands/agent.js'
+import { registerCluster } from './commands/cluster.js'
 import { registerLab } from './commands/lab.js'
+import { registerNetwork } from './commands/network.js'
+import { registerNode } from './commands/node.js'
 import { registerPending } from './commands/pending.js'
 import { registerVersion } from './commands/version.js'
 import { CliError } from './errors.js'
@@ -16,12 +20,17 @@ const program = new Command('swarmnet')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
+/** [the verbs a module registers (space-separated), its register function] */
 const registrations: Array<[string, (p: Command) => void]> = [
   ['version', registerVersion],
+  ['agent', registerAgent],
+  ['init join join-token leave info', registerCluster],
+  ['node', registerNode],
+  ['network endpoint', registerNetwork],
   ['lab', registerLab],
 ]
 for (const [, register] of registrations) register(program)
-registerPending(program, new Set(registrations.map(([verb]) => verb)))
+registerPending(program, new Set(registrations.flatMap(([verbs]) => verbs.split(' '))))
 
 try {
   await program.parseAsync(process.argv)

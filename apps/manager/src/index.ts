@@ -15,7 +15,8 @@ import type { Manager, ManagerComponents, ManagerInit } from './types.js'
 
 export { newId as newNodeId } from './ids.js'
 export { DOWN_AFTER_PERIODS, HEARTBEAT_PERIOD_MS } from './manager.js'
-export type { ClusterRecord, NodeRecord } from './records.js'
+export type { NetworkCreate, NetworkService } from './networks.js'
+export type { ClusterRecord, EndpointRecord, NetworkRecord, NodeRecord } from './records.js'
 export type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
 
 export function createManager(components: ManagerComponents, init: ManagerInit): Manager {

@@ -19,6 +19,7 @@ import {
 import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
 import { managerApi, route } from '@swarmnet/wire'
 import { newId } from './ids.js'
+import { NetworkService } from './networks.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { listenTls } from './server.js'
 import type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
@@ -48,6 +49,7 @@ export class DefaultManager implements Manager {
   private readonly lastSeen = new Map<string, number>()
   private startedAt = 0
   private server: Server | undefined
+  private networkService: NetworkService | undefined
 
   constructor(components: ManagerComponents, init: ManagerInit) {
     this.c = components
@@ -125,6 +127,18 @@ export class DefaultManager implements Manager {
     await new Promise<void>((resolve) => s.close(() => resolve()))
   }
 
+  /** Networks and endpoint addresses; needs the cluster record for its address pool. */
+  async networks(options?: AbortOptions): Promise<NetworkService> {
+    if (this.networkService === undefined) {
+      const cluster = await this.cluster(options)
+      this.networkService = new NetworkService(
+        { store: this.c.store, clock: this.c.clock, logger: this.c.logger.child('networks') },
+        { pools: [cluster.defaultAddrPool], size: cluster.defaultAddrPoolMaskLen },
+      )
+    }
+    return this.networkService
+  }
+
   async cluster(options?: AbortOptions): Promise<ClusterRecord> {
     const c = await this.clusters.get('self', options)
     if (c === undefined) throw new NotFoundError('no cluster on this node')
@@ -192,6 +206,7 @@ export class DefaultManager implements Manager {
       options,
     )
     this.lastSeen.delete(n.id)
+    await (await this.networks(options)).releaseNode(n.id, options)
     this.c.logger.info('node removed, certificate revoked', { node: n.id })
     this.c.events?.onRevoked?.(n.id)
   }
@@ -278,7 +293,7 @@ export class DefaultManager implements Manager {
         }
         const peers: PeerInfo[] = (await this.allNodes())
           .filter((p) => p.id !== n.id)
-          .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs }))
+          .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs, status: this.status(p.id) }))
         return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers }
       }),
       route(managerApi.renew, async (req, ctx) => {
@@ -297,6 +312,15 @@ export class DefaultManager implements Manager {
           certExpiry: new Date(issued.notAfter).toISOString(),
         })
         return { certPem: issued.certPem }
+      }),
+      route(managerApi.attach, async (req, ctx) => {
+        const n = await this.caller(ctx)
+        return (await this.networks()).attach(n.id, req.network, req.endpointId)
+      }),
+      route(managerApi.detach, async (req, ctx) => {
+        const n = await this.caller(ctx)
+        await (await this.networks()).detach(n.id, req.endpointId)
+        return { ok: true as const }
       }),
       route(managerApi.leave, async (_req, ctx) => {
         const n = await this.caller(ctx)

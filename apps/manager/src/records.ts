@@ -34,3 +34,24 @@ export interface RevokedRecord {
   serial: string
   at: string
 }
+
+export interface NetworkRecord {
+  id: string
+  name: string
+  driver: 'overlay'
+  subnet: string
+  gateway: string
+  vni: number
+  encrypted: boolean
+  attachable: boolean
+  createdAt: string
+}
+
+export interface EndpointRecord {
+  id: string
+  networkId: string
+  node: string
+  ip: string
+  prefix: number
+  mac: string
+}

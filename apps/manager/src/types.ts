@@ -2,6 +2,7 @@ import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
 import type { NodeView } from '@swarmnet/wire'
+import type { NetworkService } from './networks.js'
 import type { ClusterRecord, NodeRecord } from './records.js'
 
 export interface ManagerComponents {
@@ -51,4 +52,6 @@ export interface Manager {
   findNode(ref: string, options?: AbortOptions): Promise<NodeRecord>
   removeNode(ref: string, force: boolean, selfId: string, options?: AbortOptions): Promise<void>
   revokedIds(options?: AbortOptions): Promise<string[]>
+  /** Overlay networks and endpoint addresses. */
+  networks(options?: AbortOptions): Promise<NetworkService>
 }

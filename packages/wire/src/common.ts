@@ -13,3 +13,16 @@ export const port = z.number().int().min(1).max(65535)
 export const hostPort = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/, 'expected IP or IP:PORT')
 export const peerId = z.string().min(1).max(128)
 export const multiaddr = z.string().min(1).max(256).startsWith('/')
+
+/** Docker's network name rule, with a length that fits listings. */
+export const networkName = z
+  .string()
+  .min(1)
+  .max(64, 'network name: at most 64 characters')
+  .regex(
+    /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+    'network name: letters, digits, "_", "." and "-", starting with a letter or digit',
+  )
+export const cidr = z.string().max(32)
+export const mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'MAC address')
+export const endpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'endpoint id: 1-40 of a-z, 0-9, "-"')

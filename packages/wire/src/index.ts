@@ -17,3 +17,5 @@ export { callApi, createApiHandler, RemoteError, route, UnreachableError } from 
 export { API_VERSION, limits } from './limits.js'
 export * from './local-api.js'
 export * from './manager-api.js'
+export * from './netdb.js'
+export * from './network-api.js'

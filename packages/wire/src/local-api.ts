@@ -3,8 +3,9 @@
  * of the host can reach it (the socket is mode 0600).
  */
 import { z } from 'zod'
-import { availability, hostPort, ipv4, nodeId, nodeStatus, port, role } from './common.js'
+import { availability, endpointId, hostPort, ipv4, nodeId, nodeStatus, port, role } from './common.js'
 import { endpoint } from './endpoint.js'
+import { endpointView, networkCreateRequest, networkView } from './network-api.js'
 
 export const nodeView = z.object({
   id: nodeId,
@@ -100,5 +101,27 @@ export const localApi = {
     '/v1/nodes/remove',
     z.object({ ref: z.string().max(256), force: z.boolean().default(false) }),
     ok,
+  ),
+  networkCreate: endpoint('POST', '/v1/networks/create', networkCreateRequest, networkView),
+  networkList: endpoint('GET', '/v1/networks', empty, z.array(networkView)),
+  networkInspect: endpoint(
+    'POST',
+    '/v1/networks/inspect',
+    z.object({ ref: z.string().max(256) }),
+    networkView,
+  ),
+  networkRemove: endpoint('POST', '/v1/networks/remove', z.object({ ref: z.string().max(256) }), ok),
+  endpointAttach: endpoint(
+    'POST',
+    '/v1/endpoints/attach',
+    z.object({ network: z.string().max(256), id: endpointId.optional() }),
+    endpointView.extend({ namespace: z.string() }),
+  ),
+  endpointDetach: endpoint('POST', '/v1/endpoints/detach', z.object({ id: z.string().max(64) }), ok),
+  endpointList: endpoint(
+    'GET',
+    '/v1/endpoints',
+    empty,
+    z.array(endpointView.extend({ namespace: z.string() })),
   ),
 } as const

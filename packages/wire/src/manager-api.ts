@@ -4,10 +4,26 @@
  * takes the caller's identity from it, never from the body.
  */
 import { z } from 'zod'
-import { hostname, ipv4, multiaddr, nodeId, peerId, pem, port, role } from './common.js'
+import {
+  endpointId as endpointIdSchema,
+  hostname,
+  ipv4,
+  multiaddr,
+  nodeId,
+  peerId,
+  pem,
+  port,
+  role,
+} from './common.js'
 import { endpoint } from './endpoint.js'
+import { endpointView } from './network-api.js'
 
-export const peerInfo = z.object({ nodeId, peerId, addrs: z.array(multiaddr).max(16) })
+export const peerInfo = z.object({
+  nodeId,
+  peerId,
+  addrs: z.array(multiaddr).max(16),
+  status: z.enum(['ready', 'down', 'unknown']),
+})
 export type PeerInfo = z.infer<typeof peerInfo>
 
 export const managerApi = {
@@ -45,5 +61,17 @@ export const managerApi = {
     }),
   ),
   renew: endpoint('POST', '/v1/renew', z.object({ csrPem: pem }), z.object({ certPem: pem })),
+  attach: endpoint(
+    'POST',
+    '/v1/endpoints/attach',
+    z.object({ network: z.string().max(64), endpointId: endpointIdSchema }),
+    endpointView,
+  ),
+  detach: endpoint(
+    'POST',
+    '/v1/endpoints/detach',
+    z.object({ endpointId: endpointIdSchema }),
+    z.object({ ok: z.literal(true) }),
+  ),
   leave: endpoint('POST', '/v1/leave', z.object({}).strict(), z.object({ ok: z.literal(true) })),
 } as const

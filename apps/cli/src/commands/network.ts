@@ -1,0 +1,130 @@
+/** `swarmnet network create|ls|inspect|rm`, and the internal `endpoint` verbs tests use. */
+
+import { localApi } from '@swarmnet/wire'
+import type { Command } from 'commander'
+import { call } from '../client.js'
+import { CliError } from '../errors.js'
+import { printJson, printTable } from '../output.js'
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+/** `--opt k[=v]` values into an options object; bare keys mean `true`. */
+function parseOpts(opts: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const o of opts) {
+    const [k = '', ...v] = o.split('=')
+    if (k.length === 0) throw new CliError(`invalid --opt '${o}': expected KEY[=VALUE]`, 2)
+    out[k] = v.length === 0 ? 'true' : v.join('=')
+  }
+  return out
+}
+
+export function registerNetwork(program: Command): void {
+  const network = program.command('network').description('Manage overlay networks')
+
+  network
+    .command('create')
+    .description('Create an overlay network')
+    .option('-d, --driver <driver>', 'network driver', 'overlay')
+    .option('--subnet <cidr>', 'subnet in CIDR form (default: a /24 from the default pool)')
+    .option('--gateway <ip>', 'gateway address inside the subnet (default: its first address)')
+    .option('--attachable', 'allow endpoints outside services to attach')
+    .option('-o, --opt <key[=value]>', 'driver option (repeatable), e.g. encrypted', collect, [])
+    .argument('<name>', 'network name')
+    .action(
+      async (
+        name: string,
+        o: { driver: string; subnet?: string; gateway?: string; attachable?: boolean; opt: string[] },
+      ) => {
+        const n = await call(localApi.networkCreate, {
+          name,
+          driver: o.driver,
+          ...(o.subnet !== undefined ? { subnet: o.subnet } : {}),
+          ...(o.gateway !== undefined ? { gateway: o.gateway } : {}),
+          attachable: o.attachable === true,
+          options: parseOpts(o.opt),
+        })
+        console.log(n.id)
+      },
+    )
+
+  network
+    .command('ls')
+    .alias('list')
+    .description('List networks')
+    .option('-q, --quiet', 'only display ids')
+    .option('--format <format>', "'json' for machine output")
+    .action(async (o: { quiet?: boolean; format?: string }) => {
+      const nets = await call(localApi.networkList, {})
+      if (o.format === 'json') return printJson(nets)
+      if (o.quiet) {
+        for (const n of nets) console.log(n.id)
+        return
+      }
+      printTable(
+        ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET', 'VNI'],
+        nets.map((n) => [n.id.slice(0, 12), n.name, n.driver, n.scope, n.subnet, String(n.vni)]),
+      )
+    })
+
+  network
+    .command('inspect')
+    .description('Show details of networks (JSON)')
+    .argument('<network...>', 'name, id or id prefix')
+    .action(async (refs: string[]) => {
+      const out = []
+      for (const ref of refs) out.push(await call(localApi.networkInspect, { ref }))
+      printJson(out)
+    })
+
+  network
+    .command('rm')
+    .alias('remove')
+    .description('Remove networks that no endpoint uses')
+    .argument('<network...>', 'name, id or id prefix')
+    .action(async (refs: string[]) => {
+      for (const ref of refs) {
+        await call(localApi.networkRemove, { ref })
+        console.log(ref)
+      }
+    })
+
+  const endpoint = program
+    .command('endpoint')
+    .description(
+      '(internal) attach bare endpoints to overlay networks on this node; services do this for tasks',
+    )
+  endpoint
+    .command('attach')
+    .description('Create a network sandbox on this node attached to a network')
+    .option('--id <id>', 'endpoint id (default: generated)')
+    .option('--format <format>', "'json' for machine output")
+    .argument('<network>', 'name, id or id prefix')
+    .action(async (net: string, o: { id?: string; format?: string }) => {
+      const e = await call(localApi.endpointAttach, { network: net, ...(o.id ? { id: o.id } : {}) }, 60_000)
+      if (o.format === 'json') return printJson(e)
+      console.log(`${e.id} ${e.ip}/${e.prefix} ${e.mac} netns ${e.namespace}`)
+    })
+  endpoint
+    .command('detach')
+    .description('Remove an endpoint sandbox from this node')
+    .argument('<id>', 'endpoint id')
+    .action(async (id: string) => {
+      await call(localApi.endpointDetach, { id }, 60_000)
+      console.log(id)
+    })
+  endpoint
+    .command('ls')
+    .description('List the endpoints of this node')
+    .option('--format <format>', "'json' for machine output")
+    .action(async (o: { format?: string }) => {
+      const eps = await call(localApi.endpointList, {})
+      if (o.format === 'json') return printJson(eps)
+      printTable(
+        ['ENDPOINT', 'NETWORK', 'IP', 'MAC', 'NAMESPACE'],
+        eps.map((e) => [e.id, e.network.name, `${e.ip}/${e.prefix}`, e.mac, e.namespace]),
+      )
+    })
+}

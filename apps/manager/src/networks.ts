@@ -1,0 +1,242 @@
+/**
+ * Overlay networks and their endpoint addresses: the allocation half (the ovmanager role).
+ * Nodes only plumb; every VNI, subnet and address comes from here. The allocator's state is
+ * written in the same store batch as the records it allocated for, and all mutations run
+ * one at a time, so a failed write never leaves the two apart (the allocator is rebuilt from
+ * the last committed snapshot).
+ */
+import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
+import { createAllocator } from '@swarmnet/allocator'
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import { ConflictError, InvalidInputError, NotFoundError, NotSupportedError } from '@swarmnet/interface'
+import type { Store } from '@swarmnet/store'
+import type { EndpointView, NetworkView } from '@swarmnet/wire'
+import { newId } from './ids.js'
+import type { EndpointRecord, NetworkRecord } from './records.js'
+
+export interface NetworkCreate {
+  name: string
+  driver: string
+  subnet?: string | undefined
+  gateway?: string | undefined
+  attachable: boolean
+  options: Record<string, string>
+}
+
+const KNOWN_OPTIONS = new Set(['encrypted'])
+
+export class NetworkService {
+  private readonly store: Store
+  private readonly clock: Clock
+  private readonly logger: Logger
+  private readonly networks
+  private readonly endpoints
+  private readonly state
+  private readonly pool: { pools: string[]; size: number }
+  private allocator: Allocator | undefined
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(c: { store: Store; clock: Clock; logger: Logger }, pool: { pools: string[]; size: number }) {
+    this.store = c.store
+    this.clock = c.clock
+    this.logger = c.logger
+    this.pool = pool
+    this.networks = c.store.table<NetworkRecord>('networks')
+    this.endpoints = c.store.table<EndpointRecord>('endpoints')
+    this.state = c.store.table<AllocatorSnapshot>('allocator')
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  private async alloc(options?: AbortOptions): Promise<Allocator> {
+    if (this.allocator === undefined) {
+      const snapshot = await this.state.get('state', options)
+      this.allocator = createAllocator({
+        defaultAddrPools: this.pool.pools,
+        subnetSize: this.pool.size,
+        ...(snapshot ? { snapshot } : {}),
+      })
+    }
+    return this.allocator
+  }
+
+  /** Runs a mutation of the allocator and commits its snapshot with `ops`; rolls back on failure. */
+  private async commit<T>(
+    fn: (a: Allocator) => { result: T; ops: Parameters<Store['batch']>[0] },
+    options?: AbortOptions,
+  ): Promise<T> {
+    const a = await this.alloc(options)
+    try {
+      const { result, ops } = fn(a)
+      await this.store.batch([...ops, this.state.putOp('state', a.snapshot())], options)
+      return result
+    } catch (err) {
+      this.allocator = undefined
+      throw err
+    }
+  }
+
+  create(req: NetworkCreate, options?: AbortOptions): Promise<NetworkView> {
+    return this.serial(async () => {
+      if (req.driver !== 'overlay')
+        throw new InvalidInputError(`driver '${req.driver}' is not supported: only 'overlay'`)
+      for (const k of Object.keys(req.options))
+        if (!KNOWN_OPTIONS.has(k)) throw new InvalidInputError(`unknown network option '${k}'`)
+      if ('encrypted' in req.options)
+        throw new NotSupportedError('encrypted overlay networks (--opt encrypted) are not supported yet')
+      if (req.gateway !== undefined && req.subnet === undefined)
+        throw new InvalidInputError('--gateway needs --subnet')
+      const all = await this.allNetworks(options)
+      if (all.some((n) => n.name === req.name))
+        throw new ConflictError(`network with name ${req.name} already exists`)
+      const id = newId()
+      return this.commit((a) => {
+        const got = a.allocateNetwork({
+          id,
+          name: req.name,
+          ...(req.subnet !== undefined ? { subnet: req.subnet } : {}),
+          ...(req.gateway !== undefined ? { gateway: req.gateway } : {}),
+        })
+        const rec: NetworkRecord = {
+          id,
+          name: req.name,
+          driver: 'overlay',
+          subnet: got.subnet,
+          gateway: got.gateway,
+          vni: got.vni,
+          encrypted: false,
+          attachable: req.attachable,
+          createdAt: new Date(this.clock.now()).toISOString(),
+        }
+        this.logger.info('network created', { network: id, name: req.name, vni: got.vni, subnet: got.subnet })
+        return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
+      }, options)
+    })
+  }
+
+  async list(options?: AbortOptions): Promise<NetworkView[]> {
+    const eps = await this.allEndpoints(options)
+    return (await this.allNetworks(options))
+      .map((n) => this.view(n, eps.filter((e) => e.networkId === n.id).length))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async inspect(ref: string, options?: AbortOptions): Promise<NetworkView> {
+    const n = await this.find(ref, options)
+    const eps = await this.allEndpoints(options)
+    return this.view(n, eps.filter((e) => e.networkId === n.id).length)
+  }
+
+  remove(ref: string, options?: AbortOptions): Promise<void> {
+    return this.serial(async () => {
+      const n = await this.find(ref, options)
+      const inUse = (await this.allEndpoints(options)).filter((e) => e.networkId === n.id)
+      if (inUse.length > 0)
+        throw new ConflictError(`network ${n.name} is in use by ${inUse.length} endpoint(s)`)
+      await this.commit((a) => {
+        a.releaseNetwork(n.id)
+        return { result: undefined, ops: [this.networks.delOp(n.id)] }
+      }, options)
+      this.logger.info('network removed', { network: n.id, name: n.name })
+    })
+  }
+
+  /** An address on `networkRef` for endpoint `endpointId` of node `node`; idempotent per endpoint. */
+  attach(
+    node: string,
+    networkRef: string,
+    endpointId: string,
+    options?: AbortOptions,
+  ): Promise<EndpointView> {
+    return this.serial(async () => {
+      const n = await this.find(networkRef, options)
+      const key = `${n.id}/${endpointId}`
+      const existing = await this.endpoints.get(key, options)
+      if (existing !== undefined) {
+        if (existing.node !== node)
+          throw new ConflictError(`endpoint id ${endpointId} is already in use on network ${n.name}`)
+        return this.endpointView(existing, n)
+      }
+      return this.commit((a) => {
+        const got = a.allocateEndpoint(n.id, endpointId)
+        const rec: EndpointRecord = {
+          id: endpointId,
+          networkId: n.id,
+          node,
+          ip: got.ip,
+          prefix: Number(got.address.split('/')[1]),
+          mac: got.mac,
+        }
+        return { result: this.endpointView(rec, n), ops: [this.endpoints.putOp(key, rec)] }
+      }, options)
+    })
+  }
+
+  /** Releases every address of endpoint `endpointId` of `node`; idempotent. */
+  detach(node: string, endpointId: string, options?: AbortOptions): Promise<void> {
+    return this.serial(async () => {
+      const mine = (await this.allEndpoints(options)).filter((e) => e.id === endpointId && e.node === node)
+      if (mine.length === 0) return
+      await this.commit((a) => {
+        for (const e of mine) a.releaseEndpoint(e.networkId, e.id)
+        return { result: undefined, ops: mine.map((e) => this.endpoints.delOp(`${e.networkId}/${e.id}`)) }
+      }, options)
+    })
+  }
+
+  /** Releases every endpoint address held by a removed node. */
+  async releaseNode(node: string, options?: AbortOptions): Promise<void> {
+    const ids = new Set((await this.allEndpoints(options)).filter((e) => e.node === node).map((e) => e.id))
+    for (const id of ids) await this.detach(node, id, options)
+  }
+
+  private async find(ref: string, options?: AbortOptions): Promise<NetworkRecord> {
+    const all = await this.allNetworks(options)
+    const hit =
+      all.find((n) => n.id === ref) ??
+      all.find((n) => n.name === ref) ??
+      (ref.length >= 3 ? all.filter((n) => n.id.startsWith(ref)) : []).at(0)
+    if (hit === undefined) throw new NotFoundError(`network ${ref} not found`)
+    return hit
+  }
+
+  private async allNetworks(options?: AbortOptions): Promise<NetworkRecord[]> {
+    return (await this.networks.list(options)).map((e) => e.value)
+  }
+
+  private async allEndpoints(options?: AbortOptions): Promise<EndpointRecord[]> {
+    return (await this.endpoints.list(options)).map((e) => e.value)
+  }
+
+  private view(n: NetworkRecord, endpoints: number): NetworkView {
+    return {
+      id: n.id,
+      name: n.name,
+      driver: n.driver,
+      scope: 'swarm',
+      subnet: n.subnet,
+      gateway: n.gateway,
+      vni: n.vni,
+      encrypted: n.encrypted,
+      attachable: n.attachable,
+      internal: false,
+      createdAt: n.createdAt,
+      endpoints,
+    }
+  }
+
+  private endpointView(e: EndpointRecord, n: NetworkRecord): EndpointView {
+    return {
+      id: e.id,
+      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway },
+      ip: e.ip,
+      prefix: e.prefix,
+      mac: e.mac,
+      node: e.node,
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/** Overlay networks and endpoints: the views both APIs share. */
+import { z } from 'zod'
+import { cidr, endpointId, ipv4, mac, networkName } from './common.js'
+
+export const networkView = z.object({
+  id: z.string(),
+  name: z.string(),
+  driver: z.literal('overlay'),
+  scope: z.literal('swarm'),
+  subnet: z.string(),
+  gateway: z.string(),
+  vni: z.number().int(),
+  encrypted: z.boolean(),
+  attachable: z.boolean(),
+  internal: z.boolean(),
+  createdAt: z.string(),
+  endpoints: z.number().int(),
+})
+export type NetworkView = z.infer<typeof networkView>
+
+export const networkCreateRequest = z.object({
+  name: networkName,
+  driver: z.string().max(32).default('overlay'),
+  subnet: cidr.optional(),
+  gateway: ipv4.optional(),
+  attachable: z.boolean().default(false),
+  options: z.record(z.string().max(64), z.string().max(256)).default({}),
+})
+
+/** What a node needs to build its side of a network. */
+export const networkSpec = z.object({
+  id: z.string(),
+  name: z.string(),
+  vni: z.number().int().min(1).max(0xffffff),
+  subnet: cidr,
+  gateway: ipv4,
+})
+export type NetworkSpecView = z.infer<typeof networkSpec>
+
+export const endpointView = z.object({
+  id: endpointId,
+  network: networkSpec,
+  ip: ipv4,
+  prefix: z.number().int().min(8).max(30),
+  mac,
+  node: z.string(),
+})
+export type EndpointView = z.infer<typeof endpointView>
