@@ -1,0 +1,113 @@
+import { isEligible, nodeIndex } from './nodes.js'
+import { isTerminal, isUndispatched } from './states.js'
+import type { Assignment, Node, ScheduleInput, ScheduleResult, Task, Unschedulable } from './types.js'
+
+/** swarmkit: a node with this many recent failures of a service ranks last for that service. */
+const FAILURE_THRESHOLD = 5
+const FAILURE_WINDOW_MS = 5 * 60_000
+
+function count(map: Map<string, number>, key: string): number {
+  return map.get(key) ?? 0
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, count(map, key) + 1)
+}
+
+const pair = (nodeId: string, serviceId: string): string => `${nodeId}\0${serviceId}`
+
+function notAvailable(n: number): string {
+  return `no suitable node (${n} node(s) not available for new tasks)`
+}
+
+/**
+ * Places unassigned tasks (desired running, state `new`/`pending`) on nodes. Filter: the node is
+ * Ready and Active; global tasks only on their own node. Spread: fewest live tasks of the same
+ * service, then fewest live tasks overall, then node id; nodes with 5+ failures of the service in
+ * the last 5 minutes go last. Tasks are taken oldest first and each placement counts for the next.
+ */
+export function schedule(input: ScheduleInput): ScheduleResult {
+  const { now } = input
+  const services = new Map(input.services.map((s) => [s.id, s]))
+  const nodes = nodeIndex(input.nodes)
+  const eligible = input.nodes.filter(isEligible).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const total = new Map<string, number>()
+  const perService = new Map<string, number>()
+  const failures = new Map<string, number>()
+  const candidates: Task[] = []
+  for (const t of input.tasks) {
+    if (t.nodeId !== '' && t.desiredState === 'running' && !isTerminal(t.state) && !isUndispatched(t.state)) {
+      bump(total, t.nodeId)
+      bump(perService, pair(t.nodeId, t.serviceId))
+    }
+    if (
+      (t.state === 'failed' || t.state === 'rejected') &&
+      t.nodeId !== '' &&
+      t.statusAt >= now - FAILURE_WINDOW_MS
+    ) {
+      bump(failures, pair(t.nodeId, t.serviceId))
+    }
+    if (t.desiredState === 'running' && isUndispatched(t.state) && services.has(t.serviceId))
+      candidates.push(t)
+  }
+  candidates.sort(
+    (a, b) =>
+      a.createdAt - b.createdAt ||
+      (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : 0) ||
+      a.slot - b.slot ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  )
+
+  const assignments: Assignment[] = []
+  const unschedulable: Unschedulable[] = []
+  const update: Task[] = []
+  const rank = (serviceId: string, node: Node): [number, number, number] => [
+    count(failures, pair(node.id, serviceId)) >= FAILURE_THRESHOLD ? 1 : 0,
+    count(perService, pair(node.id, serviceId)),
+    count(total, node.id),
+  ]
+  const better = (serviceId: string, a: Node, b: Node): boolean => {
+    const ra = rank(serviceId, a)
+    const rb = rank(serviceId, b)
+    for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return (ra[i] ?? 0) < (rb[i] ?? 0)
+    return a.id < b.id
+  }
+
+  for (const t of candidates) {
+    const service = services.get(t.serviceId)
+    let chosen: Node | undefined
+    let error = ''
+    if (t.nodeId !== '' || (service !== undefined && 'global' in service.mode)) {
+      const node = nodes.get(t.nodeId)
+      if (isEligible(node)) chosen = node
+      else error = node ? notAvailable(1) : `no suitable node (node ${t.nodeId || '(none)'} not found)`
+    } else {
+      for (const node of eligible)
+        if (chosen === undefined || better(t.serviceId, node, chosen)) chosen = node
+      if (chosen === undefined) {
+        error =
+          input.nodes.length === 0
+            ? 'no suitable node (no nodes in the cluster)'
+            : notAvailable(input.nodes.length)
+      }
+    }
+    if (chosen !== undefined) {
+      assignments.push({ taskId: t.id, nodeId: chosen.id })
+      update.push({ ...t, nodeId: chosen.id, state: 'assigned', error: '', statusAt: now, updatedAt: now })
+      bump(total, chosen.id)
+      bump(perService, pair(chosen.id, t.serviceId))
+    } else {
+      unschedulable.push({ taskId: t.id, error })
+      if (t.state !== 'pending' || t.error !== error) {
+        update.push({
+          ...t,
+          state: 'pending',
+          error,
+          statusAt: t.state === 'pending' ? t.statusAt : now,
+          updatedAt: now,
+        })
+      }
+    }
+  }
+  return { assignments, unschedulable, update }
+}

@@ -1,0 +1,194 @@
+/** Lifecycle states of a task, in swarmkit's order (see {@link stateRank}). */
+export type TaskState =
+  | 'new'
+  | 'pending'
+  | 'assigned'
+  | 'accepted'
+  | 'preparing'
+  | 'starting'
+  | 'running'
+  | 'complete'
+  | 'shutdown'
+  | 'failed'
+  | 'rejected'
+  | 'remove'
+  | 'orphaned'
+
+/** What the manager wants a task to be; the agent converges towards it. */
+export type DesiredState = 'running' | 'shutdown' | 'remove'
+
+export type RestartCondition = 'any' | 'on-failure' | 'none'
+
+export interface RestartPolicy {
+  /** `any`: restart whatever the exit; `on-failure`: only after a failure; `none`: never. */
+  condition: RestartCondition
+  /** Wait this long after a task ended before its replacement is created. Default 5000. */
+  delayMs: number
+  /** Restarts allowed per slot; 0 = unlimited. */
+  maxAttempts: number
+}
+
+export type ServiceMode = { replicated: { replicas: number } } | { global: Record<string, never> }
+
+export interface ServiceSpec {
+  argv: string[]
+  env: Record<string, string>
+  /** Network ids. */
+  networks: string[]
+}
+
+export interface Service {
+  id: string
+  name: string
+  mode: ServiceMode
+  spec: ServiceSpec
+  restart: RestartPolicy
+  version: number
+  /** Milliseconds since the epoch. */
+  createdAt: number
+  updatedAt: number
+}
+
+export interface Task {
+  id: string
+  serviceId: string
+  /** Replicated: 1..N; global: 0. */
+  slot: number
+  /** `''` until scheduled; global tasks are created with it set. */
+  nodeId: string
+  desiredState: DesiredState
+  state: TaskState
+  /** Last error ("no suitable node (…)", "task: non-zero exit (1)"), `''` if none. */
+  error: string
+  exitCode?: number
+  createdAt: number
+  updatedAt: number
+  /** When `state` last changed (swarmkit's `status.timestamp`): the restart delay and "Running 5 seconds ago" count from it. */
+  statusAt: number
+  /** Restarts of this slot so far (0 for the first task of a slot). */
+  attempt: number
+}
+
+export type NodeStatus = 'ready' | 'down' | 'unknown'
+export type NodeAvailability = 'active' | 'pause' | 'drain'
+
+export interface Node {
+  id: string
+  hostname: string
+  status: NodeStatus
+  availability: NodeAvailability
+}
+
+/** What an agent reports about one of its tasks. */
+export interface StatusReport {
+  state: TaskState
+  error?: string
+  exitCode?: number
+}
+
+export interface ReconcileInput {
+  services: readonly Service[]
+  tasks: readonly Task[]
+  nodes: readonly Node[]
+  /** Milliseconds since the epoch. */
+  now: number
+  /** Ids for created tasks; called once per created task, in a deterministic order. */
+  newId: () => string
+}
+
+/** Changes for the store, to apply in one batch. A task id appears in at most one of the lists. */
+export interface ReconcileResult {
+  /** New tasks (state `new`, `nodeId` '' or, for global services, the node). */
+  create: Task[]
+  /** Whole updated tasks (desired state changes, orphaned, never-dispatched tasks shut down). */
+  update: Task[]
+  /** Ids of tasks to delete (history over the limit, tasks of removed services). */
+  remove: string[]
+}
+
+export interface ScheduleInput {
+  tasks: readonly Task[]
+  nodes: readonly Node[]
+  services: readonly Service[]
+  /** Milliseconds since the epoch; stamps the updates and dates recent failures. */
+  now: number
+}
+
+export interface Assignment {
+  taskId: string
+  nodeId: string
+}
+
+export interface Unschedulable {
+  taskId: string
+  /** `no suitable node (…)` */
+  error: string
+}
+
+export interface ScheduleResult {
+  /** Tasks to bind to a node (`state` → `assigned`). */
+  assignments: Assignment[]
+  /** Tasks that stay `pending`, with the reason. */
+  unschedulable: Unschedulable[]
+  /** The whole tasks with the above applied (only those that changed), ready to persist. */
+  update: Task[]
+}
+
+/** One row of `service ps`. */
+export interface TaskView {
+  id: string
+  /** `web.1` (replicated) or `web.<nodeId>` (global); older tasks of a slot in {@link Orchestrator.serviceTasksView} get a leading ` \_ `. */
+  name: string
+  /** Hostname of the node, its id if the node is unknown, `''` if unassigned. */
+  node: string
+  /** `Running`, `Shutdown`, `Remove` */
+  desiredState: string
+  /** `Running 5 seconds ago` */
+  currentState: string
+  /** `"no suitable node (insufficien…"` (quoted, cut to 30 characters) or `''`. */
+  error: string
+}
+
+/** One row of `service ls`. */
+export interface ServiceView {
+  id: string
+  name: string
+  mode: 'replicated' | 'global'
+  /** `running/desired`, e.g. `2/3` */
+  replicas: string
+}
+
+/** User input for creating a service; missing fields get swarmkit's defaults. */
+export interface ServiceSpecInput {
+  name: string
+  /** Default `{ replicated: { replicas: 1 } }`. */
+  mode?: ServiceMode
+  argv: readonly string[]
+  env?: Readonly<Record<string, string>>
+  networks?: readonly string[]
+  restart?: Partial<RestartPolicy>
+}
+
+/** A validated, defaulted spec: everything of a {@link Service} but its identity and timestamps. */
+export interface ValidatedService {
+  name: string
+  mode: ServiceMode
+  spec: ServiceSpec
+  restart: RestartPolicy
+}
+
+export interface OrchestratorInit {
+  /** Terminal tasks kept per slot (per node for global services). @default 5 */
+  historyLimit?: number
+  /** Restart delay given to services created without one. @default 5000 */
+  defaultRestartDelayMs?: number
+  /** Largest replica count accepted. @default 10000 */
+  maxReplicas?: number
+}
+
+/** Settings the pure functions take; {@link OrchestratorInit} with defaults applied. */
+export interface OrchestratorOptions {
+  historyLimit: number
+  defaultRestartDelayMs: number
+  maxReplicas: number
+}
