@@ -11,6 +11,7 @@ import { registerNetwork } from './commands/network.js'
 import { registerNode } from './commands/node.js'
 import { registerPending } from './commands/pending.js'
 import { registerVersion } from './commands/version.js'
+import { registerWhoami } from './commands/whoami.js'
 import { CliError } from './errors.js'
 import { SWARMNET_VERSION } from './version.js'
 
@@ -28,6 +29,7 @@ const registrations: Array<[string, (p: Command) => void]> = [
   ['node', registerNode],
   ['network endpoint', registerNetwork],
   ['lab', registerLab],
+  ['whoami', registerWhoami],
 ]
 for (const [, register] of registrations) register(program)
 registerPending(program, new Set(registrations.flatMap(([verbs]) => verbs.split(' '))))

@@ -1,0 +1,133 @@
+/**
+ * `swarmnet whoami [--port N]`: a built-in HTTP workload for trying services and the
+ * routing mesh (like traefik/whoami). `GET /` answers which task, service and node served
+ * the request and the task's addresses; plain text by default, JSON with
+ * `Accept: application/json`. One log line per request on stdout; SIGTERM/SIGINT stop it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { hostname, networkInterfaces } from 'node:os'
+import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+
+export interface WhoamiAddress {
+  interface: string
+  ip: string
+}
+
+export interface WhoamiInfo {
+  task: string
+  service: string
+  /** The node the task runs on (SWARMNET_NODE_HOSTNAME, else this host name). */
+  node: string
+  /** The host name the process sees (the task's UTS namespace). */
+  hostname: string
+  addresses: WhoamiAddress[]
+}
+
+/** Parses `--port`: an integer 1–65535 written in decimal, or a CliError with exit code 2. */
+export function parsePort(text: string): number {
+  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new CliError(`invalid --port ${JSON.stringify(text)}: expected an integer from 1 to 65535`, 2)
+  return port
+}
+
+/** Every non-loopback IPv4 address of this process's network namespace, by interface. */
+export function taskAddresses(
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): WhoamiAddress[] {
+  const out: WhoamiAddress[] = []
+  for (const [name, addrs] of Object.entries(interfaces)) {
+    for (const a of addrs ?? [])
+      if (a.family === 'IPv4' && !a.internal) out.push({ interface: name, ip: a.address })
+  }
+  return out
+}
+
+export function whoamiInfo(env: NodeJS.ProcessEnv = process.env): WhoamiInfo {
+  const own = hostname()
+  return {
+    task: env.SWARMNET_TASK_ID ?? '',
+    service: env.SWARMNET_SERVICE_NAME ?? '',
+    node: env.SWARMNET_NODE_HOSTNAME || own,
+    hostname: own,
+    addresses: taskAddresses(),
+  }
+}
+
+export function whoamiText(info: WhoamiInfo): string {
+  const lines = [
+    `Task: ${info.task}`,
+    `Service: ${info.service}`,
+    `Node: ${info.node}`,
+    `Hostname: ${info.hostname}`,
+    ...info.addresses.map((a) => `IP: ${a.interface} ${a.ip}`),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+function wantsJson(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '')
+    .split(',')
+    .some((t) => t.trim().split(';')[0]?.trim() === 'application/json')
+}
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0]
+  let status: number
+  let type = 'text/plain; charset=utf-8'
+  let body: string
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    status = 405
+    res.setHeader('Allow', 'GET, HEAD')
+    body = 'method not allowed\n'
+  } else if (path !== '/') {
+    status = 404
+    body = 'not found\n'
+  } else {
+    status = 200
+    const info = whoamiInfo()
+    if (wantsJson(req)) {
+      type = 'application/json'
+      body = `${JSON.stringify(info)}\n`
+    } else body = whoamiText(info)
+  }
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) })
+  res.end(req.method === 'HEAD' ? undefined : body)
+  console.log(
+    `${new Date().toISOString()} ${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url}" ${status} ${wantsJson(req) ? 'json' : 'text'}`,
+  )
+}
+
+/** Serves until SIGTERM or SIGINT, then closes every connection and resolves. */
+export async function serveWhoami(port: number): Promise<void> {
+  const server = createServer(handle)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new CliError(`cannot listen on port ${port}: ${err.code ?? err.message}`)),
+    )
+    server.listen(port, () => resolve())
+  })
+  console.log(`whoami listening on :${port}`)
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop)
+      process.off('SIGINT', stop)
+      console.log(`whoami: ${signal}, shutting down`)
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+  })
+}
+
+export function registerWhoami(program: Command): void {
+  program
+    .command('whoami')
+    .description('Serve a tiny HTTP page naming the task, service, node and addresses (a test workload)')
+    .option('--port <port>', 'TCP port to listen on (1-65535)', '80')
+    .action(async (opts: { port: string }) => {
+      await serveWhoami(parsePort(opts.port))
+    })
+}
