@@ -96,7 +96,12 @@ export const netdbSyncRequest = z.object({
   owners: z.array(z.object({ owner: netdbNodeId, known: netdbLamport })).max(netdbLimits.ownersPerRequest),
 })
 
-export const netdbMessage = z.union([netdbEntries, netdbFull, netdbDigest, netdbSyncRequest])
+export const netdbMessage = z.discriminatedUnion('t', [
+  netdbEntries,
+  netdbFull,
+  netdbDigest,
+  netdbSyncRequest,
+])
 
 export type NetdbWireEntry = z.infer<typeof netdbEntry>
 export type NetdbMessage = z.infer<typeof netdbMessage>

@@ -1,0 +1,146 @@
+import { type AbortOptions, type Clock, systemClock } from '@swarmnet/interface'
+import { silentLogger } from '@swarmnet/logger'
+import { vi } from 'vitest'
+import {
+  createNetdb,
+  type LocalEntry,
+  type MemoryHub,
+  type MemoryPubSub,
+  type Netdb,
+  type NetdbTuning,
+} from '../src/index.js'
+
+/** Short periods so anti-entropy runs many times within a test. */
+export const FAST: Partial<NetdbTuning> = {
+  digestIntervalMs: 40,
+  syncBackoffMs: 20,
+  syncCoalesceMs: 2,
+  ownerExpiryMs: 0,
+}
+
+export const NET = 'net1'
+
+export interface TestNode {
+  id: string
+  netdb: Netdb
+  pubsub: MemoryPubSub
+}
+
+export async function startNode(
+  hub: MemoryHub,
+  id: string,
+  opts: { clock?: Clock; tuning?: Partial<NetdbTuning>; entries?: LocalEntry[]; network?: string } = {},
+): Promise<TestNode> {
+  const pubsub = hub.pubsub(id)
+  const clock = opts.clock ?? systemClock
+  const netdb = createNetdb(
+    { logger: silentLogger, clock, pubsub },
+    { nodeId: id, tuning: opts.tuning ?? FAST },
+  )
+  await netdb.start()
+  const network = opts.network ?? NET
+  if (opts.entries !== undefined) await netdb.setLocal(network, opts.entries)
+  await netdb.join(network)
+  return { id, netdb, pubsub }
+}
+
+export async function stopNode(node: TestNode): Promise<void> {
+  await node.netdb.stop()
+  node.pubsub.close()
+}
+
+/** The entry with index `i` (10.0.x.y, its 02:42 MAC) on a node with underlay index `host`. */
+export function entry(i: number, host: number): LocalEntry {
+  const b = [10, 0, (i >> 8) & 255, i & 255]
+  return {
+    ip: b.join('.'),
+    mac: `02:42:${b.map((x) => x.toString(16).padStart(2, '0')).join(':')}`,
+    vtep: `192.168.${(host >> 8) & 255}.${host & 255}`,
+  }
+}
+
+/** A node's view of a network, sorted, as comparable strings. */
+export function view(netdb: Netdb, network = NET): string[] {
+  return netdb
+    .entries(network)
+    .map((e) => `${e.node} ${e.ip} ${e.mac} ${e.vtep}`)
+    .sort()
+}
+
+/** Waits until every node sees exactly `expected`. */
+export async function converged(
+  nodes: readonly TestNode[],
+  expected: readonly string[],
+  timeout = 3000,
+): Promise<void> {
+  const want = [...expected].sort()
+  await vi.waitFor(
+    () => {
+      for (const n of nodes) {
+        const got = view(n.netdb)
+        if (got.length !== want.length || got.some((g, i) => g !== want[i])) {
+          throw new Error(`${n.id} sees ${got.length} entries, want ${want.length}`)
+        }
+      }
+    },
+    { timeout, interval: 5 },
+  )
+}
+
+/** What a node's `view()` lists for its entries. */
+export function line(node: string, e: LocalEntry): string {
+  return `${node} ${e.ip} ${e.mac} ${e.vtep}`
+}
+
+/** A clock that only moves when told to; `advance` runs due sleepers in time order. */
+export class FakeClock implements Clock {
+  t: number
+  readonly #timers: Array<{ at: number; resolve: () => void }> = []
+
+  constructor(t = 1_700_000_000_000) {
+    this.t = t
+  }
+
+  now(): number {
+    return this.t
+  }
+
+  sleep(ms: number, options?: AbortOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const signal = options?.signal
+      if (signal?.aborted) return reject(signal.reason)
+      const timer = { at: this.t + ms, resolve }
+      const onAbort = (): void => {
+        const i = this.#timers.indexOf(timer)
+        if (i >= 0) this.#timers.splice(i, 1)
+        reject(signal?.reason)
+      }
+      timer.resolve = () => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#timers.push(timer)
+    })
+  }
+
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms
+    for (;;) {
+      await settle()
+      this.#timers.sort((a, b) => a.at - b.at)
+      const next = this.#timers[0]
+      if (next === undefined || next.at > end) break
+      this.#timers.shift()
+      this.t = Math.max(this.t, next.at)
+      next.resolve()
+    }
+    this.t = end
+    await settle()
+  }
+}
+
+/** Lets queued microtasks and immediates run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r))
+}
