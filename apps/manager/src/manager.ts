@@ -17,11 +17,12 @@ import {
   SwarmnetError,
 } from '@swarmnet/interface'
 import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
-import { managerApi, route } from '@swarmnet/wire'
+import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import { NetworkService } from './networks.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { listenTls } from './server.js'
+import { ServiceController } from './services.js'
 import type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
 
 export const HEARTBEAT_PERIOD_MS = 5_000
@@ -50,6 +51,7 @@ export class DefaultManager implements Manager {
   private startedAt = 0
   private server: Server | undefined
   private networkService: NetworkService | undefined
+  private serviceController: ServiceController | undefined
 
   constructor(components: ManagerComponents, init: ManagerInit) {
     this.c = components
@@ -117,9 +119,12 @@ export class DefaultManager implements Manager {
       this.c.logger,
     )
     this.c.logger.info('manager API listening', { host: this.init.listenHost, port: this.init.listenPort })
+    ;(await this.services(options)).start()
   }
 
   async stop(): Promise<void> {
+    await this.serviceController?.stop()
+    this.serviceController = undefined
     const s = this.server
     this.server = undefined
     if (s === undefined) return
@@ -137,6 +142,26 @@ export class DefaultManager implements Manager {
       )
     }
     return this.networkService
+  }
+
+  /** Services, tasks, the orchestrator loop and the dispatcher. */
+  async services(options?: AbortOptions): Promise<ServiceController> {
+    if (this.serviceController === undefined) {
+      this.serviceController = new ServiceController({
+        store: this.c.store,
+        clock: this.c.clock,
+        logger: this.c.logger.child('services'),
+        networks: await this.networks(options),
+        nodes: async (o) =>
+          (await this.allNodes(o)).map((n) => ({
+            id: n.id,
+            hostname: n.hostname,
+            status: this.status(n.id),
+            availability: n.availability,
+          })),
+      })
+    }
+    return this.serviceController
   }
 
   async cluster(options?: AbortOptions): Promise<ClusterRecord> {
@@ -312,6 +337,11 @@ export class DefaultManager implements Manager {
           certExpiry: new Date(issued.notAfter).toISOString(),
         })
         return { certPem: issued.certPem }
+      }),
+      route(dispatcherApi.sync, async (req, ctx) => {
+        const n = await this.caller(ctx)
+        this.lastSeen.set(n.id, this.c.clock.now())
+        return (await this.services()).sync(n.id, req.reports)
       }),
       route(managerApi.attach, async (req, ctx) => {
         const n = await this.caller(ctx)

@@ -194,7 +194,7 @@ export class NetworkService {
     for (const id of ids) await this.detach(node, id, options)
   }
 
-  private async find(ref: string, options?: AbortOptions): Promise<NetworkRecord> {
+  async find(ref: string, options?: AbortOptions): Promise<NetworkRecord> {
     const all = await this.allNetworks(options)
     const hit =
       all.find((n) => n.id === ref) ??
@@ -204,11 +204,12 @@ export class NetworkService {
     return hit
   }
 
-  private async allNetworks(options?: AbortOptions): Promise<NetworkRecord[]> {
+  async allNetworks(options?: AbortOptions): Promise<NetworkRecord[]> {
     return (await this.networks.list(options)).map((e) => e.value)
   }
 
-  private async allEndpoints(options?: AbortOptions): Promise<EndpointRecord[]> {
+  /** Every endpoint address record (service views show task addresses). */
+  async allEndpoints(options?: AbortOptions): Promise<EndpointRecord[]> {
     return (await this.endpoints.list(options)).map((e) => e.value)
   }
 

@@ -4,6 +4,7 @@ import type { Store } from '@swarmnet/store'
 import type { NodeView } from '@swarmnet/wire'
 import type { NetworkService } from './networks.js'
 import type { ClusterRecord, NodeRecord } from './records.js'
+import type { ServiceController } from './services.js'
 
 export interface ManagerComponents {
   logger: Logger
@@ -54,4 +55,6 @@ export interface Manager {
   revokedIds(options?: AbortOptions): Promise<string[]>
   /** Overlay networks and endpoint addresses. */
   networks(options?: AbortOptions): Promise<NetworkService>
+  /** Services, tasks and the dispatcher. */
+  services(options?: AbortOptions): Promise<ServiceController>
 }

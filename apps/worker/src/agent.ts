@@ -4,6 +4,7 @@
  * are serialised through one queue so that they never interleave.
  */
 
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { chmod, mkdir, rm, unlink } from 'node:fs/promises'
 import http from 'node:http'
@@ -15,7 +16,7 @@ import { createManager, newNodeId } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
 import type { InfoView } from '@swarmnet/wire'
-import { createApiHandler, localApi, route } from '@swarmnet/wire'
+import { createApiHandler, localApi, route, serviceApi } from '@swarmnet/wire'
 import { hostname, kernelRelease, resolveAdvertiseAddr, splitHostPort } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { IDENTITY_KEY, IDENTITY_TABLE } from './identity.js'
@@ -127,6 +128,8 @@ export class Agent {
         clock: this.c.clock,
         pki: this.pki,
         factories: this.c.factories,
+        store: this.store,
+        taskDirs: { stateDir: path.join(this.init.dataDir, 'tasks'), logDir: this.init.taskLogDir },
         ...(this.manager ? { manager: this.manager } : {}),
         saveIdentity: (next, o) => this.saveIdentity(next, o),
         onRemoved: () => {
@@ -142,13 +145,18 @@ export class Agent {
 
   /** Stops the node's roles and forgets all cluster state (identity, certificates, manager data). */
   private async deactivate(): Promise<void> {
-    await this.runtime?.stop()
+    await this.runtime?.stop({ teardown: true })
     this.runtime = undefined
     this.manager = undefined
     await this.store.close()
     await rm(this.storePath, { recursive: true, force: true })
     this.store = this.c.factories.store(this.storePath)
     await this.store.open()
+  }
+
+  private requireNode(): NodeRuntime {
+    if (this.runtime === undefined) throw new NotFoundError('This node is not part of a swarm')
+    return this.runtime
   }
 
   private requireManager(): { manager: Manager; id: NodeIdentity } {
@@ -346,6 +354,41 @@ export class Agent {
           id.nodeId,
         )
       }),
+      route(localApi.networkCreate, async (req) =>
+        (await this.requireManager().manager.networks()).create(req),
+      ),
+      route(localApi.networkList, async () => (await this.requireManager().manager.networks()).list()),
+      route(localApi.networkInspect, async (req) =>
+        (await this.requireManager().manager.networks()).inspect(req.ref),
+      ),
+      route(localApi.networkRemove, async (req) => {
+        await (await this.requireManager().manager.networks()).remove(req.ref)
+        return { ok: true as const }
+      }),
+      route(localApi.endpointAttach, (req) =>
+        this.requireNode().networks.attach(req.network, req.id ?? newEndpointId()),
+      ),
+      route(localApi.endpointDetach, async (req) => {
+        await this.requireNode().networks.detach(req.id)
+        return { ok: true as const }
+      }),
+      route(localApi.endpointList, () => this.requireNode().networks.list()),
+      route(serviceApi.create, async (req) => (await this.requireManager().manager.services()).create(req)),
+      route(serviceApi.list, async () => (await this.requireManager().manager.services()).list()),
+      route(serviceApi.inspect, async (req) =>
+        (await this.requireManager().manager.services()).inspect(req.ref),
+      ),
+      route(serviceApi.ps, async (req) => (await this.requireManager().manager.services()).ps(req.ref)),
+      route(serviceApi.scale, async (req) =>
+        (await this.requireManager().manager.services()).scale(req.ref, req.replicas),
+      ),
+      route(serviceApi.remove, async (req) => {
+        await (await this.requireManager().manager.services()).remove(req.ref)
+        return { ok: true as const }
+      }),
+      route(serviceApi.logs, async (req) =>
+        (await this.requireManager().manager.services()).logs(req.ref, req.tail),
+      ),
       route(localApi.nodeRemove, async (req) => {
         const { manager, id } = this.requireManager()
         await manager.removeNode(req.ref, req.force, id.nodeId)
@@ -353,4 +396,8 @@ export class Agent {
       }),
     ]
   }
+}
+
+function newEndpointId(): string {
+  return `ep-${randomBytes(5).toString('hex')}`
 }

@@ -34,6 +34,8 @@ export interface AgentInit {
   dataDir: string
   /** Local API socket. @default '/run/swarmnet/swarmnet.sock' */
   socketPath: string
+  /** Task logs. @default '/var/log/swarmnet/tasks' */
+  taskLogDir: string
   version: string
 }
 

@@ -10,16 +10,22 @@ import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import type { Manager } from '@swarmnet/manager'
 import { HEARTBEAT_PERIOD_MS } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
+import type { Store } from '@swarmnet/store'
 import type { ApiTarget } from '@swarmnet/wire'
 import { callApi, managerApi, RemoteError } from '@swarmnet/wire'
 import type { NodeIdentity } from './identity.js'
+import { NetworkController } from './networks.js'
 import type { AgentFactories } from './ports.js'
+import { TaskAgent } from './tasks.js'
 
 export interface NodeRuntimeComponents {
   logger: Logger
   clock: Clock
   pki: Pki
   factories: AgentFactories
+  store: Store
+  /** where task state and logs live */
+  taskDirs: { stateDir: string; logDir: string }
   manager?: Manager
   /** persist a changed identity (certificate renewal) */
   saveIdentity(id: NodeIdentity, options?: AbortOptions): Promise<void>
@@ -37,6 +43,8 @@ export class NodeRuntime {
   private readonly c: NodeRuntimeComponents
   private id: NodeIdentity
   private gossip: Gossip | undefined
+  private net: NetworkController | undefined
+  private tasks: TaskAgent | undefined
   private readonly loop = new AbortController()
   private loopDone: Promise<void> = Promise.resolve()
   private revoked = new Set<string>()
@@ -69,16 +77,58 @@ export class NodeRuntime {
       })
       await gossip.start(options)
       this.gossip = gossip
+      const net = new NetworkController(
+        {
+          logger: this.c.logger.child('networks'),
+          clock: this.c.clock,
+          store: this.c.store,
+          dataplane: this.c.factories.dataplane({
+            advertiseAddress: this.id.advertiseAddr,
+            dataPathPort: this.id.dataPathPort,
+          }),
+          netdb: this.c.factories.netdb(gossip, this.id.nodeId),
+          manager: () => this.managerTarget(),
+        },
+        this.id.advertiseAddr,
+      )
+      await net.start(options)
+      this.net = net
+      this.tasks = new TaskAgent({
+        logger: this.c.logger.child('tasks'),
+        clock: this.c.clock,
+        runtime: this.c.factories.runtime(this.c.taskDirs),
+        networks: net,
+        manager: () => this.managerTarget(),
+        hostname: this.id.hostname,
+      })
+      this.tasks.start()
     } catch (err) {
+      await this.gossip?.stop()
+      this.gossip = undefined
       await this.c.manager?.stop()
       throw err
     }
     this.loopDone = this.heartbeatLoop(this.loop.signal)
   }
 
-  async stop(): Promise<void> {
+  /** The node's overlay networks; present while the runtime runs. */
+  get networks(): NetworkController {
+    if (this.net === undefined) throw new Error('node runtime not started')
+    return this.net
+  }
+
+  async stop(options?: { teardown?: boolean }): Promise<void> {
     this.loop.abort()
     await this.loopDone
+    await this.tasks?.stop()
+    if (options?.teardown)
+      await this.tasks
+        ?.removeAll()
+        .catch((err: unknown) => this.c.logger.warn('task cleanup failed', { err }))
+    this.tasks = undefined
+    if (options?.teardown) await this.net?.teardown()
+    else await this.net?.stop()
+    this.net = undefined
     await this.gossip?.stop()
     this.gossip = undefined
     await this.c.manager?.stop()
@@ -168,6 +218,9 @@ export class NodeRuntime {
     const revoked = new Set(res.revoked)
     const changed = revoked.size !== this.revoked.size || [...revoked].some((r) => !this.revoked.has(r))
     this.revoked = revoked
+    await this.net?.applyLiveness(this.id.nodeId, new Map(res.peers.map((p) => [p.nodeId, p.status])), {
+      signal,
+    })
     const gossip = this.gossip
     if (gossip === undefined) return
     if (changed) await gossip.reverify({ signal })

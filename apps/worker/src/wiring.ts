@@ -1,7 +1,10 @@
 /** The one place that builds the concrete store, PKI, gossip and kernel probe for the agent. */
+import { createDataplane } from '@swarmnet/dataplane'
 import { createGossip, generateIdentity } from '@swarmnet/gossip'
 import type { Clock, Logger } from '@swarmnet/interface'
+import { createNetdb } from '@swarmnet/netdb'
 import { createPki } from '@swarmnet/pki'
+import { createRuntime } from '@swarmnet/runtime'
 import { createStore } from '@swarmnet/store'
 import { probeCapabilities } from './capabilities.js'
 import type { AgentFactories } from './ports.js'
@@ -12,6 +15,9 @@ export function defaultFactories(logger: Logger, clock: Clock): AgentFactories {
     store: (path) => createStore({ logger: logger.child('store') }, { path }),
     pki: () => pki,
     gossip: (init) => createGossip({ logger: logger.child('gossip'), clock }, init),
+    dataplane: (init) => createDataplane({ logger: logger.child('dataplane') }, init),
+    netdb: (pubsub, nodeId) => createNetdb({ logger: logger.child('netdb'), clock, pubsub }, { nodeId }),
+    runtime: (init) => createRuntime({ logger: logger.child('runtime'), clock }, init),
     generatePeerKey: () => generateIdentity(),
     capabilities: (options) => probeCapabilities(options),
   }

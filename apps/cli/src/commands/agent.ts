@@ -29,7 +29,12 @@ export function registerAgent(program: Command): void {
       const logger = createLogger({ component: 'swarmnet', level: env.logLevel as LogLevel })
       const agent = createAgent(
         { logger, clock: systemClock },
-        { dataDir: o.dataDir, socketPath: env.socketPath, version: SWARMNET_VERSION },
+        {
+          dataDir: o.dataDir,
+          socketPath: env.socketPath,
+          taskLogDir: env.taskLogDir,
+          version: SWARMNET_VERSION,
+        },
       )
       await agent.start()
       const { promise, resolve } = Promise.withResolvers<void>()

@@ -1,0 +1,314 @@
+/**
+ * Services and their tasks on the manager: the orchestrator loop and the dispatcher.
+ *
+ * The loop runs the pure orchestrator (reconcile, then schedule) over the stored services,
+ * tasks and nodes and writes its changes in one batch; it runs on every change and every
+ * {@link ORCHESTRATE_PERIOD_MS}. The dispatcher is the other half: each node syncs every
+ * second, reporting the state of its tasks (applied forward-only) and receiving the tasks
+ * assigned to it.
+ */
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import { ConflictError, NotFoundError } from '@swarmnet/interface'
+import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
+import { createOrchestrator } from '@swarmnet/orchestrator'
+import type { BatchOp, Store } from '@swarmnet/store'
+import type { Assignment, ServiceViewJson, TaskJson, TaskReport } from '@swarmnet/wire'
+import { newId } from './ids.js'
+import type { NetworkService } from './networks.js'
+
+export const ORCHESTRATE_PERIOD_MS = 1_000
+
+export interface ServiceCreate {
+  name: string
+  replicas?: number | undefined
+  global: boolean
+  networks: string[]
+  env: Record<string, string>
+  restartCondition: 'any' | 'on-failure' | 'none'
+  argv: string[]
+}
+
+export interface ServicesComponents {
+  store: Store
+  clock: Clock
+  logger: Logger
+  networks: NetworkService
+  /** Current nodes with their observed status. */
+  nodes(options?: AbortOptions): Promise<Node[]>
+}
+
+export class ServiceController {
+  private readonly c: ServicesComponents
+  private readonly orch: Orchestrator = createOrchestrator()
+  private readonly services
+  private readonly tasks
+  private readonly loop = new AbortController()
+  private kick = new AbortController()
+  private running: Promise<void> = Promise.resolve()
+  private queue: Promise<unknown> = Promise.resolve()
+  /** `service logs` waiting for a node's next sync: task id → resolvers. */
+  private readonly logWaiters = new Map<string, Array<(text: string) => void>>()
+
+  constructor(components: ServicesComponents) {
+    this.c = components
+    this.services = components.store.table<Service>('services')
+    this.tasks = components.store.table<Task>('tasks')
+  }
+
+  start(): void {
+    this.running = this.orchestrateLoop(this.loop.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.loop.abort()
+    await this.running
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  private wake(): void {
+    this.kick.abort()
+  }
+
+  async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
+    const result = await this.serial(async () => {
+      const networks = []
+      for (const ref of req.networks) networks.push((await this.c.networks.find(ref, options)).id)
+      const existing = await this.allServices(options)
+      const v = this.orch.validateService(
+        {
+          name: req.name,
+          mode: req.global ? { global: {} } : { replicated: { replicas: req.replicas ?? 1 } },
+          argv: req.argv,
+          env: req.env,
+          networks,
+          restart: { condition: req.restartCondition },
+        },
+        existing,
+      )
+      if (req.global && req.replicas !== undefined)
+        throw new ConflictError('--replicas cannot be used with --mode global')
+      const now = this.c.clock.now()
+      const svc: Service = { id: newId(), ...v, version: 1, createdAt: now, updatedAt: now }
+      await this.services.put(svc.id, svc, options)
+      this.c.logger.info('service created', { service: svc.id, name: svc.name })
+      return svc
+    })
+    this.wake()
+    return this.view(result, options)
+  }
+
+  async list(options?: AbortOptions): Promise<ServiceViewJson[]> {
+    const out = []
+    for (const s of await this.allServices(options)) out.push(await this.view(s, options))
+    return out.sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async inspect(ref: string, options?: AbortOptions): Promise<ServiceViewJson> {
+    return this.view(await this.find(ref, options), options)
+  }
+
+  async scale(ref: string, replicas: number, options?: AbortOptions): Promise<ServiceViewJson> {
+    const svc = await this.serial(async () => {
+      const s = this.orch.scaleService(await this.find(ref, options), replicas, this.c.clock.now())
+      await this.services.put(s.id, s, options)
+      return s
+    })
+    this.wake()
+    return this.view(svc, options)
+  }
+
+  async remove(ref: string, options?: AbortOptions): Promise<void> {
+    await this.serial(async () => {
+      const s = await this.find(ref, options)
+      await this.services.del(s.id, options)
+      this.c.logger.info('service removed', { service: s.id, name: s.name })
+    })
+    this.wake()
+  }
+
+  async ps(ref: string, options?: AbortOptions): Promise<TaskJson[]> {
+    const svc = await this.find(ref, options)
+    const tasks = (await this.allTasks(options)).filter((t) => t.serviceId === svc.id)
+    const nodes = await this.c.nodes(options)
+    const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
+    const eps = await this.c.networks.allEndpoints(options)
+    const now = this.c.clock.now()
+    return this.orch.serviceTasksView(svc, tasks, nodes, now).map((v) => {
+      const t = tasks.find((x) => x.id === v.id) as Task
+      return {
+        id: t.id,
+        name: v.name,
+        service: svc.name,
+        slot: t.slot,
+        node: nodes.find((n) => n.id === t.nodeId)?.hostname ?? t.nodeId,
+        nodeId: t.nodeId,
+        desiredState: t.desiredState,
+        state: t.state,
+        currentState: v.currentState,
+        error: t.error,
+        ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+        addresses: eps
+          .filter((e) => e.id === t.id)
+          .map((e) => ({ network: nets.get(e.networkId) ?? e.networkId, ip: e.ip, mac: e.mac })),
+      }
+    })
+  }
+
+  /** Recent log lines of each task of a service, fetched from the nodes through their next sync. */
+  async logs(ref: string, tail: number | undefined, options?: AbortOptions) {
+    const rows = (await this.ps(ref, options)).filter((t) => t.nodeId !== '' && !t.name.startsWith(' '))
+    const texts = await Promise.all(
+      rows.map(
+        (t) =>
+          new Promise<string>((resolve) => {
+            const timer = setTimeout(() => resolve(''), 5_000)
+            const list = this.logWaiters.get(t.id) ?? []
+            list.push((text) => {
+              clearTimeout(timer)
+              resolve(text)
+            })
+            this.logWaiters.set(t.id, list)
+          }),
+      ),
+    )
+    return rows.map((t, i) => {
+      const lines = (texts[i] ?? '').split('\n').filter((l) => l.length > 0)
+      return {
+        task: t.id,
+        name: t.name,
+        node: t.node,
+        text: (tail === undefined ? lines : lines.slice(-tail)).join('\n'),
+      }
+    })
+  }
+
+  /** The dispatcher: applies a node's reports and returns the tasks assigned to it. */
+  async sync(nodeId: string, reports: readonly TaskReport[], options?: AbortOptions) {
+    for (const r of reports) {
+      if (r.logTail === undefined) continue
+      for (const w of this.logWaiters.get(r.id) ?? []) w(r.logTail)
+      this.logWaiters.delete(r.id)
+    }
+    const changed = await this.serial(async () => {
+      const now = this.c.clock.now()
+      const ops: BatchOp[] = []
+      for (const r of reports) {
+        const t = await this.tasks.get(r.id, options)
+        if (t === undefined || t.nodeId !== nodeId) continue
+        const next = this.orch.applyStatusReport(
+          t,
+          {
+            state: r.state,
+            ...(r.error ? { error: r.error } : {}),
+            ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+          },
+          now,
+        )
+        if (next !== t) ops.push(this.tasks.putOp(t.id, next))
+      }
+      if (ops.length > 0) await this.c.store.batch(ops, options)
+      return ops.length > 0
+    })
+    if (changed) this.wake()
+    const services = new Map((await this.allServices(options)).map((s) => [s.id, s]))
+    const assignments: Assignment[] = []
+    for (const t of await this.allTasks(options)) {
+      if (t.nodeId !== nodeId) continue
+      const svc = services.get(t.serviceId)
+      assignments.push({
+        id: t.id,
+        serviceId: t.serviceId,
+        serviceName: svc?.name ?? '',
+        slot: t.slot,
+        desiredState: t.desiredState,
+        argv: svc?.spec.argv ?? [],
+        env: svc?.spec.env ?? {},
+        networks: svc?.spec.networks ?? [],
+      })
+    }
+    const wantLogs = assignments.map((a) => a.id).filter((id) => this.logWaiters.has(id))
+    return { assignments, wantLogs }
+  }
+
+  private async orchestrateLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.kick = new AbortController()
+      await this.serial(() => this.orchestrate(signal)).catch((err: unknown) => {
+        if (!signal.aborted) this.c.logger.warn('orchestration failed', { err })
+      })
+      await this.c.clock
+        .sleep(ORCHESTRATE_PERIOD_MS, { signal: AbortSignal.any([signal, this.kick.signal]) })
+        .catch(() => undefined)
+    }
+  }
+
+  private async orchestrate(signal: AbortSignal): Promise<void> {
+    const now = this.c.clock.now()
+    const services = await this.allServices({ signal })
+    const nodes = await this.c.nodes({ signal })
+    let tasks = await this.allTasks({ signal })
+    const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
+    const byId = new Map(tasks.map((t) => [t.id, t]))
+    for (const t of [...r.create, ...r.update]) byId.set(t.id, t)
+    for (const id of r.remove) byId.delete(id)
+    tasks = [...byId.values()]
+    const s = this.orch.schedule({ tasks, nodes, services, now })
+    const updates = new Map([...r.create, ...r.update, ...s.update].map((t) => [t.id, t]))
+    const ops: BatchOp[] = [
+      ...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)),
+      ...r.remove.map((id) => this.tasks.delOp(id)),
+    ]
+    if (ops.length === 0) return
+    await this.c.store.batch(ops, { signal })
+    // addresses of tasks gone from the store are released
+    const removed = new Set(r.remove)
+    for (const e of await this.c.networks.allEndpoints({ signal }))
+      if (removed.has(e.id)) await this.c.networks.detach(e.node, e.id, { signal })
+  }
+
+  private async find(ref: string, options?: AbortOptions): Promise<Service> {
+    const all = await this.allServices(options)
+    const hit =
+      all.find((s) => s.id === ref) ??
+      all.find((s) => s.name === ref) ??
+      all.filter((s) => ref.length >= 3 && s.id.startsWith(ref)).at(0)
+    if (hit === undefined) throw new NotFoundError(`service ${ref} not found`)
+    return hit
+  }
+
+  private async allServices(options?: AbortOptions): Promise<Service[]> {
+    return (await this.services.list(options)).map((e) => e.value)
+  }
+
+  private async allTasks(options?: AbortOptions): Promise<Task[]> {
+    return (await this.tasks.list(options)).map((e) => e.value)
+  }
+
+  private async view(s: Service, options?: AbortOptions): Promise<ServiceViewJson> {
+    const tasks = (await this.allTasks(options)).filter((t) => t.serviceId === s.id)
+    const nodes = await this.c.nodes(options)
+    const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
+    const v = this.orch.serviceView(s, tasks, nodes)
+    return {
+      id: s.id,
+      name: s.name,
+      mode: 'global' in s.mode ? 'global' : 'replicated',
+      replicas: v.replicas,
+      desired:
+        'replicated' in s.mode
+          ? s.mode.replicated.replicas
+          : nodes.filter((n) => n.status === 'ready' && n.availability === 'active').length,
+      argv: s.spec.argv,
+      env: s.spec.env,
+      networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
+      restartCondition: s.restart.condition,
+      createdAt: new Date(s.createdAt).toISOString(),
+      updatedAt: new Date(s.updatedAt).toISOString(),
+    }
+  }
+}

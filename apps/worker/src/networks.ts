@@ -1,0 +1,220 @@
+/**
+ * The node's side of overlay networks: local endpoints (persisted, so a restarted agent
+ * rebuilds them), their entries published through the netdb, and the dataplane driven from
+ * desired state. One reconcile runs at a time; it is kicked by every change (attach, detach,
+ * gossip) and runs at least every {@link RECONCILE_PERIOD_MS} to repair drift, so an entry
+ * deleted by hand comes back within that period.
+ *
+ * Order on attach: address from the manager → record persisted → netdb joined (subscribe
+ * before publishing, so the snapshot answer is not missed) → local entry published →
+ * kernel reconciled. Detach runs the reverse, and releases the address last.
+ */
+import type { Dataplane, DesiredState } from '@swarmnet/dataplane'
+import { sandboxNamespace } from '@swarmnet/dataplane'
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import { NotFoundError } from '@swarmnet/interface'
+import type { Netdb } from '@swarmnet/netdb'
+import type { Store } from '@swarmnet/store'
+import type { ApiTarget, EndpointView } from '@swarmnet/wire'
+import { callApi, managerApi } from '@swarmnet/wire'
+
+export const RECONCILE_PERIOD_MS = 5_000
+
+/** A local endpoint: one sandbox with one leg per attached network. */
+export interface LocalEndpoint {
+  id: string
+  attachments: EndpointView[]
+}
+
+export interface NetworkControllerComponents {
+  logger: Logger
+  clock: Clock
+  store: Store
+  dataplane: Dataplane
+  netdb: Netdb
+  manager(): ApiTarget
+}
+
+export class NetworkController {
+  private readonly c: NetworkControllerComponents
+  private readonly vtep: string
+  private readonly local
+  private readonly loop = new AbortController()
+  private kick = new AbortController()
+  private running: Promise<void> = Promise.resolve()
+  private chain: Promise<unknown> = Promise.resolve()
+  private unwatch: (() => void) | undefined
+  /** Nodes whose entries are withdrawn because the manager reports them down or gone. */
+  private readonly withdrawn = new Set<string>()
+
+  constructor(components: NetworkControllerComponents, vtep: string) {
+    this.c = components
+    this.vtep = vtep
+    this.local = components.store.table<LocalEndpoint>('local-endpoints')
+  }
+
+  async start(options?: AbortOptions): Promise<void> {
+    this.unwatch = this.c.netdb.on('change', () => this.wake())
+    await this.c.netdb.start(options)
+    const eps = await this.endpoints(options)
+    for (const id of new Set(eps.flatMap((e) => e.attachments.map((a) => a.network.id)))) {
+      await this.c.netdb.join(id, options)
+      await this.publish(id, eps, options)
+    }
+    this.running = this.reconcileLoop(this.loop.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.()
+    this.loop.abort()
+    await this.running
+    await this.chain.catch(() => undefined)
+    await this.c.netdb.stop()
+  }
+
+  /** Removes every kernel object of this node's networks (the node leaves the cluster). */
+  async teardown(options?: AbortOptions): Promise<void> {
+    await this.stop()
+    await this.c.dataplane.teardown(options)
+  }
+
+  async list(options?: AbortOptions): Promise<Array<EndpointView & { namespace: string }>> {
+    return (await this.endpoints(options)).flatMap((e) =>
+      e.attachments.map((a) => ({ ...a, namespace: sandboxNamespace(e.id) })),
+    )
+  }
+
+  async attach(
+    network: string,
+    id: string,
+    options?: AbortOptions,
+  ): Promise<EndpointView & { namespace: string }> {
+    const got = await callApi(this.c.manager(), managerApi.attach, { network, endpointId: id }, options)
+    const prev = await this.local.get(id, options)
+    const attachments = [...(prev?.attachments ?? []).filter((a) => a.network.id !== got.network.id), got]
+    await this.local.put(id, { id, attachments }, options)
+    await this.c.netdb.join(got.network.id, options)
+    await this.publish(got.network.id, await this.endpoints(options), options)
+    await this.reconcileNow(options)
+    return { ...got, namespace: sandboxNamespace(id) }
+  }
+
+  /** A sandbox without overlay networks (gateway leg only), for tasks that attach none. */
+  async sandbox(id: string, options?: AbortOptions): Promise<void> {
+    if ((await this.local.get(id, options)) === undefined)
+      await this.local.put(id, { id, attachments: [] }, options)
+    await this.reconcileNow(options)
+  }
+
+  async has(id: string, options?: AbortOptions): Promise<boolean> {
+    return (await this.local.get(id, options)) !== undefined
+  }
+
+  namespaceOf(id: string): string {
+    return sandboxNamespace(id)
+  }
+
+  async detach(id: string, options?: AbortOptions): Promise<void> {
+    const ep = await this.local.get(id, options)
+    if (ep === undefined) throw new NotFoundError(`no endpoint ${id} on this node`)
+    await this.local.del(id, options)
+    const rest = await this.endpoints(options)
+    for (const a of ep.attachments) {
+      await this.publish(a.network.id, rest, options)
+      if (!rest.some((e) => e.attachments.some((x) => x.network.id === a.network.id)))
+        await this.c.netdb.leave(a.network.id, options)
+    }
+    await this.reconcileNow(options)
+    await callApi(this.c.manager(), managerApi.detach, { endpointId: id }, options)
+  }
+
+  /**
+   * Applies the manager's view of node liveness: entries owned by a node that is down or no
+   * longer a member are withdrawn; they come back through anti-entropy once it is ready.
+   */
+  async applyLiveness(
+    self: string,
+    status: ReadonlyMap<string, 'ready' | 'down' | 'unknown'>,
+    options?: AbortOptions,
+  ) {
+    const networks = new Set(
+      (await this.endpoints(options)).flatMap((e) => e.attachments.map((a) => a.network.id)),
+    )
+    const owners = new Set([...networks].flatMap((n) => this.c.netdb.entries(n).map((e) => e.node)))
+    for (const node of owners) {
+      if (node === self) continue
+      const st = status.get(node)
+      if ((st === undefined || st === 'down') && !this.withdrawn.has(node)) {
+        this.withdrawn.add(node)
+        this.c.logger.info('withdrawing entries of a node that is down', { node })
+        this.c.netdb.withdrawNode(node)
+      }
+    }
+    for (const node of [...this.withdrawn]) {
+      if (status.get(node) === 'ready') {
+        this.withdrawn.delete(node)
+        await this.c.netdb.restoreNode(node, options)
+      }
+    }
+  }
+
+  private async endpoints(options?: AbortOptions): Promise<LocalEndpoint[]> {
+    return (await this.local.list(options)).map((e) => e.value)
+  }
+
+  /** Publishes this node's full entry set for one network. */
+  private async publish(networkId: string, eps: LocalEndpoint[], options?: AbortOptions): Promise<void> {
+    const entries = eps.flatMap((e) =>
+      e.attachments
+        .filter((a) => a.network.id === networkId)
+        .map((a) => ({ ip: a.ip, mac: a.mac, vtep: this.vtep })),
+    )
+    await this.c.netdb.setLocal(networkId, entries, options)
+  }
+
+  private wake(): void {
+    this.kick.abort()
+  }
+
+  /** Runs one reconcile after any in flight; attach/detach wait for their effect. */
+  private reconcileNow(options?: AbortOptions): Promise<void> {
+    const next = this.chain.then(() => this.reconcile(options))
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+
+  private async reconcileLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.kick = new AbortController()
+      await this.reconcileNow({ signal }).catch((err: unknown) => {
+        if (!signal.aborted) this.c.logger.warn('reconcile failed', { err })
+      })
+      await this.c.clock
+        .sleep(RECONCILE_PERIOD_MS, { signal: AbortSignal.any([signal, this.kick.signal]) })
+        .catch(() => undefined)
+    }
+  }
+
+  private async reconcile(options?: AbortOptions): Promise<void> {
+    await this.c.dataplane.reconcile(await this.desired(options), options)
+  }
+
+  async desired(options?: AbortOptions): Promise<DesiredState> {
+    const eps = await this.endpoints(options)
+    const networks = new Map<string, EndpointView['network']>()
+    for (const e of eps) for (const a of e.attachments) networks.set(a.network.id, a.network)
+    return {
+      networks: [...networks.values()].map((n) => ({
+        id: n.id,
+        vni: n.vni,
+        subnet: n.subnet,
+        gateway: n.gateway,
+        peers: this.c.netdb.entries(n.id).map((p) => ({ ip: p.ip, mac: p.mac, vtep: p.vtep })),
+      })),
+      endpoints: eps.map((e) => ({
+        id: e.id,
+        attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
+      })),
+    }
+  }
+}

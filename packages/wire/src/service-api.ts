@@ -1,0 +1,122 @@
+/** Services and tasks: the local API views and the dispatcher messages between nodes. */
+import { z } from 'zod'
+import { endpoint } from './endpoint.js'
+
+const taskState = z.enum([
+  'new',
+  'pending',
+  'assigned',
+  'accepted',
+  'preparing',
+  'starting',
+  'running',
+  'complete',
+  'shutdown',
+  'failed',
+  'rejected',
+  'orphaned',
+  'remove',
+])
+
+export const serviceCreateRequest = z.object({
+  name: z.string().max(128),
+  replicas: z.number().int().optional(),
+  global: z.boolean().default(false),
+  networks: z.array(z.string().max(256)).max(16).default([]),
+  env: z.record(z.string().max(256), z.string().max(4096)).default({}),
+  restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
+  argv: z.array(z.string().max(4096)).max(256),
+})
+
+export const serviceView = z.object({
+  id: z.string(),
+  name: z.string(),
+  mode: z.enum(['replicated', 'global']),
+  replicas: z.string(),
+  desired: z.number().int(),
+  argv: z.array(z.string()),
+  env: z.record(z.string(), z.string()),
+  networks: z.array(z.object({ id: z.string(), name: z.string() })),
+  restartCondition: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+export type ServiceViewJson = z.infer<typeof serviceView>
+
+export const taskJson = z.object({
+  id: z.string(),
+  name: z.string(),
+  service: z.string(),
+  slot: z.number().int(),
+  node: z.string(),
+  nodeId: z.string(),
+  desiredState: z.string(),
+  state: taskState,
+  currentState: z.string(),
+  error: z.string(),
+  exitCode: z.number().int().optional(),
+  addresses: z.array(z.object({ network: z.string(), ip: z.string(), mac: z.string() })),
+})
+export type TaskJson = z.infer<typeof taskJson>
+
+const ref = z.object({ ref: z.string().max(256) })
+const ok = z.object({ ok: z.literal(true) })
+
+export const serviceApi = {
+  create: endpoint('POST', '/v1/services/create', serviceCreateRequest, serviceView),
+  list: endpoint('GET', '/v1/services', z.object({}).strict(), z.array(serviceView)),
+  inspect: endpoint('POST', '/v1/services/inspect', ref, serviceView),
+  ps: endpoint('POST', '/v1/services/ps', ref, z.array(taskJson)),
+  scale: endpoint(
+    'POST',
+    '/v1/services/scale',
+    z.object({ ref: z.string().max(256), replicas: z.number().int() }),
+    serviceView,
+  ),
+  remove: endpoint('POST', '/v1/services/remove', ref, ok),
+  logs: endpoint(
+    'POST',
+    '/v1/services/logs',
+    z.object({ ref: z.string().max(256), tail: z.number().int().min(0).optional() }),
+    z.array(z.object({ task: z.string(), name: z.string(), node: z.string(), text: z.string() })),
+  ),
+} as const
+
+/** One task as the dispatcher hands it to its node. */
+export const assignment = z.object({
+  id: z.string(),
+  serviceId: z.string(),
+  serviceName: z.string(),
+  slot: z.number().int(),
+  desiredState: z.enum(['running', 'shutdown', 'remove']),
+  argv: z.array(z.string()).max(256),
+  env: z.record(z.string(), z.string()),
+  networks: z.array(z.string()).max(16),
+})
+export type Assignment = z.infer<typeof assignment>
+
+export const taskReport = z.object({
+  id: z.string().max(64),
+  state: taskState,
+  error: z.string().max(1024).optional(),
+  exitCode: z.number().int().optional(),
+  /** recent log lines, for `service logs` */
+  logTail: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
+})
+export type TaskReport = z.infer<typeof taskReport>
+
+export const dispatcherApi = {
+  sync: endpoint(
+    'POST',
+    '/v1/tasks/sync',
+    z.object({ reports: z.array(taskReport).max(10_000) }),
+    z.object({
+      assignments: z.array(assignment).max(10_000),
+      /** tasks whose recent log lines the manager wants in the next sync (`service logs`) */
+      wantLogs: z.array(z.string()).max(10_000),
+    }),
+  ),
+} as const
