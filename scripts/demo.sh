@@ -80,4 +80,21 @@ on 1 bridge -n "sn-ov-$vni" fdb show dev vxlan0 | grep dst
 banner "Host 1, endpoint web1 pings endpoint web2 ($ip2) on host 2 across the vxlan overlay"
 on 1 ip netns exec sn-ep-web1 ping -c 3 -i 0.2 "$ip2"
 
+banner "Host 1: a 3-replica whoami service on demo-net"
+on_sw 1 service create --name web --replicas 3 --network demo-net -- "$SWARMNET_ROOT/bin/swarmnet" whoami --port 8080
+for _ in $(seq 1 100); do
+  [ "$(on_sw 1 service ps web --format json | grep -c '"state": "running"')" -eq 3 ] && break
+  sleep 0.3
+done
+on_sw 1 service ls
+on_sw 1 service ps web
+
+banner "Task on host 1 asks every task of web over HTTP, across hosts"
+tasks=$(on_sw 1 service ps web --format json)
+first=$(printf '%s' "$tasks" | node -e 'const t=JSON.parse(require("fs").readFileSync(0,"utf8")).find(t=>t.node.endsWith("-1"));console.log(t.id)')
+for ip in $(printf '%s' "$tasks" | node -e 'for (const t of JSON.parse(require("fs").readFileSync(0,"utf8"))) for (const a of t.addresses) console.log(a.ip)'); do
+  echo "--- curl http://$ip:8080/ (from task ${first:0:12} on host 1)"
+  on_sw 1 exec "$first" -- curl -s --max-time 3 "http://$ip:8080/"
+done
+
 banner "Done"
