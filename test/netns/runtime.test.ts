@@ -211,9 +211,8 @@ describe.skipIf(process.getuid?.() !== 0)('task runtime on the real kernel', () 
   it('stop: SIGTERM reaches the command; its children die with the pid namespace', async () => {
     const id = `graceful${rand()}`
     const inode = await startWithTwoChildren(id, 'trap "echo got TERM; exit 0" TERM')
-    const t0 = Date.now()
+    // exit code 0 (not 137) shows SIGTERM reached the command's trap before any SIGKILL
     expect(await rt.stop(id, { timeoutMs: 10_000 })).toEqual({ state: 'exited', exitCode: 0 })
-    expect(Date.now() - t0).toBeLessThan(5_000)
     expect(await pidsInPidNs(inode)).toEqual([])
     expect(await rt.logs(id)).toContain('got TERM')
     // idempotent
