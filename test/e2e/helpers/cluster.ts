@@ -77,3 +77,13 @@ export async function nodesByHost(lab: Lab): Promise<Map<string, NodeJson>> {
   const nodes = await swJson<NodeJson[]>(lab, 1, 'node', 'ls')
   return new Map(nodes.map((n) => [n.hostname, n]))
 }
+
+/** Prints the tail of each host's agent log: call it when a test failed, to see why. */
+export async function dumpAgentLogs(lab: Lab, hosts: number, lines = 60): Promise<void> {
+  for (let h = 1; h <= hosts; h++) {
+    const r = await lab
+      .exec(h, ['tail', '-n', String(lines), '/var/log/swarmnet/agent.log'])
+      .catch(() => undefined)
+    console.log(`----- agent log of ${lab.hostname(h)} -----\n${r?.stdout ?? '(none)'}`)
+  }
+}
