@@ -6,5 +6,5 @@ source "$(dirname "$0")/env.sh"
 cd "$SWARMNET_ROOT"
 echo "== lint"; turbo run lint --output-logs=errors-only
 echo "== typecheck"; turbo run typecheck --output-logs=errors-only
-echo "== unit"; turbo run test --output-logs=new-only
+echo "== unit"; turbo run test --concurrency=2 --output-logs=new-only
 echo "== netns + lab e2e (root)"; turbo run test:root --output-logs=full
