@@ -21,6 +21,7 @@ import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import { NetworkService } from './networks.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
+import { resolveRef } from './refs.js'
 import { listenTls } from './server.js'
 import { ServiceController } from './services.js'
 import type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
@@ -193,15 +194,7 @@ export class DefaultManager implements Manager {
   }
 
   async findNode(ref: string, options?: AbortOptions): Promise<NodeRecord> {
-    const all = await this.allNodes(options)
-    const exact = all.find((n) => n.id === ref) ?? all.filter((n) => n.hostname === ref)
-    if (!Array.isArray(exact)) return exact
-    if (exact.length === 1 && exact[0]) return exact[0]
-    if (exact.length > 1) throw new ConflictError(`node name '${ref}' is ambiguous; use the node id`)
-    const prefix = all.filter((n) => ref.length > 0 && n.id.startsWith(ref))
-    if (prefix.length === 1 && prefix[0]) return prefix[0]
-    if (prefix.length > 1) throw new ConflictError(`node id prefix '${ref}' is ambiguous`)
-    throw new NotFoundError(`node ${ref} not found`)
+    return resolveRef('node', await this.allNodes(options), ref, (n) => n.hostname)
   }
 
   async updateNode(

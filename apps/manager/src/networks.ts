@@ -8,11 +8,12 @@
 import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, InvalidInputError, NotFoundError, NotSupportedError } from '@swarmnet/interface'
+import { ConflictError, InvalidInputError, NotSupportedError, serialQueue } from '@swarmnet/interface'
 import type { Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
+import { resolveRef } from './refs.js'
 
 export interface NetworkCreate {
   name: string
@@ -34,7 +35,8 @@ export class NetworkService {
   private readonly state
   private readonly pool: { pools: string[]; size: number }
   private allocator: Allocator | undefined
-  private queue: Promise<unknown> = Promise.resolve()
+  /** All allocator mutations, one at a time. */
+  private readonly serial = serialQueue()
 
   constructor(c: { store: Store; clock: Clock; logger: Logger }, pool: { pools: string[]; size: number }) {
     this.store = c.store
@@ -44,12 +46,6 @@ export class NetworkService {
     this.networks = c.store.table<NetworkRecord>('networks')
     this.endpoints = c.store.table<EndpointRecord>('endpoints')
     this.state = c.store.table<AllocatorSnapshot>('allocator')
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn)
-    this.queue = next.catch(() => undefined)
-    return next
   }
 
   private async alloc(options?: AbortOptions): Promise<Allocator> {
@@ -195,13 +191,7 @@ export class NetworkService {
   }
 
   async find(ref: string, options?: AbortOptions): Promise<NetworkRecord> {
-    const all = await this.allNetworks(options)
-    const hit =
-      all.find((n) => n.id === ref) ??
-      all.find((n) => n.name === ref) ??
-      (ref.length >= 3 ? all.filter((n) => n.id.startsWith(ref)) : []).at(0)
-    if (hit === undefined) throw new NotFoundError(`network ${ref} not found`)
-    return hit
+    return resolveRef('network', await this.allNetworks(options), ref, (n) => n.name)
   }
 
   async allNetworks(options?: AbortOptions): Promise<NetworkRecord[]> {

@@ -8,13 +8,14 @@
  * assigned to it.
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, NotFoundError } from '@swarmnet/interface'
+import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
 import { createOrchestrator } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { Assignment, ServiceViewJson, TaskJson, TaskReport } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import type { NetworkService } from './networks.js'
+import { resolveRef } from './refs.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
 
@@ -43,9 +44,9 @@ export class ServiceController {
   private readonly services
   private readonly tasks
   private readonly loop = new AbortController()
-  private kick = new AbortController()
-  private running: Promise<void> = Promise.resolve()
-  private queue: Promise<unknown> = Promise.resolve()
+  private periodic: Periodic | undefined
+  /** All writes of services and tasks, one at a time. */
+  private readonly serial = serialQueue()
   /** `service logs` waiting for a node's next sync: task id → resolvers. */
   private readonly logWaiters = new Map<string, Array<(text: string) => void>>()
 
@@ -56,22 +57,22 @@ export class ServiceController {
   }
 
   start(): void {
-    this.running = this.orchestrateLoop(this.loop.signal)
+    this.periodic = startPeriodic({
+      clock: this.c.clock,
+      periodMs: ORCHESTRATE_PERIOD_MS,
+      signal: this.loop.signal,
+      tick: (signal) => this.serial(() => this.orchestrate(signal)),
+      onError: (err) => this.c.logger.warn('orchestration failed', { err }),
+    })
   }
 
   async stop(): Promise<void> {
     this.loop.abort()
-    await this.running
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn)
-    this.queue = next.catch(() => undefined)
-    return next
+    await this.periodic?.done
   }
 
   private wake(): void {
-    this.kick.abort()
+    this.periodic?.wake()
   }
 
   async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
@@ -235,18 +236,6 @@ export class ServiceController {
     return { assignments, wantLogs }
   }
 
-  private async orchestrateLoop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      this.kick = new AbortController()
-      await this.serial(() => this.orchestrate(signal)).catch((err: unknown) => {
-        if (!signal.aborted) this.c.logger.warn('orchestration failed', { err })
-      })
-      await this.c.clock
-        .sleep(ORCHESTRATE_PERIOD_MS, { signal: AbortSignal.any([signal, this.kick.signal]) })
-        .catch(() => undefined)
-    }
-  }
-
   private async orchestrate(signal: AbortSignal): Promise<void> {
     const now = this.c.clock.now()
     const services = await this.allServices({ signal })
@@ -272,13 +261,7 @@ export class ServiceController {
   }
 
   private async find(ref: string, options?: AbortOptions): Promise<Service> {
-    const all = await this.allServices(options)
-    const hit =
-      all.find((s) => s.id === ref) ??
-      all.find((s) => s.name === ref) ??
-      all.filter((s) => ref.length >= 3 && s.id.startsWith(ref)).at(0)
-    if (hit === undefined) throw new NotFoundError(`service ${ref} not found`)
-    return hit
+    return resolveRef('service', await this.allServices(options), ref, (s) => s.name)
   }
 
   private async allServices(options?: AbortOptions): Promise<Service[]> {

@@ -10,7 +10,13 @@ import { chmod, mkdir, rm, unlink } from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, InvalidInputError, NotFoundError, SwarmnetError } from '@swarmnet/interface'
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  SwarmnetError,
+  serialQueue,
+} from '@swarmnet/interface'
 import type { Manager } from '@swarmnet/manager'
 import { createManager, newNodeId } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
@@ -55,7 +61,8 @@ export class Agent {
   private server: http.Server | undefined
   private runtime: NodeRuntime | undefined
   private manager: Manager | undefined
-  private queue: Promise<unknown> = Promise.resolve()
+  /** Membership changes (init, join, leave, removal), one at a time. */
+  private readonly serial = serialQueue()
 
   constructor(components: AgentDeps, init: AgentInit) {
     this.c = components
@@ -97,12 +104,6 @@ export class Agent {
     await chmod(this.init.socketPath, 0o600)
     this.server = server
     this.c.logger.info('local API listening', { socket: this.init.socketPath })
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn)
-    this.queue = next.catch(() => undefined)
-    return next
   }
 
   private async identity(options?: AbortOptions): Promise<NodeIdentity | undefined> {

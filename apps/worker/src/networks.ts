@@ -12,7 +12,7 @@
 import type { Dataplane, DesiredState } from '@swarmnet/dataplane'
 import { sandboxNamespace } from '@swarmnet/dataplane'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { NotFoundError } from '@swarmnet/interface'
+import { NotFoundError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Netdb } from '@swarmnet/netdb'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, EndpointView } from '@swarmnet/wire'
@@ -40,12 +40,10 @@ export class NetworkController {
   private readonly vtep: string
   private readonly local
   private readonly loop = new AbortController()
-  private kick = new AbortController()
-  private running: Promise<void> = Promise.resolve()
-  private chain: Promise<unknown> = Promise.resolve()
+  private periodic: Periodic | undefined
+  /** Reconciles, one at a time. */
+  private readonly serial = serialQueue()
   private unwatch: (() => void) | undefined
-  /** Nodes whose entries are withdrawn because the manager reports them down or gone. */
-  private readonly withdrawn = new Set<string>()
 
   constructor(components: NetworkControllerComponents, vtep: string) {
     this.c = components
@@ -61,14 +59,20 @@ export class NetworkController {
       await this.c.netdb.join(id, options)
       await this.publish(id, eps, options)
     }
-    this.running = this.reconcileLoop(this.loop.signal)
+    this.periodic = startPeriodic({
+      clock: this.c.clock,
+      periodMs: RECONCILE_PERIOD_MS,
+      signal: this.loop.signal,
+      tick: (signal) => this.reconcileNow({ signal }),
+      onError: (err) => this.c.logger.warn('reconcile failed', { err }),
+    })
   }
 
   async stop(): Promise<void> {
     this.unwatch?.()
     this.loop.abort()
-    await this.running
-    await this.chain.catch(() => undefined)
+    await this.periodic?.done
+    await this.serial(async () => undefined) // drains a reconcile still in flight
     await this.c.netdb.stop()
   }
 
@@ -142,20 +146,12 @@ export class NetworkController {
     )
     const owners = new Set([...networks].flatMap((n) => this.c.netdb.entries(n).map((e) => e.node)))
     for (const node of owners) {
-      if (node === self) continue
-      const st = status.get(node)
-      if ((st === undefined || st === 'down') && !this.withdrawn.has(node)) {
-        this.withdrawn.add(node)
-        this.c.logger.info('withdrawing entries of a node that is down', { node })
-        this.c.netdb.withdrawNode(node)
-      }
+      if (node === self || status.get(node) === 'ready' || status.get(node) === 'unknown') continue
+      this.c.logger.info('withdrawing entries of a node that is down or gone', { node })
+      this.c.netdb.withdrawNode(node)
     }
-    for (const node of [...this.withdrawn]) {
-      if (status.get(node) === 'ready') {
-        this.withdrawn.delete(node)
-        await this.c.netdb.restoreNode(node, options)
-      }
-    }
+    // the netdb remembers whom it withdrew; restoring a node it did not withdraw is a no-op
+    for (const [node, st] of status) if (st === 'ready') await this.c.netdb.restoreNode(node, options)
   }
 
   private async endpoints(options?: AbortOptions): Promise<LocalEndpoint[]> {
@@ -173,26 +169,12 @@ export class NetworkController {
   }
 
   private wake(): void {
-    this.kick.abort()
+    this.periodic?.wake()
   }
 
   /** Runs one reconcile after any in flight; attach/detach wait for their effect. */
   private reconcileNow(options?: AbortOptions): Promise<void> {
-    const next = this.chain.then(() => this.reconcile(options))
-    this.chain = next.catch(() => undefined)
-    return next
-  }
-
-  private async reconcileLoop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      this.kick = new AbortController()
-      await this.reconcileNow({ signal }).catch((err: unknown) => {
-        if (!signal.aborted) this.c.logger.warn('reconcile failed', { err })
-      })
-      await this.c.clock
-        .sleep(RECONCILE_PERIOD_MS, { signal: AbortSignal.any([signal, this.kick.signal]) })
-        .catch(() => undefined)
-    }
+    return this.serial(() => this.reconcile(options))
   }
 
   private async reconcile(options?: AbortOptions): Promise<void> {

@@ -6,7 +6,8 @@
  */
 
 import type { Gossip } from '@swarmnet/gossip'
-import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
+import { startPeriodic } from '@swarmnet/interface'
 import type { Manager } from '@swarmnet/manager'
 import { HEARTBEAT_PERIOD_MS } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
@@ -46,7 +47,8 @@ export class NodeRuntime {
   private net: NetworkController | undefined
   private tasks: TaskAgent | undefined
   private readonly loop = new AbortController()
-  private loopDone: Promise<void> = Promise.resolve()
+  private heartbeats: Periodic | undefined
+  private renewAt = 0
   private revoked = new Set<string>()
   heartbeat: HeartbeatState = { ok: false, at: 0 }
 
@@ -108,7 +110,14 @@ export class NodeRuntime {
       await this.c.manager?.stop()
       throw err
     }
-    this.loopDone = this.heartbeatLoop(this.loop.signal)
+    this.renewAt = this.renewalTime()
+    this.heartbeats = startPeriodic({
+      clock: this.c.clock,
+      periodMs: HEARTBEAT_PERIOD_MS,
+      signal: this.loop.signal,
+      tick: (signal) => this.heartbeatTick(signal),
+      onError: (err) => this.heartbeatFailed(err),
+    })
   }
 
   /** The node's overlay networks; present while the runtime runs. */
@@ -119,7 +128,7 @@ export class NodeRuntime {
 
   async stop(options?: { teardown?: boolean }): Promise<void> {
     this.loop.abort()
-    await this.loopDone
+    await this.heartbeats?.done
     await this.tasks?.stop()
     if (options?.teardown)
       await this.tasks
@@ -171,30 +180,24 @@ export class NodeRuntime {
     }
   }
 
-  private async heartbeatLoop(signal: AbortSignal): Promise<void> {
-    let period = HEARTBEAT_PERIOD_MS
-    let renewAt = this.renewalTime()
-    while (!signal.aborted) {
-      try {
-        await this.beat(signal)
-        if (this.c.clock.now() >= renewAt) {
-          await this.renew(signal)
-          renewAt = this.renewalTime()
-        }
-      } catch (err) {
-        if (signal.aborted) break
-        const msg = (err as Error).message
-        this.heartbeat = { ok: false, at: this.c.clock.now(), error: msg }
-        if (err instanceof RemoteError && err.status === 403) {
-          this.c.logger.warn('removed from the cluster', { reason: msg })
-          this.c.onRemoved(msg)
-          return
-        }
-        this.c.logger.warn('heartbeat failed', { err })
-      }
-      period = HEARTBEAT_PERIOD_MS
-      await this.c.clock.sleep(period, { signal }).catch(() => undefined)
+  private async heartbeatTick(signal: AbortSignal): Promise<void> {
+    await this.beat(signal)
+    if (this.c.clock.now() >= this.renewAt) {
+      await this.renew(signal)
+      this.renewAt = this.renewalTime()
     }
+  }
+
+  private heartbeatFailed(err: unknown): void {
+    const msg = (err as Error).message
+    this.heartbeat = { ok: false, at: this.c.clock.now(), error: msg }
+    if (err instanceof RemoteError && err.status === 403) {
+      this.c.logger.warn('removed from the cluster', { reason: msg })
+      this.loop.abort()
+      this.c.onRemoved(msg)
+      return
+    }
+    this.c.logger.warn('heartbeat failed', { err })
   }
 
   private renewalTime(): number {

@@ -10,7 +10,8 @@
  * Tasks run detached from the agent: a restarted agent adopts them from the runtime's state
  * directory, so nothing leaks and nothing restarts needlessly.
  */
-import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
+import { startPeriodic } from '@swarmnet/interface'
 import type { Runtime, TaskInfo } from '@swarmnet/runtime'
 import type { ApiTarget, Assignment, TaskReport } from '@swarmnet/wire'
 import { callApi, dispatcherApi } from '@swarmnet/wire'
@@ -31,7 +32,7 @@ export interface TaskAgentComponents {
 export class TaskAgent {
   private readonly c: TaskAgentComponents
   private readonly loop = new AbortController()
-  private running: Promise<void> = Promise.resolve()
+  private periodic: Periodic | undefined
   /** Tasks being prepared or started now, with the state to report meanwhile. */
   private readonly busy = new Map<string, TaskReport>()
   /** Tasks that could not be started: reported as rejected until they are reassigned. */
@@ -45,28 +46,23 @@ export class TaskAgent {
   }
 
   start(): void {
-    this.running = this.syncLoop(this.loop.signal)
+    this.periodic = startPeriodic({
+      clock: this.c.clock,
+      periodMs: SYNC_PERIOD_MS,
+      signal: this.loop.signal,
+      tick: (signal) => this.syncOnce(signal),
+      onError: (err) => this.c.logger.debug('task sync failed', { err }),
+    })
   }
 
   async stop(): Promise<void> {
     this.loop.abort()
-    await this.running
+    await this.periodic?.done
   }
 
   /** Stops and removes every task of this node (the node leaves the cluster). */
   async removeAll(options?: AbortOptions): Promise<void> {
     for (const t of await this.c.runtime.list(options)) await this.cleanup(t.id, options)
-  }
-
-  private async syncLoop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.syncOnce(signal)
-      } catch (err) {
-        if (!signal.aborted) this.c.logger.debug('task sync failed', { err })
-      }
-      await this.c.clock.sleep(SYNC_PERIOD_MS, { signal }).catch(() => undefined)
-    }
   }
 
   private async syncOnce(signal: AbortSignal): Promise<void> {

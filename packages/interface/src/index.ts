@@ -102,3 +102,50 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true })
     }),
 }
+
+/**
+ * Runs async work one at a time, in call order; a failure is returned to its caller and
+ * does not block the work queued after it.
+ */
+export function serialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve()
+  return (fn) => {
+    const next = tail.then(fn)
+    tail = next.catch(() => undefined)
+    return next
+  }
+}
+
+export interface PeriodicInit {
+  clock: Clock
+  /** Pause between the end of one tick and the start of the next. */
+  periodMs: number
+  /** Stops the loop; it is also passed to every tick. */
+  signal: AbortSignal
+  tick(signal: AbortSignal): Promise<void>
+  /** A tick's failure (never called after `signal` aborted). */
+  onError(err: unknown): void
+}
+
+export interface Periodic {
+  /** Runs the next tick now instead of at the end of the pause (coalesced). */
+  wake(): void
+  /** Settles once the loop has stopped. */
+  readonly done: Promise<void>
+}
+
+/** Runs `tick` at once and then every `periodMs`, or sooner after `wake()`, until `signal` aborts. */
+export function startPeriodic(init: PeriodicInit): Periodic {
+  const { clock, periodMs, signal } = init
+  let kick = new AbortController()
+  const loop = async (): Promise<void> => {
+    while (!signal.aborted) {
+      kick = new AbortController()
+      await init.tick(signal).catch((err: unknown) => {
+        if (!signal.aborted) init.onError(err)
+      })
+      await clock.sleep(periodMs, { signal: AbortSignal.any([signal, kick.signal]) }).catch(() => undefined)
+    }
+  }
+  return { wake: () => kick.abort(), done: loop() }
+}
