@@ -6,7 +6,6 @@ import { createNetdb } from '@swarmnet/netdb'
 import { createPki } from '@swarmnet/pki'
 import { createRuntime } from '@swarmnet/runtime'
 import { createStore } from '@swarmnet/store'
-import { probeCapabilities } from './capabilities.js'
 import type { AgentFactories } from './ports.js'
 
 export function defaultFactories(logger: Logger, clock: Clock): AgentFactories {
@@ -19,6 +18,11 @@ export function defaultFactories(logger: Logger, clock: Clock): AgentFactories {
     netdb: (pubsub, nodeId) => createNetdb({ logger: logger.child('netdb'), clock, pubsub }, { nodeId }),
     runtime: (init) => createRuntime({ logger: logger.child('runtime'), clock }, init),
     generatePeerKey: () => generateIdentity(),
-    capabilities: (options) => probeCapabilities(options),
+    // the dataplane's probe tries each feature for real in a throwaway namespace
+    capabilities: async (options) => {
+      const probe = createDataplane({ logger: logger.child('probe') }, { advertiseAddress: '127.0.0.1' })
+      const { vxlan, nftables, ipvs, esp } = await probe.capabilities(options)
+      return { vxlan, nftables, ipvs, esp }
+    },
   }
 }
