@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, openSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Endpoint } from '@swarmnet/wire'
-import { callApi, RemoteError, UnreachableError } from '@swarmnet/wire'
+import { callApi, localApi, RemoteError, UnreachableError } from '@swarmnet/wire'
 import type { z } from 'zod'
 import { env } from './env.js'
 import { CliError } from './errors.js'
@@ -30,7 +30,6 @@ export async function call<Req extends z.ZodType, Res extends z.ZodType>(
 
 /** Whether an agent answers on the socket; its pid if so. */
 export async function agentPid(): Promise<number | undefined> {
-  const { localApi } = await import('@swarmnet/wire')
   try {
     return (await callApi({ socketPath: env.socketPath }, localApi.info, {}, { timeoutMs: 3_000 })).pid
   } catch {

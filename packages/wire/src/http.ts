@@ -127,6 +127,9 @@ function readBody(req: http.IncomingMessage, max: number): Promise<string> {
   })
 }
 
+/** Error codes of a failed TLS handshake: OpenSSL verify results, Node's and our identity checks. */
+const TLS_FAILURE = /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_/
+
 /** Where a client call goes: the local unix socket or a manager over HTTPS. */
 export type ApiTarget =
   | { readonly socketPath: string }
@@ -172,7 +175,7 @@ export async function callApi<Req extends z.ZodType, Res extends z.ZodType>(
     req.on('error', (err: NodeJS.ErrnoException) => {
       const why = timeout.aborted ? 'timed out' : (err.code ?? err.message)
       if (options.signal?.aborted) reject(options.signal.reason)
-      else if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || err.message.includes('certificate'))
+      else if (TLS_FAILURE.test(err.code ?? ''))
         reject(new SwarmnetError(`TLS with ${where} failed: ${err.message}`, 'ERR_TLS', { cause: err }))
       else reject(new UnreachableError(`cannot reach ${where}: ${why}`, { cause: err }))
     })
