@@ -1,22 +1,10 @@
 /** Services and tasks: the local API views and the dispatcher messages between nodes. */
+import { TASK_STATES, type TaskState } from '@swarmnet/orchestrator'
 import { z } from 'zod'
 import { endpoint } from './endpoint.js'
 
-const taskState = z.enum([
-  'new',
-  'pending',
-  'assigned',
-  'accepted',
-  'preparing',
-  'starting',
-  'running',
-  'complete',
-  'shutdown',
-  'failed',
-  'rejected',
-  'orphaned',
-  'remove',
-])
+/** The task states, in swarmkit's order; the orchestrator owns the list. */
+const taskState = z.enum(TASK_STATES as [TaskState, ...TaskState[]])
 
 export const serviceCreateRequest = z.object({
   name: z.string().max(128),
