@@ -27,7 +27,6 @@ import { availableParallelism } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { Lab, LabProcess } from '@swarmnet/lab'
 import type { Endpoint } from './lib.ts'
-// @ts-expect-error TS5097: Node runs the .ts file itself (see lib.ts); the types still resolve
 import * as lib from './lib.ts'
 
 const { attach, cpuSampler, createNetwork, formCluster, listArg, load1, neighText, now, numArg, pct } = lib

@@ -1,23 +1,22 @@
 /**
  * Shared helpers of the lab benchmarks (test/bench/*.ts): a lab that is always torn down
  * (finally, SIGINT, SIGTERM), the CLI inside lab hosts, polling, flags, percentiles, a CPU-load
- * sampler and table output. Copied in spirit from test/e2e/helpers/cluster.ts, which the
- * benchmarks do not import (the e2e suite may change freely).
+ * sampler and table output. Driving the CLI in lab hosts comes from test/lib/cluster.ts, shared
+ * with the e2e tests.
  *
- * Node runs these files directly (type stripping), so relative imports name `./lib.ts`;
- * test/tsconfig.json has no `allowImportingTsExtensions`, hence the `@ts-expect-error` on
- * those import lines (the types are still checked: tsc resolves the module anyway).
+ * Node runs these files directly (type stripping), so relative imports name the `.ts` file
+ * (test/tsconfig.json allows it).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { ExecResult, Lab } from '@swarmnet/lab'
+import type { Lab } from '@swarmnet/lab'
 import { createLab } from '@swarmnet/lab'
 import { silentLogger } from '@swarmnet/logger'
+import { swJson, swOk } from '../lib/cluster.ts'
 
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/swarmnet')
+export { BIN, formCluster, sw, swJson, swOk, waitFor } from '../lib/cluster.ts'
+
 export const SOCKET = '/run/swarmnet/swarmnet.sock'
 
 export const now = (): number => performance.timeOrigin + performance.now()
@@ -59,21 +58,6 @@ export async function withLab<T>(prefix: string, hosts: number, fn: (lab: Lab) =
   }
 }
 
-export async function sw(lab: Lab, host: number, ...args: string[]): Promise<ExecResult> {
-  return lab.exec(host, [BIN, ...args], { signal: AbortSignal.timeout(150_000) })
-}
-
-export async function swOk(lab: Lab, host: number, ...args: string[]): Promise<string> {
-  const r = await sw(lab, host, ...args)
-  if (r.exitCode !== 0)
-    throw new Error(`swarmnet ${args.join(' ')} on host ${host} exited ${r.exitCode}: ${r.stderr}${r.stdout}`)
-  return r.stdout
-}
-
-export async function swJson<T>(lab: Lab, host: number, ...args: string[]): Promise<T> {
-  return JSON.parse(await swOk(lab, host, ...args, '--format', 'json')) as T
-}
-
 /**
  * One call of the agent's local API through curl on its unix socket: a few ms, where a CLI
  * process costs a Node start (hundreds of ms on a loaded 2-core machine). Undefined when the
@@ -96,35 +80,6 @@ export async function api<T>(lab: Lab, host: number, apiPath: string, body: unkn
   if (r.exitCode !== 0) return undefined
   const v = JSON.parse(r.stdout) as unknown
   return v !== null && typeof v === 'object' && 'error' in v ? undefined : (v as T)
-}
-
-/** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v !== undefined) return v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-    await sleep(intervalMs)
-  }
-}
-
-/** init on host 1, join hosts 2..n as workers. */
-export async function formCluster(lab: Lab, hosts: number): Promise<void> {
-  await swOk(lab, 1, 'init', '--advertise-addr', lab.hostAddress(1))
-  const token = (await swOk(lab, 1, 'join-token', '-q', 'worker')).trim()
-  for (let h = 2; h <= hosts; h++) await swOk(lab, h, 'join', '--token', token, lab.hostAddress(1))
 }
 
 /** Creates an overlay network on host 1; returns its VNI (the namespace is `sn-ov-<vni>`). */

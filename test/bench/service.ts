@@ -22,7 +22,6 @@
  */
 import { availableParallelism } from 'node:os'
 import type { Lab } from '@swarmnet/lab'
-// @ts-expect-error TS5097: Node runs the .ts file itself (see lib.ts); the types still resolve
 import * as lib from './lib.ts'
 
 const { BIN, api, createNetwork, formCluster, load1, neighText, now, numArg, pct, round, sw, swOk } = lib

@@ -15,7 +15,6 @@
  */
 import { availableParallelism } from 'node:os'
 import type { Lab } from '@swarmnet/lab'
-// @ts-expect-error TS5097: Node runs the .ts file itself (see lib.ts); the types still resolve
 import * as lib from './lib.ts'
 
 const { attach, createNetwork, formCluster, load1, neighText, numArg, pct, round, sleep, table, waitFor } =

@@ -15,7 +15,7 @@ import {
   swJson,
   swOk,
   waitFor,
-} from './helpers/cluster.js'
+} from '../lib/cluster.js'
 
 describe('cluster membership (lab of 4 hosts)', () => {
   let lab: Lab

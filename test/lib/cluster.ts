@@ -1,5 +1,6 @@
 /**
- * Helpers for lab e2e tests that drive the real CLI (`bin/swarmnet`) inside lab hosts.
+ * Helpers for lab e2e tests and lab benchmarks that drive the real CLI (`bin/swarmnet`) inside
+ * lab hosts.
  * Conditions are awaited by polling with a deadline, never by fixed sleeps.
  */
 import { randomBytes } from 'node:crypto'
@@ -9,7 +10,7 @@ import type { ExecResult, Lab } from '@swarmnet/lab'
 import { createLab } from '@swarmnet/lab'
 import { silentLogger } from '@swarmnet/logger'
 
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/swarmnet')
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/swarmnet')
 
 /** A lab with a unique name per run so parallel or crashed runs never collide. */
 export function newLab(prefix: string, hosts: number): Lab {
@@ -35,15 +36,19 @@ export async function swJson<T>(lab: Lab, host: number, ...args: string[]): Prom
   return JSON.parse(await swOk(lab, host, ...args, '--format', 'json')) as T
 }
 
-/** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+/**
+ * Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`.
+ * Polls every `intervalMs` when given, else backs off from 100 ms to 1 s.
+ */
 export async function waitFor<T>(
   what: string,
   timeoutMs: number,
   check: () => Promise<T | undefined>,
+  intervalMs?: number,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
-  for (let delay = 100; ; delay = Math.min(delay * 1.5, 1_000)) {
+  for (let delay = intervalMs ?? 100; ; delay = intervalMs ?? Math.min(delay * 1.5, 1_000)) {
     try {
       const v = await check()
       if (v !== undefined) return v
