@@ -123,6 +123,9 @@ describe('services (lab of 3 hosts)', () => {
     }
     const ls = await swOk(lab, 1, 'service', 'ls')
     expect(ls).toMatch(/web\s+replicated\s+3\/3/)
+    const logs = await swOk(lab, 1, 'service', 'logs', 'web')
+    for (const t of tasks) expect(logs).toContain(`@${t.node}`)
+    expect(logs).toContain('whoami listening on :8080')
   })
 
   it('scale web=1 removes the other tasks, their sandboxes and their entries elsewhere', async () => {

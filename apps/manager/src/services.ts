@@ -18,6 +18,8 @@ import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
+/** How long `service logs` waits for the nodes' next sync to bring the lines. */
+const LOGS_WAIT_MS = 5_000
 
 export interface ServiceCreate {
   name: string
@@ -167,13 +169,17 @@ export class ServiceController {
       rows.map(
         (t) =>
           new Promise<string>((resolve) => {
-            const timer = setTimeout(() => resolve(''), 5_000)
             const list = this.logWaiters.get(t.id) ?? []
-            list.push((text) => {
-              clearTimeout(timer)
-              resolve(text)
-            })
+            list.push(resolve)
             this.logWaiters.set(t.id, list)
+            // a node that does not answer within 5 s shows no lines; its waiter goes
+            void this.c.clock.sleep(LOGS_WAIT_MS, options).then(
+              () => {
+                this.logWaiters.delete(t.id)
+                resolve('')
+              },
+              () => resolve(''),
+            )
           }),
       ),
     )
