@@ -9,7 +9,6 @@ import { registerCluster } from './commands/cluster.js'
 import { registerLab } from './commands/lab.js'
 import { registerNetwork } from './commands/network.js'
 import { registerNode } from './commands/node.js'
-import { registerPending } from './commands/pending.js'
 import { registerService } from './commands/service.js'
 import { registerVersion } from './commands/version.js'
 import { registerWhoami } from './commands/whoami.js'
@@ -22,7 +21,7 @@ const program = new Command('swarmnet')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
-/** [the verbs a module registers (space-separated), its register function] */
+/** [the verbs a module registers (space-separated, for readers), its register function] */
 const registrations: Array<[string, (p: Command) => void]> = [
   ['version', registerVersion],
   ['agent', registerAgent],
@@ -34,7 +33,6 @@ const registrations: Array<[string, (p: Command) => void]> = [
   ['whoami', registerWhoami],
 ]
 for (const [, register] of registrations) register(program)
-registerPending(program, new Set(registrations.flatMap(([verbs]) => verbs.split(' '))))
 
 try {
   await program.parseAsync(process.argv)

@@ -11,5 +11,4 @@ export const limits = {
   hostname: 253,
 } as const
 
-/** Version of the HTTP control APIs; part of every path (`/v1/...`). Only grows. */
-export const API_VERSION = 'v1'
+// The control APIs are versioned in every path (`/v1/...`); a new version adds paths, never changes these.

@@ -35,7 +35,6 @@ export const networkSpec = z.object({
   subnet: cidr,
   gateway: ipv4,
 })
-export type NetworkSpecView = z.infer<typeof networkSpec>
 
 export const endpointView = z.object({
   id: endpointId,
