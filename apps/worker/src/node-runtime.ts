@@ -13,7 +13,7 @@ import { HEARTBEAT_PERIOD_MS } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget } from '@swarmnet/wire'
-import { callApi, managerApi, RemoteError } from '@swarmnet/wire'
+import { callApi, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
 import type { NodeIdentity } from './identity.js'
 import { NetworkController } from './networks.js'
 import type { AgentFactories } from './ports.js'
@@ -100,7 +100,10 @@ export class NodeRuntime {
         clock: this.c.clock,
         runtime: this.c.factories.runtime(this.c.taskDirs),
         networks: net,
-        manager: () => this.managerTarget(),
+        dispatcher: {
+          sync: (req, o) =>
+            callApi(this.managerTarget(), dispatcherApi.sync, req, { ...o, timeoutMs: 5_000 }),
+        },
         hostname: this.id.hostname,
       })
       this.tasks.start()

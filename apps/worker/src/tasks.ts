@@ -13,8 +13,7 @@
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
 import type { Runtime, TaskInfo } from '@swarmnet/runtime'
-import type { ApiTarget, Assignment, TaskReport } from '@swarmnet/wire'
-import { callApi, dispatcherApi } from '@swarmnet/wire'
+import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { NetworkController } from './networks.js'
 
 export const SYNC_PERIOD_MS = 1_000
@@ -24,9 +23,17 @@ export interface TaskAgentComponents {
   logger: Logger
   clock: Clock
   runtime: Runtime
-  networks: NetworkController
-  manager(): ApiTarget
+  networks: Pick<NetworkController, 'attach' | 'sandbox' | 'has' | 'detach' | 'namespaceOf'>
+  /** The dispatcher session with the manager: reports out, assignments in. */
+  dispatcher: Dispatcher
   hostname: string
+}
+
+export interface Dispatcher {
+  sync(
+    req: { reports: TaskReport[] },
+    options: AbortOptions,
+  ): Promise<{ assignments: Assignment[]; wantLogs: string[] }>
 }
 
 export class TaskAgent {
@@ -77,7 +84,7 @@ export class TaskAgent {
     }
     reports.push(...this.busy.values())
     for (const [id, error] of this.rejected) reports.push({ id, state: 'rejected', error })
-    const res = await callApi(this.c.manager(), dispatcherApi.sync, { reports }, { signal, timeoutMs: 5_000 })
+    const res = await this.c.dispatcher.sync({ reports }, { signal })
     this.wantLogs = new Set(res.wantLogs)
     this.desired = new Map(res.assignments.map((a) => [a.id, a.desiredState]))
     const assigned = new Map(res.assignments.map((a) => [a.id, a]))

@@ -149,3 +149,5 @@ export function startPeriodic(init: PeriodicInit): Periodic {
   }
   return { wake: () => kick.abort(), done: loop() }
 }
+
+export { ManualClock, settle } from './manual-clock.js'
