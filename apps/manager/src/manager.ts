@@ -154,12 +154,18 @@ export class DefaultManager implements Manager {
         logger: this.c.logger.child('services'),
         networks: await this.networks(options),
         nodes: async (o) =>
-          (await this.allNodes(o)).map((n) => ({
-            id: n.id,
-            hostname: n.hostname,
-            status: this.status(n.id),
-            availability: n.availability,
-          })),
+          (await this.allNodes(o)).map((n) => {
+            const status = this.status(n.id)
+            const downSince =
+              (this.lastSeen.get(n.id) ?? this.startedAt) + HEARTBEAT_PERIOD_MS * DOWN_AFTER_PERIODS
+            return {
+              id: n.id,
+              hostname: n.hostname,
+              status,
+              availability: n.availability,
+              ...(status === 'down' ? { downSince } : {}),
+            }
+          }),
       })
     }
     return this.serviceController
@@ -206,6 +212,13 @@ export class DefaultManager implements Manager {
     const n = await this.findNode(ref, options)
     const next: NodeRecord = { ...n, ...patch, updatedAt: new Date(this.c.clock.now()).toISOString() }
     await this.nodes.put(n.id, next, options)
+    if (next.availability !== n.availability)
+      this.c.logger.info('node availability changed', {
+        node: n.id,
+        hostname: n.hostname,
+        from: n.availability,
+        to: next.availability,
+      })
     return this.view(next, selfId)
   }
 
@@ -334,7 +347,7 @@ export class DefaultManager implements Manager {
       route(dispatcherApi.sync, async (req, ctx) => {
         const n = await this.caller(ctx)
         this.lastSeen.set(n.id, this.c.clock.now())
-        return (await this.services()).sync(n.id, req.reports)
+        return (await this.services()).sync(n.id, req.reports, req.held)
       }),
       route(managerApi.attach, async (req, ctx) => {
         const n = await this.caller(ctx)

@@ -9,7 +9,8 @@ import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, InvalidInputError, NotSupportedError, serialQueue } from '@swarmnet/interface'
-import type { Store } from '@swarmnet/store'
+import type { TaskAttachment } from '@swarmnet/orchestrator'
+import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
@@ -25,6 +26,13 @@ export interface NetworkCreate {
 }
 
 const KNOWN_OPTIONS = new Set(['encrypted'])
+
+/** The networks a task being assigned to `node` needs an address on. */
+export interface TaskAddressRequest {
+  taskId: string
+  node: string
+  networks: readonly string[]
+}
 
 export class NetworkService {
   private readonly store: Store
@@ -173,21 +181,101 @@ export class NetworkService {
   }
 
   /** Releases every address of endpoint `endpointId` of `node`; idempotent. */
-  detach(node: string, endpointId: string, options?: AbortOptions): Promise<void> {
-    return this.serial(async () => {
-      const mine = (await this.allEndpoints(options)).filter((e) => e.id === endpointId && e.node === node)
-      if (mine.length === 0) return
-      await this.commit((a) => {
-        for (const e of mine) a.releaseEndpoint(e.networkId, e.id)
-        return { result: undefined, ops: mine.map((e) => this.endpoints.delOp(`${e.networkId}/${e.id}`)) }
-      }, options)
-    })
+  async detach(node: string, endpointId: string, options?: AbortOptions): Promise<void> {
+    const mine = (await this.allEndpoints(options)).filter((e) => e.id === endpointId && e.node === node)
+    if (mine.length > 0) await this.release(mine, options)
+  }
+
+  /**
+   * Allocates the addresses of tasks being assigned to nodes, one per network, and commits them
+   * with the caller's `ops` (built from the result) in one batch. A task whose addresses cannot
+   * all be had gets none, and its reason instead.
+   */
+  allocateTasks(
+    requests: readonly TaskAddressRequest[],
+    ops: (allocated: ReadonlyMap<string, TaskAttachment[]>, failed: ReadonlyMap<string, string>) => BatchOp[],
+    options?: AbortOptions,
+  ): Promise<{ allocated: Map<string, TaskAttachment[]>; failed: Map<string, string> }> {
+    return this.serial(() =>
+      this.commit((a) => {
+        const allocated = new Map<string, TaskAttachment[]>()
+        const failed = new Map<string, string>()
+        const records: EndpointRecord[] = []
+        for (const r of requests) {
+          const got: EndpointRecord[] = []
+          try {
+            for (const networkId of r.networks) {
+              const e = a.allocateEndpoint(networkId, r.taskId)
+              got.push({
+                id: r.taskId,
+                networkId,
+                node: r.node,
+                ip: e.ip,
+                prefix: Number(e.address.split('/')[1]),
+                mac: e.mac,
+                task: true,
+              })
+            }
+          } catch (err) {
+            for (const e of got) a.releaseEndpoint(e.networkId, e.id)
+            failed.set(r.taskId, (err as Error).message)
+            continue
+          }
+          records.push(...got)
+          allocated.set(
+            r.taskId,
+            got.map((e) => ({ networkId: e.networkId, ip: e.ip, prefix: e.prefix, mac: e.mac })),
+          )
+        }
+        return {
+          result: { allocated, failed },
+          ops: [
+            ...records.map((e) => this.endpoints.putOp(`${e.networkId}/${e.id}`, e)),
+            ...ops(allocated, failed),
+          ],
+        }
+      }, options),
+    )
+  }
+
+  /**
+   * Releases the task addresses of `node` that it no longer holds, unless their task is still
+   * live. Addresses stay taken while a sandbox may still use them, so an IP/MAC is never handed
+   * to a new task while an old FDB entry for it may still point elsewhere.
+   */
+  async releaseUnheld(
+    node: string,
+    held: ReadonlySet<string>,
+    live: ReadonlySet<string>,
+    options?: AbortOptions,
+  ): Promise<void> {
+    const stale = (await this.allEndpoints(options)).filter(
+      (e) => e.task === true && e.node === node && !held.has(e.id) && !live.has(e.id),
+    )
+    if (stale.length > 0) await this.release(stale, options)
+  }
+
+  /** Releases the task addresses of `node` whose task is not live (the node is gone for long). */
+  async releaseLost(node: string, live: ReadonlySet<string>, options?: AbortOptions): Promise<void> {
+    await this.releaseUnheld(node, new Set(), live, options)
+  }
+
+  private release(records: readonly EndpointRecord[], options?: AbortOptions): Promise<void> {
+    return this.serial(() =>
+      this.commit((a) => {
+        for (const e of records) a.releaseEndpoint(e.networkId, e.id)
+        return {
+          result: undefined,
+          ops: records.map((e) => this.endpoints.delOp(`${e.networkId}/${e.id}`)),
+        }
+      }, options),
+    )
   }
 
   /** Releases every endpoint address held by a removed node. */
   async releaseNode(node: string, options?: AbortOptions): Promise<void> {
-    const ids = new Set((await this.allEndpoints(options)).filter((e) => e.node === node).map((e) => e.id))
-    for (const id of ids) await this.detach(node, id, options)
+    const mine = (await this.allEndpoints(options)).filter((e) => e.node === node)
+    if (mine.length > 0) await this.release(mine, options)
   }
 
   async find(ref: string, options?: AbortOptions): Promise<NetworkRecord> {

@@ -54,4 +54,9 @@ export interface EndpointRecord {
   ip: string
   prefix: number
   mac: string
+  /**
+   * A task's address, allocated when the task was assigned: released once its node no longer
+   * holds the task (not by an explicit detach, which is for bare endpoints).
+   */
+  task?: boolean
 }

@@ -10,14 +10,17 @@
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator } from '@swarmnet/orchestrator'
+import { createOrchestrator, isTerminal } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { Assignment, ServiceViewJson, TaskJson, TaskReport } from '@swarmnet/wire'
+import { assignmentOf, logTransitions } from './dispatch.js'
 import { newId } from './ids.js'
 import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
+/** A node Down this long loses the addresses of its tasks that are over (it may never return). */
+export const LOST_ADDRESS_GRACE_MS = 5 * 60_000
 /** How long `service logs` waits for the nodes' next sync to bring the lines. */
 const LOGS_WAIT_MS = 5_000
 
@@ -36,8 +39,8 @@ export interface ServicesComponents {
   clock: Clock
   logger: Logger
   networks: NetworkService
-  /** Current nodes with their observed status. */
-  nodes(options?: AbortOptions): Promise<Node[]>
+  /** Current nodes with their observed status (and since when a Down node is down). */
+  nodes(options?: AbortOptions): Promise<Array<Node & { downSince?: number }>>
 }
 
 export class ServiceController {
@@ -117,8 +120,11 @@ export class ServiceController {
 
   async scale(ref: string, replicas: number, options?: AbortOptions): Promise<ServiceViewJson> {
     const svc = await this.serial(async () => {
-      const s = this.orch.scaleService(await this.find(ref, options), replicas, this.c.clock.now())
+      const before = await this.find(ref, options)
+      const s = this.orch.scaleService(before, replicas, this.c.clock.now())
       await this.services.put(s.id, s, options)
+      const from = 'replicated' in before.mode ? before.mode.replicated.replicas : undefined
+      this.c.logger.info('service scaled', { service: s.id, name: s.name, from, to: replicas })
       return s
     })
     this.wake()
@@ -139,7 +145,6 @@ export class ServiceController {
     const tasks = (await this.allTasks(options)).filter((t) => t.serviceId === svc.id)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
-    const eps = await this.c.networks.allEndpoints(options)
     const now = this.c.clock.now()
     return this.orch.serviceTasksView(svc, tasks, nodes, now).map((v) => {
       const t = tasks.find((x) => x.id === v.id) as Task
@@ -155,9 +160,11 @@ export class ServiceController {
         currentState: v.currentState,
         error: t.error,
         ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
-        addresses: eps
-          .filter((e) => e.id === t.id)
-          .map((e) => ({ network: nets.get(e.networkId) ?? e.networkId, ip: e.ip, mac: e.mac })),
+        addresses: (t.attachments ?? []).map((a) => ({
+          network: nets.get(a.networkId) ?? a.networkId,
+          ip: a.ip,
+          mac: a.mac,
+        })),
       }
     })
   }
@@ -194,18 +201,27 @@ export class ServiceController {
     })
   }
 
-  /** The dispatcher: applies a node's reports and returns the tasks assigned to it. */
-  async sync(nodeId: string, reports: readonly TaskReport[], options?: AbortOptions) {
+  /**
+   * The dispatcher: applies a node's reports, releases the addresses of tasks it no longer
+   * holds (and that are over), and returns the tasks assigned to it with their addresses.
+   */
+  async sync(
+    nodeId: string,
+    reports: readonly TaskReport[],
+    held: readonly string[],
+    options?: AbortOptions,
+  ) {
     for (const r of reports) {
       if (r.logTail === undefined) continue
       for (const w of this.logWaiters.get(r.id) ?? []) w(r.logTail)
       this.logWaiters.delete(r.id)
     }
-    const changed = await this.serial(async () => {
+    const { changed, mine } = await this.serial(async () => {
       const now = this.c.clock.now()
       const ops: BatchOp[] = []
+      const byId = new Map((await this.allTasks(options)).map((t) => [t.id, t]))
       for (const r of reports) {
-        const t = await this.tasks.get(r.id, options)
+        const t = byId.get(r.id)
         if (t === undefined || t.nodeId !== nodeId) continue
         const next = this.orch.applyStatusReport(
           t,
@@ -216,28 +232,24 @@ export class ServiceController {
           },
           now,
         )
-        if (next !== t) ops.push(this.tasks.putOp(t.id, next))
+        if (next === t) continue
+        logTransitions(this.c.logger, t, next)
+        ops.push(this.tasks.putOp(t.id, next))
+        byId.set(t.id, next)
       }
       if (ops.length > 0) await this.c.store.batch(ops, options)
-      return ops.length > 0
+      const mine = [...byId.values()].filter((t) => t.nodeId === nodeId)
+      // inside the queue: an allocation for a task being assigned is never mistaken for a stale one
+      const live = new Set(mine.filter((t) => !isTerminal(t.state)).map((t) => t.id))
+      await this.c.networks.releaseUnheld(nodeId, new Set(held), live, options)
+      return { changed: ops.length > 0, mine }
     })
     if (changed) this.wake()
     const services = new Map((await this.allServices(options)).map((s) => [s.id, s]))
-    const assignments: Assignment[] = []
-    for (const t of await this.allTasks(options)) {
-      if (t.nodeId !== nodeId) continue
-      const svc = services.get(t.serviceId)
-      assignments.push({
-        id: t.id,
-        serviceId: t.serviceId,
-        serviceName: svc?.name ?? '',
-        slot: t.slot,
-        desiredState: t.desiredState,
-        argv: svc?.spec.argv ?? [],
-        env: svc?.spec.env ?? {},
-        networks: svc?.spec.networks ?? [],
-      })
-    }
+    const networks = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n]))
+    const assignments: Assignment[] = mine.map((t) =>
+      assignmentOf(t, services.get(t.serviceId), networks, nodeId),
+    )
     const wantLogs = assignments.map((a) => a.id).filter((id) => this.logWaiters.has(id))
     return { assignments, wantLogs }
   }
@@ -246,24 +258,86 @@ export class ServiceController {
     const now = this.c.clock.now()
     const services = await this.allServices({ signal })
     const nodes = await this.c.nodes({ signal })
+    this.logNodeChanges(nodes)
     let tasks = await this.allTasks({ signal })
     const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
-    const byId = new Map(tasks.map((t) => [t.id, t]))
+    const original = new Map(tasks.map((t) => [t.id, t]))
+    const byId = new Map(original)
     for (const t of [...r.create, ...r.update]) byId.set(t.id, t)
     for (const id of r.remove) byId.delete(id)
     tasks = [...byId.values()]
     const s = this.orch.schedule({ tasks, nodes, services, now })
     const updates = new Map([...r.create, ...r.update, ...s.update].map((t) => [t.id, t]))
-    const ops: BatchOp[] = [
-      ...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)),
-      ...r.remove.map((id) => this.tasks.delOp(id)),
-    ]
-    if (ops.length === 0) return
-    await this.c.store.batch(ops, { signal })
-    // addresses of tasks gone from the store are released
-    const removed = new Set(r.remove)
-    for (const e of await this.c.networks.allEndpoints({ signal }))
-      if (removed.has(e.id)) await this.c.networks.detach(e.node, e.id, { signal })
+    for (const t of r.update) logTransitions(this.c.logger, original.get(t.id), t)
+    const removed = r.remove.map((id) => this.tasks.delOp(id))
+    // addresses are allocated before dispatch, in the same batch as the assignment
+    const svc = new Map(services.map((x) => [x.id, x]))
+    const requests = s.assignments.map((a) => ({
+      taskId: a.taskId,
+      node: a.nodeId,
+      networks: svc.get(updates.get(a.taskId)?.serviceId ?? '')?.spec.networks ?? [],
+    }))
+    if (updates.size === 0 && removed.length === 0) return this.releaseLost(nodes, tasks, signal)
+    await this.c.networks.allocateTasks(
+      requests,
+      (allocated, failed) => {
+        for (const [id, attachments] of allocated) {
+          const t = updates.get(id)
+          if (t) updates.set(id, { ...t, attachments })
+        }
+        for (const [id, error] of failed) {
+          const t = updates.get(id)
+          if (t === undefined) continue
+          this.c.logger.warn('task not assigned: no address', { task: id, service: t.serviceId, error })
+          updates.set(id, { ...t, nodeId: original.get(id)?.nodeId ?? '', state: 'pending', error })
+        }
+        return [...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)), ...removed]
+      },
+      { signal },
+    )
+    await this.releaseLost(nodes, tasks, signal)
+  }
+
+  /** Nodes Down past the grace period lose the addresses of their tasks that are over. */
+  private async releaseLost(
+    nodes: ReadonlyArray<Node & { downSince?: number }>,
+    tasks: readonly Task[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const now = this.c.clock.now()
+    const due = nodes.filter(
+      (n) =>
+        n.status === 'down' &&
+        n.downSince !== undefined &&
+        now - n.downSince > LOST_ADDRESS_GRACE_MS &&
+        this.swept.get(n.id) !== n.downSince,
+    )
+    if (due.length === 0) return
+    const live = new Set(tasks.filter((t) => !isTerminal(t.state)).map((t) => t.id))
+    for (const n of due) {
+      await this.c.networks.releaseLost(n.id, live, { signal })
+      this.swept.set(n.id, n.downSince ?? 0)
+    }
+  }
+
+  /** Down nodes whose addresses were released, with the time they went down. */
+  private readonly swept = new Map<string, number>()
+
+  /** Node status as the orchestrator last saw it, to log changes once. */
+  private readonly lastStatus = new Map<string, Node['status']>()
+
+  private logNodeChanges(nodes: readonly Node[]): void {
+    for (const n of nodes) {
+      const before = this.lastStatus.get(n.id)
+      if (before !== undefined && before !== n.status) {
+        if (n.status === 'down') this.c.logger.warn('node down', { node: n.id, hostname: n.hostname })
+        else if (n.status === 'ready')
+          this.c.logger.info('node ready again', { node: n.id, hostname: n.hostname })
+      }
+      this.lastStatus.set(n.id, n.status)
+    }
+    for (const id of [...this.lastStatus.keys()])
+      if (!nodes.some((n) => n.id === id)) this.lastStatus.delete(id)
   }
 
   private async find(ref: string, options?: AbortOptions): Promise<Service> {

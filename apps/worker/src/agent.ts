@@ -318,6 +318,7 @@ export class Agent {
       node: process.version,
       kernel: kernelRelease(),
       pid: process.pid,
+      tasks: this.runtime?.taskCounters ?? { started: 0, rejected: 0, failed: 0 },
     }
   }
 

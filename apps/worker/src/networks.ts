@@ -24,6 +24,14 @@ export const RECONCILE_PERIOD_MS = 5_000
 export interface LocalEndpoint {
   id: string
   attachments: EndpointView[]
+  /** A task's sandbox: its addresses came with the assignment and the manager releases them. */
+  task?: boolean
+}
+
+/** A task sandbox to build: its id and the addresses the manager allocated for it. */
+export interface SandboxRequest {
+  id: string
+  attachments: EndpointView[]
 }
 
 export interface NetworkControllerComponents {
@@ -103,11 +111,48 @@ export class NetworkController {
     return { ...got, namespace: sandboxNamespace(id) }
   }
 
-  /** A sandbox without overlay networks (gateway leg only), for tasks that attach none. */
-  async sandbox(id: string, options?: AbortOptions): Promise<void> {
-    if ((await this.local.get(id, options)) === undefined)
-      await this.local.put(id, { id, attachments: [] }, options)
+  /**
+   * Builds the sandboxes of a burst of task starts in one reconcile: records persisted, each
+   * network joined and published once, then the kernel programmed once. Returns the ids whose
+   * sandbox did not exist before (what a failed start may undo).
+   */
+  async prepare(requests: readonly SandboxRequest[], options?: AbortOptions): Promise<Set<string>> {
+    const created = new Set<string>()
+    const networks = new Set<string>()
+    for (const r of requests) {
+      if ((await this.local.get(r.id, options)) === undefined) created.add(r.id)
+      await this.local.put(r.id, { id: r.id, attachments: r.attachments, task: true }, options)
+      for (const a of r.attachments) networks.add(a.network.id)
+    }
+    const eps = await this.endpoints(options)
+    for (const n of networks) {
+      await this.c.netdb.join(n, options)
+      await this.publish(n, eps, options)
+    }
     await this.reconcileNow(options)
+    return created
+  }
+
+  /**
+   * Removes the sandboxes of tasks in one reconcile: entries withdrawn first, then the kernel
+   * objects. Their addresses are released by the manager once this node stops reporting them.
+   */
+  async release(ids: readonly string[], options?: AbortOptions): Promise<void> {
+    const gone: LocalEndpoint[] = []
+    for (const id of ids) {
+      const ep = await this.local.get(id, options)
+      if (ep === undefined) continue
+      gone.push(ep)
+      await this.local.del(id, options)
+    }
+    if (gone.length === 0) return
+    await this.unpublish(gone, options)
+    await this.reconcileNow(options)
+  }
+
+  /** Ids of the task sandboxes on this node. */
+  async taskIds(options?: AbortOptions): Promise<string[]> {
+    return (await this.endpoints(options)).filter((e) => e.task === true).map((e) => e.id)
   }
 
   async has(id: string, options?: AbortOptions): Promise<boolean> {
@@ -122,14 +167,19 @@ export class NetworkController {
     const ep = await this.local.get(id, options)
     if (ep === undefined) throw new NotFoundError(`no endpoint ${id} on this node`)
     await this.local.del(id, options)
-    const rest = await this.endpoints(options)
-    for (const a of ep.attachments) {
-      await this.publish(a.network.id, rest, options)
-      if (!rest.some((e) => e.attachments.some((x) => x.network.id === a.network.id)))
-        await this.c.netdb.leave(a.network.id, options)
-    }
+    await this.unpublish([ep], options)
     await this.reconcileNow(options)
-    await callApi(this.c.manager(), managerApi.detach, { endpointId: id }, options)
+    if (ep.task !== true) await callApi(this.c.manager(), managerApi.detach, { endpointId: id }, options)
+  }
+
+  /** Republishes the networks of removed endpoints, leaving those no endpoint uses any more. */
+  private async unpublish(gone: readonly LocalEndpoint[], options?: AbortOptions): Promise<void> {
+    const rest = await this.endpoints(options)
+    for (const n of new Set(gone.flatMap((e) => e.attachments.map((a) => a.network.id)))) {
+      await this.publish(n, rest, options)
+      if (!rest.some((e) => e.attachments.some((x) => x.network.id === n)))
+        await this.c.netdb.leave(n, options)
+    }
   }
 
   /**

@@ -17,7 +17,7 @@ import { callApi, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
 import type { NodeIdentity } from './identity.js'
 import { NetworkController } from './networks.js'
 import type { AgentFactories } from './ports.js'
-import { TaskAgent } from './tasks.js'
+import { TaskAgent, type TaskCounters } from './tasks.js'
 
 export interface NodeRuntimeComponents {
   logger: Logger
@@ -59,6 +59,11 @@ export class NodeRuntime {
 
   get identity(): NodeIdentity {
     return this.id
+  }
+
+  /** Task transitions on this node since the agent started. */
+  get taskCounters(): TaskCounters {
+    return this.tasks?.counters ?? { started: 0, rejected: 0, failed: 0 }
   }
 
   get gossipPeers(): number {

@@ -1,18 +1,29 @@
 /**
- * The node's side of the dispatcher: every {@link SYNC_PERIOD_MS} it reports the state of
- * its tasks and receives the tasks assigned to it, then converges the runtime:
+ * The node's side of the dispatcher. Every {@link SYNC_PERIOD_MS} it reports its tasks and
+ * receives the tasks assigned to it, then converges:
  *
- * - desired running, not here yet → sandbox (one leg per network, through the overlay
- *   controller, so the task's IP/MAC/VTEP is gossiped) → process started in it;
- * - desired shutdown/remove → process stopped (state kept for `service ps` and logs);
+ * - desired running, not here yet → sandbox with the addresses that came with the
+ *   assignment → process started in it;
+ * - desired shutdown/remove → process stopped (state kept for `service ps` and logs), or,
+ *   if it never started here, reported `shutdown` at once;
+ * - not running any more → its sandbox goes (entries withdrawn, kernel objects removed);
  * - here but no longer assigned at all → process, state, logs and sandbox removed.
  *
+ * One record per task ({@link LocalTask}) says where it is in that life (preparing →
+ * starting → started, or rejected). Decisions are taken after the dispatcher answers, from
+ * the records and a fresh runtime listing — never from a snapshot taken before the round
+ * trip — so a task is started once: a record exists from the moment its launch is decided
+ * until the task is no longer assigned. The starts of one sync are one burst: their
+ * sandboxes are built in one reconcile, their processes started side by side.
+ *
  * Tasks run detached from the agent: a restarted agent adopts them from the runtime's state
- * directory, so nothing leaks and nothing restarts needlessly.
+ * directory, so nothing leaks and nothing restarts needlessly. While the manager cannot be
+ * reached nothing changes here: tasks keep running and their entries stay gossiped.
  */
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
 import type { Runtime, TaskInfo } from '@swarmnet/runtime'
+import { TaskExistsError } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { NetworkController } from './networks.js'
 
@@ -23,30 +34,48 @@ export interface TaskAgentComponents {
   logger: Logger
   clock: Clock
   runtime: Runtime
-  networks: Pick<NetworkController, 'attach' | 'sandbox' | 'has' | 'detach' | 'namespaceOf'>
-  /** The dispatcher session with the manager: reports out, assignments in. */
+  networks: Pick<NetworkController, 'prepare' | 'release' | 'taskIds' | 'namespaceOf'>
+  /** The dispatcher session with the manager: reports and held tasks out, assignments in. */
   dispatcher: Dispatcher
   hostname: string
 }
 
 export interface Dispatcher {
   sync(
-    req: { reports: TaskReport[] },
+    req: { reports: TaskReport[]; held: string[] },
     options: AbortOptions,
   ): Promise<{ assignments: Assignment[]; wantLogs: string[] }>
+}
+
+/** Where one task is in its life on this node (what the runtime cannot tell by itself). */
+type LocalTask =
+  | { phase: 'preparing' | 'starting' }
+  /** The process was started (or adopted); the runtime tells whether it still runs. */
+  | { phase: 'started' }
+  | { phase: 'rejected'; error: string }
+  /** Assigned, then stopped before this node started it. */
+  | { phase: 'never' }
+
+/** Task transitions on this node since the agent started. */
+export interface TaskCounters {
+  started: number
+  rejected: number
+  failed: number
 }
 
 export class TaskAgent {
   private readonly c: TaskAgentComponents
   private readonly loop = new AbortController()
   private periodic: Periodic | undefined
-  /** Tasks being prepared or started now, with the state to report meanwhile. */
-  private readonly busy = new Map<string, TaskReport>()
-  /** Tasks that could not be started: reported as rejected until they are reassigned. */
-  private readonly rejected = new Map<string, string>()
+  private readonly tasks = new Map<string, LocalTask>()
+  /** Launch bursts in flight (awaited on stop). */
+  private readonly bursts = new Set<Promise<void>>()
   private wantLogs = new Set<string>()
   /** Desired state of each task at the last sync: a task stopped on purpose reports `shutdown`. */
   private desired = new Map<string, Assignment['desiredState']>()
+  /** Tasks already counted as failed. */
+  private readonly failedSeen = new Set<string>()
+  readonly counters: TaskCounters = { started: 0, rejected: 0, failed: 0 }
 
   constructor(components: TaskAgentComponents) {
     this.c = components
@@ -65,64 +94,145 @@ export class TaskAgent {
   async stop(): Promise<void> {
     this.loop.abort()
     await this.periodic?.done
+    await Promise.allSettled([...this.bursts])
   }
 
   /** Stops and removes every task of this node (the node leaves the cluster). */
   async removeAll(options?: AbortOptions): Promise<void> {
-    for (const t of await this.c.runtime.list(options)) await this.cleanup(t.id, options)
+    const ids = (await this.c.runtime.list(options)).map((t) => t.id)
+    for (const id of ids) await this.removeProcess(id, options)
+    await this.c.networks.release([...ids, ...(await this.c.networks.taskIds(options))], options)
+    this.tasks.clear()
   }
 
   private async syncOnce(signal: AbortSignal): Promise<void> {
     const local = await this.c.runtime.list({ signal })
-    const reports: TaskReport[] = []
-    for (const t of local) {
-      if (this.busy.has(t.id)) continue
-      const r = reportOf(t, this.desired.get(t.id) ?? 'running')
-      if (this.wantLogs.has(t.id))
-        r.logTail = (await this.c.runtime.logs(t.id, { tail: LOG_TAIL_LINES, signal })).slice(-60_000)
-      reports.push(r)
-    }
-    reports.push(...this.busy.values())
-    for (const [id, error] of this.rejected) reports.push({ id, state: 'rejected', error })
-    const res = await this.c.dispatcher.sync({ reports }, { signal })
+    const reports = await this.reports(local, signal)
+    const held = new Set([...local.map((t) => t.id), ...(await this.c.networks.taskIds({ signal }))])
+    for (const [id, t] of this.tasks) if (inFlight(t)) held.add(id)
+    const res = await this.c.dispatcher.sync({ reports, held: [...held] }, { signal })
+    await this.converge(res.assignments, signal)
     this.wantLogs = new Set(res.wantLogs)
-    this.desired = new Map(res.assignments.map((a) => [a.id, a.desiredState]))
-    const assigned = new Map(res.assignments.map((a) => [a.id, a]))
-    for (const id of this.rejected.keys()) if (!assigned.has(id)) this.rejected.delete(id)
-    const here = new Map(local.map((t) => [t.id, t]))
-    for (const a of res.assignments) {
-      const t = here.get(a.id)
-      if (a.desiredState === 'running') {
-        if (t === undefined && !this.busy.has(a.id) && !this.rejected.has(a.id)) void this.launch(a, signal)
-      } else if (t?.state === 'running') {
-        await this.c.runtime
-          .stop(a.id, { signal })
-          .catch((err: unknown) => this.c.logger.warn('stop failed', { task: a.id, err }))
-      }
-    }
-    for (const t of await this.c.runtime.list({ signal })) {
-      if (this.busy.has(t.id)) continue
-      if (!assigned.has(t.id)) await this.cleanup(t.id, { signal })
-      // a task that is no longer running keeps its state and logs, not its sandbox:
-      // its namespace, veths and gossiped entries go now
-      else if (t.state !== 'running' && (await this.c.networks.has(t.id, { signal })))
-        await this.c.networks
-          .detach(t.id, { signal })
-          .catch((err: unknown) => this.c.logger.warn('detach failed', { task: t.id, err }))
-    }
   }
 
-  private async launch(a: Assignment, signal: AbortSignal): Promise<void> {
-    this.busy.set(a.id, { id: a.id, state: 'preparing' })
+  private async reports(local: readonly TaskInfo[], signal: AbortSignal): Promise<TaskReport[]> {
+    const reports: TaskReport[] = []
+    const listed = new Set(local.map((t) => t.id))
+    for (const [id, t] of this.tasks) {
+      if (inFlight(t)) reports.push({ id, state: t.phase })
+      else if (t.phase === 'rejected') reports.push({ id, state: 'rejected', error: t.error })
+      else if (t.phase === 'never') reports.push({ id, state: 'shutdown' })
+      else if (!listed.has(id)) reports.push({ id, state: 'failed', error: 'task state lost' })
+    }
+    for (const info of local) {
+      const t = this.tasks.get(info.id)
+      if (t !== undefined && t.phase !== 'started') continue
+      const r = reportOf(info, this.desired.get(info.id) ?? 'running')
+      if (r.state === 'failed' && !this.failedSeen.has(info.id)) {
+        this.failedSeen.add(info.id)
+        this.counters.failed++
+      }
+      if (this.wantLogs.has(info.id))
+        r.logTail = (await this.c.runtime.logs(info.id, { tail: LOG_TAIL_LINES, signal })).slice(-60_000)
+      reports.push(r)
+    }
+    return reports
+  }
+
+  /** Brings this node to the assignments; reads the runtime afresh, after the round trip. */
+  private async converge(assignments: readonly Assignment[], signal: AbortSignal): Promise<void> {
+    this.desired = new Map(assignments.map((a) => [a.id, a.desiredState]))
+    const here = new Map((await this.c.runtime.list({ signal })).map((t) => [t.id, t]))
+    const launches: Assignment[] = []
+    const stops: string[] = []
+    for (const a of assignments) {
+      const t = this.tasks.get(a.id)
+      const info = here.get(a.id)
+      if (a.desiredState === 'running') {
+        if (t !== undefined) continue
+        if (info !== undefined)
+          this.tasks.set(a.id, { phase: 'started' }) // adopted after a restart
+        else {
+          this.tasks.set(a.id, { phase: 'preparing' })
+          launches.push(a)
+        }
+      } else if (info?.state === 'running' && (t === undefined || !inFlight(t))) {
+        stops.push(a.id)
+      } else if (info === undefined && t === undefined) {
+        this.tasks.set(a.id, { phase: 'never' })
+      }
+    }
+    if (launches.length > 0) this.track(this.launch(launches, signal))
+    await Promise.all(
+      stops.map((id) =>
+        this.c.runtime
+          .stop(id, { signal })
+          .catch((err: unknown) => this.c.logger.warn('stop failed', { task: id, err })),
+      ),
+    )
+    await this.collect(assignments, signal)
+  }
+
+  /**
+   * What is no longer needed goes: tasks no longer assigned lose everything; tasks that no
+   * longer run keep their state and logs but not their sandbox. Tasks in flight are left to
+   * their launch.
+   */
+  private async collect(assignments: readonly Assignment[], signal: AbortSignal): Promise<void> {
+    const assigned = new Set(assignments.map((a) => a.id))
+    const busy = (id: string): boolean => {
+      const t = this.tasks.get(id)
+      return t !== undefined && inFlight(t)
+    }
+    for (const id of [...this.tasks.keys()]) if (!assigned.has(id) && !busy(id)) this.tasks.delete(id)
+    for (const id of this.failedSeen) if (!assigned.has(id)) this.failedSeen.delete(id)
+    const running = new Set<string>()
+    for (const info of await this.c.runtime.list({ signal })) {
+      if (busy(info.id)) continue
+      if (!assigned.has(info.id)) await this.removeProcess(info.id, { signal })
+      else if (info.state === 'running') running.add(info.id)
+    }
+    const idle = (await this.c.networks.taskIds({ signal })).filter((id) => !running.has(id) && !busy(id))
+    if (idle.length > 0)
+      await this.c.networks
+        .release(idle, { signal })
+        .catch((err: unknown) => this.c.logger.warn('sandbox removal failed', { tasks: idle, err }))
+  }
+
+  private track(burst: Promise<void>): void {
+    this.bursts.add(burst)
+    void burst.finally(() => this.bursts.delete(burst))
+  }
+
+  /** One burst: every sandbox in one reconcile, then the processes side by side. */
+  private async launch(batch: readonly Assignment[], signal: AbortSignal): Promise<void> {
+    let created: Set<string>
     try {
-      if (a.networks.length === 0) await this.c.networks.sandbox(a.id, { signal })
-      for (const net of a.networks) await this.c.networks.attach(net, a.id, { signal })
-      this.busy.set(a.id, { id: a.id, state: 'starting' })
-      const netns = this.c.networks.namespaceOf(a.id)
+      created = await this.c.networks.prepare(
+        batch.map((a) => ({ id: a.id, attachments: a.attachments })),
+        { signal },
+      )
+    } catch (err) {
+      // nothing of these tasks runs yet: each is rejected and its sandbox goes
+      for (const a of batch) this.reject(a, err)
+      await this.c.networks
+        .release(
+          batch.map((a) => a.id),
+          { signal },
+        )
+        .catch(() => undefined)
+      return
+    }
+    for (const a of batch) this.tasks.set(a.id, { phase: 'starting' })
+    await Promise.all(batch.map((a) => this.startProcess(a, created.has(a.id), signal)))
+  }
+
+  private async startProcess(a: Assignment, sandboxCreated: boolean, signal: AbortSignal): Promise<void> {
+    try {
       await this.c.runtime.start(
         {
           id: a.id,
-          netns,
+          netns: this.c.networks.namespaceOf(a.id),
           argv: a.argv,
           env: {
             ...a.env,
@@ -135,24 +245,37 @@ export class TaskAgent {
         },
         { signal },
       )
+      this.counters.started++
       this.c.logger.info('task started', { task: a.id, service: a.serviceName, slot: a.slot })
     } catch (err) {
-      const msg = (err as Error).message
-      this.c.logger.warn('task failed to start', { task: a.id, err })
-      this.rejected.set(a.id, msg.slice(0, 1000))
-      await this.cleanup(a.id, { signal }).catch(() => undefined)
-    } finally {
-      this.busy.delete(a.id)
+      // it is already there (an earlier start won): it was started, not rejected
+      if (!(err instanceof TaskExistsError)) {
+        this.reject(a, err)
+        // undo only what this attempt made: its runtime record, and its sandbox if it built it
+        await this.removeProcess(a.id, { signal })
+        if (sandboxCreated) await this.c.networks.release([a.id], { signal }).catch(() => undefined)
+        return
+      }
     }
+    this.tasks.set(a.id, { phase: 'started' })
   }
 
-  /** Removes everything of a task on this node; idempotent. */
-  private async cleanup(id: string, options?: AbortOptions): Promise<void> {
+  private reject(a: Assignment, err: unknown): void {
+    const error = ((err as Error).message ?? String(err)).slice(0, 1000)
+    this.c.logger.warn('task failed to start', { task: a.id, service: a.serviceName, err })
+    this.tasks.set(a.id, { phase: 'rejected', error })
+    this.counters.rejected++
+  }
+
+  private async removeProcess(id: string, options?: AbortOptions): Promise<void> {
     await this.c.runtime
       .remove(id, options)
       .catch((err: unknown) => this.c.logger.warn('task remove failed', { task: id, err }))
-    await this.c.networks.detach(id, options).catch(() => undefined)
   }
+}
+
+function inFlight(t: LocalTask): t is { phase: 'preparing' | 'starting' } {
+  return t.phase === 'preparing' || t.phase === 'starting'
 }
 
 function reportOf(t: TaskInfo, desired: Assignment['desiredState']): TaskReport {

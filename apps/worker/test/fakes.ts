@@ -1,8 +1,8 @@
 /** In-memory stand-ins for the task agent's components (runtime, networks, dispatcher). */
-import type { AbortOptions } from '@swarmnet/interface'
 import type { Runtime, TaskInfo, TaskSpec, TaskStatus } from '@swarmnet/runtime'
 import { TaskExistsError } from '@swarmnet/runtime'
-import type { Assignment, EndpointView, TaskReport } from '@swarmnet/wire'
+import type { Assignment, TaskReport } from '@swarmnet/wire'
+import type { SandboxRequest } from '../src/networks.js'
 
 /** A gate a fake holds its callers at until the test opens it. */
 class Gate {
@@ -24,6 +24,7 @@ export class FakeRuntime implements Runtime {
   readonly tasks = new Map<string, { state: 'running' | 'exited'; exitCode?: number }>()
   readonly starts: string[] = []
   readonly startGate = new Gate()
+  failStart: Error | undefined
 
   running(): string[] {
     return [...this.tasks].filter(([, t]) => t.state === 'running').map(([id]) => id)
@@ -33,6 +34,10 @@ export class FakeRuntime implements Runtime {
   }
   async start(task: TaskSpec): Promise<TaskStatus> {
     if (this.tasks.has(task.id)) throw new TaskExistsError(task.id)
+    if (this.failStart) {
+      this.tasks.set(task.id, { state: 'exited', exitCode: 127 })
+      throw this.failStart
+    }
     this.tasks.set(task.id, { state: 'running' })
     this.starts.push(task.id)
     await this.startGate.pass()
@@ -65,33 +70,32 @@ export class FakeRuntime implements Runtime {
 
 export class FakeNetworks {
   readonly sandboxes = new Set<string>()
-  readonly attaching: string[] = []
-  readonly #attachGate = new Gate()
+  readonly preparing: string[] = []
+  /** Each call of prepare/release: the ids of one burst (one reconcile). */
+  readonly bursts: string[][] = []
+  readonly #gate = new Gate()
+  failPrepare: Error | undefined
 
-  holdAttach(): void {
-    this.#attachGate.close()
+  holdPrepare(): void {
+    this.#gate.close()
   }
-  releaseAttach(): void {
-    this.#attachGate.open()
+  releasePrepare(): void {
+    this.#gate.open()
   }
-  async attach(
-    _network: string,
-    id: string,
-    _o?: AbortOptions,
-  ): Promise<EndpointView & { namespace: string }> {
-    this.attaching.push(id)
-    await this.#attachGate.pass()
-    this.sandboxes.add(id)
-    return {} as EndpointView & { namespace: string }
+  async prepare(requests: readonly SandboxRequest[]): Promise<Set<string>> {
+    this.preparing.push(...requests.map((r) => r.id))
+    this.bursts.push(requests.map((r) => r.id))
+    await this.#gate.pass()
+    if (this.failPrepare) throw this.failPrepare
+    const created = new Set(requests.map((r) => r.id).filter((id) => !this.sandboxes.has(id)))
+    for (const r of requests) this.sandboxes.add(r.id)
+    return created
   }
-  async sandbox(id: string): Promise<void> {
-    this.sandboxes.add(id)
+  async release(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.sandboxes.delete(id)
   }
-  async has(id: string): Promise<boolean> {
-    return this.sandboxes.has(id)
-  }
-  async detach(id: string): Promise<void> {
-    this.sandboxes.delete(id)
+  async taskIds(): Promise<string[]> {
+    return [...this.sandboxes]
   }
   namespaceOf(id: string): string {
     return `sn-ep-${id}`
@@ -106,6 +110,8 @@ export class ScriptedDispatcher {
   #assignments: Assignment[] = []
   #hold = false
   #held: (() => void) | undefined
+  /** The `held` list of each call. */
+  readonly helds: string[][] = []
 
   answerWith(assignments: Assignment[]): void {
     this.#assignments = assignments
@@ -120,8 +126,12 @@ export class ScriptedDispatcher {
   lastReports(): TaskReport[] {
     return this.#perCall.at(-1) ?? []
   }
-  async sync(req: { reports: TaskReport[] }): Promise<{ assignments: Assignment[]; wantLogs: string[] }> {
+  async sync(req: {
+    reports: TaskReport[]
+    held: string[]
+  }): Promise<{ assignments: Assignment[]; wantLogs: string[] }> {
     this.calls++
+    this.helds.push([...req.held].sort())
     this.reports.push(...req.reports)
     this.#perCall.push(req.reports)
     if (this.#hold) {

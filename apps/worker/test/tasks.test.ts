@@ -17,7 +17,7 @@ const web = (id: string, desiredState: Assignment['desiredState'] = 'running'): 
   desiredState,
   argv: ['whoami'],
   env: {},
-  networks: ['n1'],
+  attachments: [],
 })
 
 describe('task agent', () => {
@@ -38,18 +38,18 @@ describe('task agent', () => {
 
   it('starts a task once when its launch completes during the dispatcher round trip', async () => {
     const { clock, runtime, networks, dispatcher, agent } = setup()
-    networks.holdAttach() // the first launch stays in its sandbox step
+    networks.holdPrepare() // the first launch stays in its sandbox step
     dispatcher.answerWith([web('t1')])
     agent.start()
     await settle()
-    expect(networks.attaching).toEqual(['t1'])
+    expect(networks.preparing).toEqual(['t1'])
 
     // tick 2: the report is built while t1 is still preparing; the answer is held back
     dispatcher.holdNext()
     await clock.advance(SYNC_PERIOD_MS)
     expect(dispatcher.calls).toBe(2)
     // the launch finishes during the round trip
-    networks.releaseAttach()
+    networks.releasePrepare()
     await settle()
     expect(runtime.running()).toEqual(['t1'])
     dispatcher.releaseHeld()
@@ -64,5 +64,105 @@ describe('task agent', () => {
     )
     expect(rejected).toEqual([])
     expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
+  })
+
+  it('starts the tasks of one sync as one burst, and reports them as they go', async () => {
+    const { clock, runtime, networks, dispatcher, agent } = setup()
+    dispatcher.answerWith([web('a'), web('b'), web('c')])
+    runtime.startGate.close()
+    agent.start()
+    await settle()
+    expect(networks.bursts).toEqual([['a', 'b', 'c']])
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(dispatcher.lastReports()).toEqual([
+      { id: 'a', state: 'starting' },
+      { id: 'b', state: 'starting' },
+      { id: 'c', state: 'starting' },
+    ])
+    expect(dispatcher.helds.at(-1)).toEqual(['a', 'b', 'c'])
+    runtime.startGate.open()
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(dispatcher.lastReports().map((r) => r.state)).toEqual(['running', 'running', 'running'])
+    expect(agent.counters).toEqual({ started: 3, rejected: 0, failed: 0 })
+  })
+
+  it('a task stopped before it started here is reported shut down, never started', async () => {
+    const { clock, runtime, dispatcher, agent } = setup()
+    dispatcher.answerWith([web('t1', 'shutdown')])
+    agent.start()
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.starts).toEqual([])
+    expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'shutdown' }])
+  })
+
+  it('a failed start is rejected once and undoes only what it made', async () => {
+    const { clock, runtime, networks, dispatcher, agent } = setup()
+    runtime.failStart = new Error('exec: no such file')
+    networks.sandboxes.add('old') // a sandbox from before: not this attempt's
+    dispatcher.answerWith([web('t1'), web('old')])
+    agent.start()
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(dispatcher.lastReports()).toEqual([
+      { id: 't1', state: 'rejected', error: 'exec: no such file' },
+      { id: 'old', state: 'rejected', error: 'exec: no such file' },
+    ])
+    expect(runtime.tasks.size).toBe(0)
+    // t1's sandbox was made by the attempt and went with it; 'old' goes once it is not running
+    expect([...networks.sandboxes]).toEqual([])
+    expect(agent.counters.rejected).toBe(2)
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.starts).toEqual([])
+    expect(agent.counters.rejected).toBe(2)
+  })
+
+  it('stops what is shut down, frees the sandbox of what stopped, removes what is unassigned', async () => {
+    const { clock, runtime, networks, dispatcher, agent } = setup()
+    dispatcher.answerWith([web('a'), web('b')])
+    agent.start()
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.running()).toEqual(['a', 'b'])
+    dispatcher.answerWith([web('a', 'shutdown'), web('b')])
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.running()).toEqual(['b'])
+    expect([...networks.sandboxes]).toEqual(['b'])
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(dispatcher.lastReports()).toEqual([
+      { id: 'a', state: 'shutdown', exitCode: 143 },
+      { id: 'b', state: 'running' },
+    ])
+    expect(dispatcher.helds.at(-1)).toEqual(['a', 'b']) // a's state and logs are kept
+    dispatcher.answerWith([web('b')])
+    await clock.advance(SYNC_PERIOD_MS)
+    expect([...runtime.tasks.keys()]).toEqual(['b'])
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(dispatcher.helds.at(-1)).toEqual(['b'])
+    expect(agent.counters).toEqual({ started: 2, rejected: 0, failed: 0 })
+  })
+
+  it('adopts tasks that run already (agent restart) without starting them again', async () => {
+    const { clock, runtime, networks, dispatcher, agent } = setup()
+    runtime.tasks.set('t1', { state: 'running' })
+    networks.sandboxes.add('t1')
+    dispatcher.answerWith([web('t1')])
+    agent.start()
+    await clock.advance(SYNC_PERIOD_MS)
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.starts).toEqual([])
+    expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
+    expect([...networks.sandboxes]).toEqual(['t1'])
+  })
+
+  it('counts a task that exits non-zero as failed once', async () => {
+    const { clock, runtime, dispatcher, agent } = setup()
+    dispatcher.answerWith([web('t1')])
+    agent.start()
+    await clock.advance(SYNC_PERIOD_MS)
+    runtime.exit('t1', 3)
+    await clock.advance(SYNC_PERIOD_MS)
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(dispatcher.lastReports()).toEqual([
+      { id: 't1', state: 'failed', exitCode: 3, error: 'task: non-zero exit (3)' },
+    ])
+    expect(agent.counters.failed).toBe(1)
   })
 })

@@ -131,6 +131,7 @@ export class DefaultAllocator implements Allocator {
         this.allocateNetwork({ ...n, reserved: [...n.reserved] })
         for (const [id, ip] of Object.entries(n.endpoints)) this.allocateEndpoint(n.id, id, { ip })
         for (const [id, ip] of Object.entries(n.vips)) this.allocateVip(n.id, id, { ip })
+        if (n.last !== undefined) this.#network(n.id).resumeAfter(n.last)
       }
       const byService = Map.groupBy(snapshot.ports, (p) => p.serviceId)
       for (const [id, ports] of byService) {

@@ -102,6 +102,8 @@ export interface NetworkSnapshot extends NetworkAllocation {
   endpoints: Record<string, string>
   /** service id → VIP */
   vips: Record<string, string>
+  /** The address handed out last: the next allocation starts after it. Absent before the first. */
+  last?: string
 }
 
 export interface PortSnapshot extends PublishedPort {

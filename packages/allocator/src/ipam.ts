@@ -6,11 +6,15 @@ type Kind = 'endpoint' | 'vip'
 
 /**
  * The address space of one network: gateway and reserved addresses are never handed out;
- * endpoints and service VIPs share the rest, lowest free first.
+ * endpoints and service VIPs share the rest, serially: the next free address after the one
+ * handed out last, wrapping at the end of the subnet. A released address is thus reused as
+ * late as possible, long after every node has dropped its old neighbour and FDB entries.
  */
 export class NetworkIpam {
   readonly #holders = new Map<number, { kind: Kind; id: string }>()
   readonly #byId: Record<Kind, Map<string, number>> = { endpoint: new Map(), vip: new Map() }
+  /** The address handed out last (the block's network address before the first). */
+  #last: number
 
   constructor(
     readonly id: string,
@@ -19,7 +23,15 @@ export class NetworkIpam {
     readonly block: Block,
     readonly gateway: number,
     readonly reserved: ReadonlySet<number>,
-  ) {}
+  ) {
+    this.#last = block.first
+  }
+
+  /** Resumes serial allocation after `ip` (from a snapshot). */
+  resumeAfter(text: string): void {
+    const ip = parseIPv4(text)
+    if (ip !== undefined && contains(this.block, ip)) this.#last = ip
+  }
 
   /** Returns the address `id` holds, allocating one (or `requested`) if it holds none. */
   allocate(kind: Kind, id: string, requested?: string): AddressAllocation {
@@ -33,7 +45,7 @@ export class NetworkIpam {
       }
       return this.#result(held)
     }
-    const ip = want ?? this.#lowestFree()
+    const ip = want ?? this.#nextFree()
     const holder = this.#holders.get(ip)
     if (holder !== undefined) {
       throw new AddressInUseError(
@@ -42,6 +54,7 @@ export class NetworkIpam {
     }
     this.#holders.set(ip, { kind, id })
     this.#byId[kind].set(id, ip)
+    if (want === undefined) this.#last = ip
     return this.#result(ip)
   }
 
@@ -69,7 +82,12 @@ export class NetworkIpam {
       Object.fromEntries(
         [...this.#byId[kind]].sort(([a], [b]) => compare(a, b)).map(([id, ip]) => [id, formatIPv4(ip)]),
       )
-    return { ...this.info(), endpoints: dump('endpoint'), vips: dump('vip') }
+    return {
+      ...this.info(),
+      endpoints: dump('endpoint'),
+      vips: dump('vip'),
+      ...(this.#last !== this.block.first ? { last: formatIPv4(this.#last) } : {}),
+    }
   }
 
   #result(ip: number): AddressAllocation {
@@ -80,8 +98,10 @@ export class NetworkIpam {
     return ip > this.block.first && ip < this.block.last && ip !== this.gateway && !this.reserved.has(ip)
   }
 
-  #lowestFree(): number {
-    for (let ip = this.block.first + 1; ip < this.block.last; ip++) {
+  #nextFree(): number {
+    const size = this.block.last - this.block.first - 1
+    for (let i = 1; i <= size; i++) {
+      const ip = this.block.first + 1 + ((this.#last - this.block.first - 1 + i + size) % size)
       if (this.#usable(ip) && !this.#holders.has(ip)) return ip
     }
     throw new AddressExhaustedError(

@@ -16,7 +16,7 @@ describe('endpoint addresses', () => {
     expect(a.allocateEndpoint('n', 't1').ip).toBe('10.0.0.2')
   })
 
-  it('reuses the lowest released address and skips reserved ones and a non-.1 gateway', () => {
+  it('hands out the next free address after the last one, wrapping, and skips reserved ones and a non-.1 gateway', () => {
     const a = createAllocator()
     a.allocateNetwork({
       id: 'n',
@@ -32,8 +32,26 @@ describe('endpoint addresses', () => {
     ])
     expect(a.releaseEndpoint('n', 'b')).toBe(true)
     expect(a.releaseEndpoint('n', 'b')).toBe(false)
-    expect(a.allocateEndpoint('n', 'd').ip).toBe('10.9.0.4')
-    expect(a.allocateEndpoint('n', 'e').ip).toBe('10.9.0.6')
+    // a released address is not reused while fresh ones remain
+    expect(a.allocateEndpoint('n', 'd').ip).toBe('10.9.0.6')
+    expect(a.allocateEndpoint('n', 'e').ip).toBe('10.9.0.7')
+    // at the end of the subnet it wraps and takes the first free one after the start
+    for (let i = 8; i <= 254; i++) a.allocateEndpoint('n', `f${i}`)
+    expect(a.allocateEndpoint('n', 'g').ip).toBe('10.9.0.4')
+    // it continues after the wrapped one, not from the start
+    expect(a.releaseEndpoint('n', 'a')).toBe(true)
+    expect(a.releaseEndpoint('n', 'f100')).toBe(true)
+    expect(a.allocateEndpoint('n', 'h').ip).toBe('10.9.0.100')
+    expect(a.allocateEndpoint('n', 'i').ip).toBe('10.9.0.2')
+  })
+
+  it('resumes after the last address from a snapshot', () => {
+    const a = createAllocator()
+    a.allocateNetwork({ id: 'n', name: 'n', subnet: '10.9.0.0/24' })
+    for (const t of ['a', 'b', 'c']) a.allocateEndpoint('n', t)
+    a.releaseEndpoint('n', 'a')
+    const b = createAllocator({ snapshot: a.snapshot() })
+    expect(b.allocateEndpoint('n', 'd').ip).toBe('10.9.0.5')
   })
 
   it('takes a requested address and refuses unusable or taken ones', () => {
@@ -98,6 +116,6 @@ describe('service VIPs', () => {
     const err = catchErr(() => a.allocateEndpoint('n1', 'x', { ip: '10.0.0.2' }))
     expect(err.message).toBe("address 10.0.0.2 on network 'front' is in use by vip 'web'")
     expect(a.releaseVip('n1', 'web')).toBe(true)
-    expect(a.allocateEndpoint('n1', 'y').ip).toBe('10.0.0.2')
+    expect(a.allocateEndpoint('n1', 'y').ip).toBe('10.0.0.5')
   })
 })

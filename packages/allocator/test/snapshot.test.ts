@@ -38,6 +38,7 @@ describe('snapshot', () => {
       reserved: ['10.0.1.2'],
       endpoints: { 'task-a': '10.0.1.3', 'task-b': '10.0.1.1' },
       vips: { svc: '10.0.1.4' },
+      last: '10.0.1.4',
     })
     expect(snap.ports).toEqual([
       {

@@ -26,9 +26,9 @@
  *   digest check fails, and their request carries the newest time they know for the owner
  *   (`known`): an owner asked with `known` ≥ its own version re-stamps its entries above it.
  * - Healed partition: digests keep flowing; on heal every node sees each owner's digest
- *   within one period, any difference triggers a sync. Owners silent for `ownerExpiryMs`
- *   (left the network with their final delete lost, or cut off) are dropped, and come back
- *   through the same digest path once heard again.
+ *   within one period, any difference triggers a sync. Silence alone withdraws nothing
+ *   (`ownerExpiryMs` is off by default): a cut-off owner's entries stay until the manager
+ *   declares its node Down.
  * - Down / removed node: the app calls `withdrawNode` (its entries go, its messages are ignored)
  *   and `restoreNode` when it is ready again (an immediate request, then digests).
  *

@@ -20,11 +20,10 @@ export const defaultNetdbTuning: Readonly<NetdbTuning> = Object.freeze({
   // After one lost message every subscriber asks the owner at once (they all saw the same
   // digest); one snapshot answers them all.
   syncCoalesceMs: 20,
-  // 30 silent digest periods: the owner left the network (or its gossip is cut off) and its
-  // final delete may have been lost. Without this, such entries would linger forever, which is
-  // exactly how Docker's NetworkDB leaves stale peers behind. If gossip heals, the next digest
-  // brings them back in one period.
-  ownerExpiryMs: 30_000,
+  // Off: liveness comes from the manager (an owner's entries are withdrawn when its node is
+  // declared Down or leaves), never from silence — a gossip-only partition or a manager outage
+  // must not withdraw a live node's endpoints. Tests and tools may still set a period.
+  ownerExpiryMs: 0,
   // ~100 bytes per encoded entry: 512 → ~50 KB, well under the 256 KiB message limit.
   maxEntriesPerMessage: 512,
 })

@@ -123,18 +123,38 @@ function settle(ch: Changes, tasks: readonly Task[], nodes: ReadonlyMap<string, 
   return { head: heads[0], evicted }
 }
 
-/** A head that has ended: replace it (same slot, attempt + 1) once the restart policy allows. */
+/**
+ * A head that has ended: replace it (same slot, attempt + 1) once the restart policy allows;
+ * if the policy never will, its desired state settles to shutdown and the slot is done.
+ */
 function restartIfDue(ch: Changes, service: Service, head: Task, nodeId: string): void {
-  if (restartDecision(head, service.restart, ch.now).kind !== 'restart') return
+  const decision = restartDecision(head, service.restart, ch.now)
+  if (decision.kind === 'never') ch.stop(head)
+  if (decision.kind !== 'restart') return
   ch.stop(head)
   ch.create({ serviceId: service.id, slot: head.slot, nodeId, attempt: head.attempt + 1 })
 }
 
-/** Keeps the newest `limit` ended tasks of a slot that are no longer its head; removes the rest. */
-function trimHistory(ch: Changes, tasks: readonly Task[], limit: number): void {
+/**
+ * The slot's newest task ended by itself (complete, failed, rejected) and the restart policy
+ * will not replace it: the slot is done and stays taken, it is not refilled.
+ */
+function isDone(ch: Changes, service: Service, tasks: readonly Task[]): boolean {
+  const newest = tasks.map((t) => ch.current(t)).sort(newerFirst)[0]
+  if (newest === undefined || newest.desiredState === 'running') return false
+  if (newest.state !== 'complete' && newest.state !== 'failed' && newest.state !== 'rejected') return false
+  return restartDecision(newest, service.restart, ch.now).kind === 'never'
+}
+
+/**
+ * Keeps the newest `limit` ended tasks of a slot that are no longer its head (nor the last task
+ * of a done slot); removes the rest.
+ */
+function trimHistory(ch: Changes, tasks: readonly Task[], limit: number, done: boolean): void {
+  const last = done ? tasks.map((t) => ch.current(t)).sort(newerFirst)[0] : undefined
   const history = tasks
     .map((t) => ch.current(t))
-    .filter((t) => t.desiredState !== 'running' && isTerminal(t.state))
+    .filter((t) => t.desiredState !== 'running' && isTerminal(t.state) && t.id !== last?.id)
     .sort(recentFirst)
   for (const t of history.slice(Math.max(0, limit))) ch.remove(t)
 }
@@ -163,7 +183,7 @@ function reconcileReplicated(
     const { head, evicted } = settle(ch, group, nodes)
     if (!Number.isInteger(slot) || slot < 1) {
       if (head) ch.stop(head)
-    } else if (head || evicted) {
+    } else if (head || evicted || isDone(ch, service, group)) {
       occupied.push({ slot, head, evicted })
     }
   }
@@ -196,8 +216,11 @@ function reconcileGlobal(
   const running = new Set<string>()
   for (const [nodeId, group] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     const { head } = settle(ch, group, nodes)
-    if (head === undefined) continue
     const node = nodes.get(nodeId)
+    if (head === undefined) {
+      if (isDone(ch, service, group) && !mustVacate(node)) running.add(nodeId)
+      continue
+    }
     if (nodeId === '' || mustVacate(node)) {
       ch.stop(head)
       continue
@@ -239,7 +262,14 @@ export function reconcile(input: ReconcileInput, options: { historyLimit: number
       'replicated' in service.mode
         ? reconcileReplicated(ch, service, service.mode.replicated.replicas, tasks, nodes)
         : reconcileGlobal(ch, service, tasks, nodes)
-    for (const group of groups.values()) trimHistory(ch, group, options.historyLimit)
+    // the last task of a done slot that is still wanted (within the replicas, or on a node
+    // that may keep it) is the slot's state, not history
+    const wanted = (key: number | string): boolean =>
+      typeof key === 'number'
+        ? 'replicated' in service.mode && key >= 1 && key <= service.mode.replicated.replicas
+        : !mustVacate(nodes.get(key))
+    for (const [key, group] of groups)
+      trimHistory(ch, group, options.historyLimit, wanted(key) && isDone(ch, service, group))
   }
   return ch.result()
 }

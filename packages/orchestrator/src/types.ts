@@ -49,6 +49,14 @@ export interface Service {
   updatedAt: number
 }
 
+/** One address of a task, allocated by the manager when the task is scheduled, before dispatch. */
+export interface TaskAttachment {
+  networkId: string
+  ip: string
+  prefix: number
+  mac: string
+}
+
 export interface Task {
   id: string
   serviceId: string
@@ -67,6 +75,8 @@ export interface Task {
   statusAt: number
   /** Restarts of this slot so far (0 for the first task of a slot). */
   attempt: number
+  /** Its addresses, one per network of the service; set when it is assigned to a node. */
+  attachments?: TaskAttachment[]
 }
 
 export type NodeStatus = 'ready' | 'down' | 'unknown'

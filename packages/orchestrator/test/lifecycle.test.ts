@@ -68,6 +68,8 @@ describe('task history', () => {
     const [t] = c.live()
     if (!t) throw new Error('no task')
     c.report(t.id, { state: 'complete', exitCode: 0 })
+    // its desired state settles to shutdown, and it stays: neither history nor refilled
+    expect(c.reconcile().update.map((x) => [x.id, x.desiredState])).toEqual([[t.id, 'shutdown']])
     expect(c.reconcile()).toEqual({ create: [], update: [], remove: [] })
     // Scaled away it becomes history and, with limit 0, is deleted.
     c.setService(replicated('s1', 0, { condition: 'none' }))

@@ -33,7 +33,13 @@ describe('restart policy', () => {
     const t = oneTask(c)
     c.report(t.id, { state: 'complete', exitCode: 0 })
     c.advance(60_000)
-    // Not restarted, and the slot is not refilled either (it counts as done).
+    // Not restarted: its desired state settles to shutdown, once, and the slot is not refilled
+    // either (it counts as done).
+    const settled = c.reconcile()
+    expect(settled.create).toEqual([])
+    expect(settled.update.map((x) => [x.id, x.desiredState, x.state])).toEqual([
+      [t.id, 'shutdown', 'complete'],
+    ])
     expect(c.reconcile()).toEqual({ create: [], update: [], remove: [] })
     expect(c.orch.serviceReplicas(c.services[0] as never, c.tasks, c.nodes)).toBe('0/1')
 
@@ -54,6 +60,7 @@ describe('restart policy', () => {
     const [t] = c.live()
     if (!t) throw new Error('no task')
     c.report(t.id, { state: 'failed', exitCode: 137 })
+    expect(c.reconcile().update.map((x) => [x.id, x.desiredState])).toEqual([[t.id, 'shutdown']])
     for (let i = 0; i < 3; i++) {
       c.advance(60_000)
       expect(c.reconcile()).toEqual({ create: [], update: [], remove: [] })

@@ -123,4 +123,31 @@ describe('schedule', () => {
       schedule({ tasks: [...five, pending], nodes, services, now: T0 + 5 * 60_000 }).assignments,
     ).toEqual([{ taskId: 'p', nodeId: 'n1' }])
   })
+
+  it('stays even through churn: tasks still stopping do not count, assigned ones do', () => {
+    const nodes = ['n1', 'n2', 'n3', 'n4'].map((id) => node(id))
+    const c = new Cluster([replicated('s1', 20)], nodes)
+    c.converge()
+    expect(c.spread('s1')).toEqual({ n1: 5, n2: 5, n3: 5, n4: 5 })
+    for (let round = 0; round < 3; round++) {
+      // scale to 0: the old tasks are asked to stop, but their agents have not answered yet
+      c.setService(replicated('s1', 0))
+      c.reconcile()
+      // scale back up before any of them reports: the new tasks must spread evenly anyway
+      c.setService(replicated('s1', 20))
+      c.reconcile()
+      c.schedule()
+      expect(c.spread('s1')).toEqual({ n1: 5, n2: 5, n3: 5, n4: 5 })
+      c.converge()
+    }
+    const [victim] = c.live('s1').filter((t) => t.nodeId === 'n2')
+    if (!victim) throw new Error('no task on n2')
+    // a failure's replacement goes where the fewest tasks will run, not onto one node
+    c.report(victim.id, { state: 'failed', exitCode: 1 })
+    c.advance(10_000)
+    c.converge()
+    const spread = c.spread('s1')
+    expect(Object.values(spread).reduce((a, b) => a + b, 0)).toBe(20)
+    expect(Math.max(...Object.values(spread))).toBeLessThanOrEqual(6)
+  })
 })

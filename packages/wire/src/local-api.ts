@@ -46,6 +46,12 @@ export const infoView = z.object({
   node: z.string(),
   kernel: z.string(),
   pid: z.number().int(),
+  /** Task transitions on this node since the agent started (tests watch rejected/failed). */
+  tasks: z.object({
+    started: z.number().int(),
+    rejected: z.number().int(),
+    failed: z.number().int(),
+  }),
 })
 export type InfoView = z.infer<typeof infoView>
 

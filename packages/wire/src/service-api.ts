@@ -2,6 +2,7 @@
 import { TASK_STATES, type TaskState } from '@swarmnet/orchestrator'
 import { z } from 'zod'
 import { endpoint } from './endpoint.js'
+import { endpointView } from './network-api.js'
 
 /** The task states, in swarmkit's order; the orchestrator owns the list. */
 const taskState = z.enum(TASK_STATES as [TaskState, ...TaskState[]])
@@ -79,7 +80,8 @@ export const assignment = z.object({
   desiredState: z.enum(['running', 'shutdown', 'remove']),
   argv: z.array(z.string()).max(256),
   env: z.record(z.string(), z.string()),
-  networks: z.array(z.string()).max(16),
+  /** The task's addresses, one per network, allocated by the manager before dispatch. */
+  attachments: z.array(endpointView).max(16),
 })
 export type Assignment = z.infer<typeof assignment>
 
@@ -100,7 +102,11 @@ export const dispatcherApi = {
   sync: endpoint(
     'POST',
     '/v1/tasks/sync',
-    z.object({ reports: z.array(taskReport).max(10_000) }),
+    z.object({
+      reports: z.array(taskReport).max(10_000),
+      /** tasks that still hold a sandbox or a process on the node: their addresses stay taken */
+      held: z.array(z.string().max(64)).max(10_000),
+    }),
     z.object({
       assignments: z.array(assignment).max(10_000),
       /** tasks whose recent log lines the manager wants in the next sync (`service logs`) */

@@ -1,0 +1,53 @@
+/** What the dispatcher hands a node for one task, and the log line of a task's bad turn. */
+import type { Logger } from '@swarmnet/interface'
+import type { Service, Task } from '@swarmnet/orchestrator'
+import type { Assignment } from '@swarmnet/wire'
+import type { NetworkRecord } from './records.js'
+
+/** The task as its node gets it: spec from the service, addresses allocated at assignment. */
+export function assignmentOf(
+  t: Task,
+  svc: Service | undefined,
+  networks: ReadonlyMap<string, NetworkRecord>,
+  nodeId: string,
+): Assignment {
+  const attachments = []
+  for (const a of t.attachments ?? []) {
+    const n = networks.get(a.networkId)
+    if (n === undefined) continue
+    attachments.push({
+      id: t.id,
+      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway },
+      ip: a.ip,
+      prefix: a.prefix,
+      mac: a.mac,
+      node: nodeId,
+    })
+  }
+  return {
+    id: t.id,
+    serviceId: t.serviceId,
+    serviceName: svc?.name ?? '',
+    slot: t.slot,
+    desiredState: t.desiredState,
+    argv: svc?.spec.argv ?? [],
+    env: svc?.spec.env ?? {},
+    attachments,
+  }
+}
+
+/** One structured line when a task turns rejected, failed or orphaned. */
+export function logTransitions(logger: Logger, before: Task | undefined, after: Task): void {
+  if (before?.state === after.state) return
+  const fields = {
+    task: after.id,
+    service: after.serviceId,
+    slot: after.slot,
+    node: after.nodeId,
+    error: after.error,
+    ...(after.exitCode !== undefined ? { exitCode: after.exitCode } : {}),
+  }
+  if (after.state === 'rejected') logger.warn('task rejected', fields)
+  else if (after.state === 'failed') logger.warn('task failed', fields)
+  else if (after.state === 'orphaned') logger.warn('task orphaned', fields)
+}
