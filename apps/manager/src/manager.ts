@@ -8,6 +8,7 @@
  * from again (or three periods pass).
  */
 import type { Server } from 'node:https'
+import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions } from '@swarmnet/interface'
 import {
   ConflictError,
@@ -18,6 +19,7 @@ import {
 } from '@swarmnet/interface'
 import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
 import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
+import ipaddr from 'ipaddr.js'
 import { newId } from './ids.js'
 import { NetworkService } from './networks.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
@@ -38,6 +40,38 @@ class UnauthorizedError extends SwarmnetError {
 class ForbiddenError extends SwarmnetError {
   constructor(message: string) {
     super(message, 'ERR_FORBIDDEN')
+  }
+}
+
+/**
+ * The default address pool must be a valid IPv4 block that yields subnets of the mask length
+ * and, when asked for, does not hold the manager's own address (its overlays would shadow the
+ * underlay).
+ */
+function checkAddressPool(pool: string, maskLen: number, advertiseAddr: string, given: boolean): void {
+  let a: ReturnType<typeof createAllocator>
+  try {
+    a = createAllocator({ defaultAddrPools: [pool], subnetSize: maskLen })
+    a.allocateNetwork({ id: 'probe', name: 'probe', avoid: [advertiseAddr] })
+  } catch (err) {
+    throw new InvalidInputError(
+      `invalid --default-addr-pool ${pool} with --default-addr-pool-mask-length ${maskLen}: ${(err as Error).message}`,
+    )
+  }
+  const subnet = a.network('probe')?.subnet ?? ''
+  // the default pool on a host inside it (a 10.x cloud network) is worked around instead:
+  // subnets are carved apart from every node's address
+  if (given && poolHolds(pool, advertiseAddr))
+    throw new InvalidInputError(
+      `--default-addr-pool ${pool} contains this node's address ${advertiseAddr}: overlay subnets (e.g. ${subnet}) would shadow the underlay; pick a pool apart from the nodes' network`,
+    )
+}
+
+function poolHolds(pool: string, addr: string): boolean {
+  try {
+    return ipaddr.parse(addr).match(ipaddr.parseCIDR(pool))
+  } catch {
+    return false
   }
 }
 
@@ -69,6 +103,12 @@ export class DefaultManager implements Manager {
   ): Promise<{ cluster: ClusterRecord; node: NodeRecord; certPem: string }> {
     if ((await this.clusters.get('self', options)) !== undefined)
       throw new ConflictError('this node is already a manager of a cluster')
+    checkAddressPool(
+      b.defaultAddrPool,
+      b.defaultAddrPoolMaskLen,
+      b.advertiseAddr,
+      b.defaultAddrPoolGiven === true,
+    )
     const clusterId = newId()
     const ca = this.c.pki.createCa({ clusterId })
     const now = new Date(this.c.clock.now()).toISOString()
@@ -138,7 +178,13 @@ export class DefaultManager implements Manager {
     if (this.networkService === undefined) {
       const cluster = await this.cluster(options)
       this.networkService = new NetworkService(
-        { store: this.c.store, clock: this.c.clock, logger: this.c.logger.child('networks') },
+        {
+          store: this.c.store,
+          clock: this.c.clock,
+          logger: this.c.logger.child('networks'),
+          users: async (id, o) => (await this.services(o)).networkUsers(id, o),
+          nodeAddrs: async (o) => (await this.allNodes(o)).map((n) => n.addr),
+        },
         { pools: [cluster.defaultAddrPool], size: cluster.defaultAddrPoolMaskLen },
       )
     }

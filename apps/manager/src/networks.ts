@@ -27,6 +27,11 @@ export interface NetworkCreate {
 
 const KNOWN_OPTIONS = new Set(['encrypted'])
 
+export type NetworkUsers = (
+  networkId: string,
+  options?: AbortOptions,
+) => Promise<{ services: string[]; liveTasks: ReadonlySet<string> }>
+
 /** The networks a task being assigned to `node` needs an address on. */
 export interface TaskAddressRequest {
   taskId: string
@@ -46,7 +51,23 @@ export class NetworkService {
   /** All allocator mutations, one at a time. */
   private readonly serial = serialQueue()
 
-  constructor(c: { store: Store; clock: Clock; logger: Logger }, pool: { pools: string[]; size: number }) {
+  /** Who uses a network besides bare endpoints: services naming it and tasks not over yet. */
+  private readonly users: NetworkUsers
+  private readonly nodeAddrs: (options?: AbortOptions) => Promise<string[]>
+
+  constructor(
+    c: {
+      store: Store
+      clock: Clock
+      logger: Logger
+      users: NetworkUsers
+      /** The nodes' underlay addresses: no overlay subnet may contain one. */
+      nodeAddrs: (options?: AbortOptions) => Promise<string[]>
+    },
+    pool: { pools: string[]; size: number },
+  ) {
+    this.users = c.users
+    this.nodeAddrs = c.nodeAddrs
     this.store = c.store
     this.clock = c.clock
     this.logger = c.logger
@@ -98,10 +119,12 @@ export class NetworkService {
       if (all.some((n) => n.name === req.name))
         throw new ConflictError(`network with name ${req.name} already exists`)
       const id = newId()
+      const avoid = await this.nodeAddrs(options)
       return this.commit((a) => {
         const got = a.allocateNetwork({
           id,
           name: req.name,
+          avoid,
           ...(req.subnet !== undefined ? { subnet: req.subnet } : {}),
           ...(req.gateway !== undefined ? { gateway: req.gateway } : {}),
         })
@@ -138,7 +161,13 @@ export class NetworkService {
   remove(ref: string, options?: AbortOptions): Promise<void> {
     return this.serial(async () => {
       const n = await this.find(ref, options)
-      const inUse = (await this.allEndpoints(options)).filter((e) => e.networkId === n.id)
+      const users = await this.users(n.id, options)
+      if (users.services.length > 0)
+        throw new ConflictError(`network ${n.name} is in use by service(s) ${users.services.join(', ')}`)
+      // addresses kept only until a node confirms a task's sandbox gone are not a use
+      const inUse = (await this.allEndpoints(options)).filter(
+        (e) => e.networkId === n.id && (e.task !== true || users.liveTasks.has(e.id)),
+      )
       if (inUse.length > 0)
         throw new ConflictError(`network ${n.name} is in use by ${inUse.length} endpoint(s)`)
       await this.commit((a) => {

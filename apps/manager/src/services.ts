@@ -140,6 +140,15 @@ export class ServiceController {
     this.wake()
   }
 
+  /** Services that name a network, and the tasks not over yet (their addresses are in use). */
+  async networkUsers(networkId: string, options?: AbortOptions) {
+    const services = (await this.allServices(options)).filter((s) => s.spec.networks.includes(networkId))
+    const liveTasks = new Set(
+      (await this.allTasks(options)).filter((t) => !isTerminal(t.state)).map((t) => t.id),
+    )
+    return { services: services.map((s) => s.name), liveTasks }
+  }
+
   async ps(ref: string, options?: AbortOptions): Promise<TaskJson[]> {
     const svc = await this.find(ref, options)
     const tasks = (await this.allTasks(options)).filter((t) => t.serviceId === svc.id)

@@ -32,6 +32,8 @@ export interface BootstrapInit {
   dataPathPort: number
   defaultAddrPool: string
   defaultAddrPoolMaskLen: number
+  /** The pool was asked for (not the default): it must not hold this node's address. */
+  defaultAddrPoolGiven?: boolean
 }
 
 export interface Manager {

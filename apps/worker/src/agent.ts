@@ -198,6 +198,7 @@ export class Agent {
       dataPathPort: req.dataPathPort ?? DEFAULT_DATA_PATH_PORT,
       defaultAddrPool: pool,
       defaultAddrPoolMaskLen: req.defaultAddrPoolMaskLen ?? DEFAULT_POOL_MASK,
+      defaultAddrPoolGiven: req.defaultAddrPool !== undefined,
     })
     const id: NodeIdentity = {
       nodeId,

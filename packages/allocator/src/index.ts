@@ -45,6 +45,11 @@ export interface NetworkRequest {
   vni?: number
   /** Host addresses of `subnet` never handed out (like `--aux-address`); needs `subnet`. */
   reserved?: readonly string[]
+  /**
+   * Addresses the subnet must not contain (the nodes' underlay addresses): an explicit subnet
+   * holding one is refused, a subnet from the pool is picked around them.
+   */
+  avoid?: readonly string[]
 }
 
 export interface NetworkAllocation {

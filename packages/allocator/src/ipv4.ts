@@ -73,8 +73,23 @@ export function parseBlock(
   if (block.first !== ip) {
     throw new InvalidSubnetError(`${what} ${text} has host bits set; did you mean ${formatBlock(block)}?`)
   }
+  const special = SPECIAL.find((s) => overlaps(s.block, block))
+  if (special !== undefined) {
+    throw new InvalidSubnetError(
+      `${what} ${text} overlaps the ${special.name} range ${formatBlock(special.block)}; use a private range such as 10.0.0.0/8`,
+    )
+  }
   return block
 }
+
+/** Ranges no overlay subnet may touch: hosts route or treat them specially. */
+const SPECIAL: ReadonlyArray<{ name: string; block: Block }> = [
+  { name: '"this network"', block: blockAt(0, 8) },
+  { name: 'loopback', block: blockAt(127 * 2 ** 24, 8) },
+  { name: 'link-local', block: blockAt((169 * 256 + 254) * 2 ** 16, 16) },
+  { name: 'multicast', block: blockAt(224 * 2 ** 24, 4) },
+  { name: 'reserved', block: blockAt(240 * 2 ** 24, 4) },
+]
 
 function octets(n: number): number[] {
   return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]

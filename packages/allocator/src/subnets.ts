@@ -32,6 +32,10 @@ export function chooseSubnet(
   pool: PoolConfig,
 ): SubnetChoice {
   const networks = [...existing]
+  const avoid = (request.avoid ?? []).flatMap((a) => {
+    const ip = parseIPv4(a)
+    return ip === undefined ? [] : [{ text: a, ip }]
+  })
   let block: Block
   if (request.subnet === undefined) {
     if (request.gateway !== undefined) {
@@ -40,7 +44,11 @@ export function chooseSubnet(
     if ((request.reserved?.length ?? 0) > 0) {
       throw new InvalidAddressError('reserved addresses need an explicit subnet; pass --subnet too')
     }
-    block = carve(networks, pool)
+    block = carve(
+      networks,
+      pool,
+      avoid.map((a) => a.ip),
+    )
   } else {
     block = parseBlock(request.subnet, 'subnet')
     const other = networks.find((n) => overlaps(n.block, block))
@@ -49,22 +57,32 @@ export function chooseSubnet(
         `subnet ${formatBlock(block)} overlaps network '${other.name}' (${formatBlock(other.block)})`,
       )
     }
+    const node = avoid.find((a) => contains(block, a.ip))
+    if (node !== undefined) {
+      throw new SubnetOverlapError(
+        `subnet ${formatBlock(block)} contains the node address ${node.text} (the underlay); pick a subnet apart from the nodes' network`,
+      )
+    }
   }
   const gateway = request.gateway === undefined ? block.first + 1 : checkGateway(request.gateway, block)
   const reserved = new Set((request.reserved ?? []).map((text) => checkReserved(text, block)))
   return { block, gateway, reserved }
 }
 
-/** Lowest block of `subnetSize` in the pools, in pool order, that overlaps no network. */
-function carve(networks: readonly NetworkIpam[], { pools, subnetSize }: PoolConfig): Block {
+/** Lowest block of `subnetSize` in the pools, in pool order, that overlaps no network and holds no node address. */
+function carve(
+  networks: readonly NetworkIpam[],
+  { pools, subnetSize }: PoolConfig,
+  avoid: readonly number[],
+): Block {
   const size = blockSize(subnetSize)
   for (const pool of pools) {
     let first = pool.first
     while (first + size - 1 <= pool.last) {
       const candidate = blockAt(first, subnetSize)
       const hit = networks.find((n) => overlaps(n.block, candidate))
-      if (hit === undefined) return candidate
-      first = Math.ceil((hit.block.last + 1) / size) * size
+      if (hit === undefined && !avoid.some((ip) => contains(candidate, ip))) return candidate
+      first = hit === undefined ? first + size : Math.ceil((hit.block.last + 1) / size) * size
     }
   }
   const where = pools.map(formatBlock).join(', ')

@@ -183,3 +183,30 @@ describe('user subnets', () => {
     expect(a.snapshot().networks).toEqual([])
   })
 })
+
+describe('subnets apart from special ranges and the nodes', () => {
+  it('refuses loopback, link-local, multicast, reserved and "this network" subnets', () => {
+    const a = createAllocator()
+    for (const subnet of ['127.0.0.0/24', '169.254.1.0/24', '224.1.0.0/16', '240.0.0.0/24', '0.0.0.0/24']) {
+      const err = catchErr(() => a.allocateNetwork({ id: 'n', name: 'n', subnet }))
+      expect(err.code, subnet).toBe('ERR_INVALID_SUBNET')
+      expect(err.message).toMatch(/overlaps the .* range/)
+    }
+    expect(catchErr(() => createAllocator({ defaultAddrPools: ['127.0.0.0/8'] })).code).toBe(
+      'ERR_INVALID_SUBNET',
+    )
+    expect(a.snapshot().networks).toEqual([])
+  })
+
+  it('refuses a subnet holding a node address, and carves pool subnets around them', () => {
+    const a = createAllocator()
+    const err = catchErr(() =>
+      a.allocateNetwork({ id: 'n', name: 'n', subnet: '192.0.2.0/24', avoid: ['192.0.2.11'] }),
+    )
+    expect(err.code).toBe('ERR_SUBNET_OVERLAP')
+    expect(err.message).toContain('192.0.2.11')
+    expect(a.allocateNetwork({ id: 'p', name: 'p', avoid: ['10.0.0.7', '10.0.1.9'] }).subnet).toBe(
+      '10.0.2.0/24',
+    )
+  })
+})

@@ -32,7 +32,7 @@ export function registerCluster(program: Command): void {
     )
     .option('--listen-addr <ip[:port]>', 'address of the manager API', '0.0.0.0:2377')
     .option('--data-path-port <port>', 'UDP port of the vxlan data path', parsePort('data path port'))
-    .option('--default-addr-pool <cidr>', 'pool for overlay subnets', '10.0.0.0/8')
+    .option('--default-addr-pool <cidr>', 'pool for overlay subnets (default: 10.0.0.0/8)')
     .option(
       '--default-addr-pool-mask-length <n>',
       'prefix length of subnets from the pool',
@@ -44,7 +44,7 @@ export function registerCluster(program: Command): void {
         advertiseAddr?: string
         listenAddr: string
         dataPathPort?: number
-        defaultAddrPool: string
+        defaultAddrPool?: string
         defaultAddrPoolMaskLength: number
       }) => {
         await ensureAgent()
@@ -54,7 +54,7 @@ export function registerCluster(program: Command): void {
             ...(o.advertiseAddr ? { advertiseAddr: o.advertiseAddr } : {}),
             listenAddr: o.listenAddr,
             ...(o.dataPathPort ? { dataPathPort: o.dataPathPort } : {}),
-            defaultAddrPool: o.defaultAddrPool,
+            ...(o.defaultAddrPool ? { defaultAddrPool: o.defaultAddrPool } : {}),
             defaultAddrPoolMaskLen: o.defaultAddrPoolMaskLength,
           },
           120_000,
