@@ -92,3 +92,59 @@ export async function dumpAgentLogs(lab: Lab, hosts: number, lines = 60): Promis
     console.log(`----- agent log of ${lab.hostname(h)} -----\n${r?.stdout ?? '(none)'}`)
   }
 }
+
+/** One row of `service ps --format json`. */
+export interface TaskJson {
+  id: string
+  name: string
+  service: string
+  slot: number
+  node: string
+  desiredState: string
+  state: string
+  error: string
+  addresses: Array<{ network: string; ip: string; mac: string }>
+}
+
+const OVER = new Set(['complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove'])
+
+/**
+ * Every row of a service settled: exactly `want` rows desired running, each running with one
+ * address per network, and every other row desired shutdown/remove and over. Undefined until then.
+ */
+export function settledRows(rows: readonly TaskJson[], want: number, networks = 1): TaskJson[] | undefined {
+  const live = rows.filter((t) => t.desiredState === 'running')
+  if (live.length !== want) return undefined
+  if (!live.every((t) => t.state === 'running' && t.addresses.length === networks)) return undefined
+  if (!rows.every((t) => t.desiredState === 'running' || OVER.has(t.state))) return undefined
+  return live
+}
+
+/** Rows that went wrong: rejected or failed. */
+export function badRows(rows: readonly TaskJson[]): TaskJson[] {
+  return rows.filter((t) => t.state === 'rejected' || t.state === 'failed')
+}
+
+/** Task transitions into rejected/failed counted by each host's agent since it started. */
+export async function taskFailures(lab: Lab, hosts: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (let h = 1; h <= hosts; h++) {
+    const info = await swJson<{ tasks: { rejected: number; failed: number } }>(lab, h, 'info')
+    out[lab.hostname(h)] = info.tasks.rejected + info.tasks.failed
+  }
+  return out
+}
+
+/** Running rows that share an IP on a network (must be none). */
+export function duplicateIps(rows: readonly TaskJson[]): string[] {
+  const seen = new Map<string, string>()
+  const dups: string[] = []
+  for (const t of rows.filter((r) => r.state === 'running'))
+    for (const a of t.addresses) {
+      const key = `${a.network}/${a.ip}`
+      const other = seen.get(key)
+      if (other !== undefined) dups.push(`${key}: ${other} and ${t.id}`)
+      else seen.set(key, t.id)
+    }
+  return dups
+}

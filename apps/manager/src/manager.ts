@@ -49,22 +49,23 @@ class ForbiddenError extends SwarmnetError {
  * underlay).
  */
 function checkAddressPool(pool: string, maskLen: number, advertiseAddr: string, given: boolean): void {
-  let a: ReturnType<typeof createAllocator>
+  // the default pool on a host inside it (a 10.x cloud network) is worked around instead:
+  // subnets are carved apart from every node's address
+  if (given && poolHolds(pool, advertiseAddr))
+    throw new InvalidInputError(
+      `--default-addr-pool ${pool} contains this node's address ${advertiseAddr}: its overlay subnets would shadow the underlay; pick a pool apart from the nodes' network`,
+    )
   try {
-    a = createAllocator({ defaultAddrPools: [pool], subnetSize: maskLen })
-    a.allocateNetwork({ id: 'probe', name: 'probe', avoid: [advertiseAddr] })
+    createAllocator({ defaultAddrPools: [pool], subnetSize: maskLen }).allocateNetwork({
+      id: 'probe',
+      name: 'probe',
+      avoid: [advertiseAddr],
+    })
   } catch (err) {
     throw new InvalidInputError(
       `invalid --default-addr-pool ${pool} with --default-addr-pool-mask-length ${maskLen}: ${(err as Error).message}`,
     )
   }
-  const subnet = a.network('probe')?.subnet ?? ''
-  // the default pool on a host inside it (a 10.x cloud network) is worked around instead:
-  // subnets are carved apart from every node's address
-  if (given && poolHolds(pool, advertiseAddr))
-    throw new InvalidInputError(
-      `--default-addr-pool ${pool} contains this node's address ${advertiseAddr}: overlay subnets (e.g. ${subnet}) would shadow the underlay; pick a pool apart from the nodes' network`,
-    )
 }
 
 function poolHolds(pool: string, addr: string): boolean {

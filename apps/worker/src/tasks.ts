@@ -22,7 +22,7 @@
  */
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
-import type { Runtime, TaskInfo } from '@swarmnet/runtime'
+import type { Runtime, TaskInfo, TaskStatus } from '@swarmnet/runtime'
 import { TaskExistsError } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { NetworkController } from './networks.js'
@@ -118,16 +118,23 @@ export class TaskAgent {
   private async reports(local: readonly TaskInfo[], signal: AbortSignal): Promise<TaskReport[]> {
     const reports: TaskReport[] = []
     const listed = new Set(local.map((t) => t.id))
+    const unlisted: string[] = []
     for (const [id, t] of this.tasks) {
       if (inFlight(t)) reports.push({ id, state: t.phase })
       else if (t.phase === 'rejected') reports.push({ id, state: 'rejected', error: t.error })
       else if (t.phase === 'never') reports.push({ id, state: 'shutdown' })
-      else if (!listed.has(id)) reports.push({ id, state: 'failed', error: 'task state lost' })
+      else if (!listed.has(id)) unlisted.push(id)
+    }
+    // started after the listing was taken, or really gone: ask the runtime now
+    for (const id of unlisted) {
+      const st = await this.c.runtime.status(id, { signal })
+      if (st.state === 'unknown') reports.push({ id, state: 'failed', error: 'task state lost' })
+      else reports.push(reportOf(id, st, this.desired.get(id) ?? 'running'))
     }
     for (const info of local) {
       const t = this.tasks.get(info.id)
       if (t !== undefined && t.phase !== 'started') continue
-      const r = reportOf(info, this.desired.get(info.id) ?? 'running')
+      const r = reportOf(info.id, info, this.desired.get(info.id) ?? 'running')
       if (r.state === 'failed' && !this.failedSeen.has(info.id)) {
         this.failedSeen.add(info.id)
         this.counters.failed++
@@ -192,7 +199,12 @@ export class TaskAgent {
       if (!assigned.has(info.id)) await this.removeProcess(info.id, { signal })
       else if (info.state === 'running') running.add(info.id)
     }
-    const idle = (await this.c.networks.taskIds({ signal })).filter((id) => !running.has(id) && !busy(id))
+    const idle: string[] = []
+    for (const id of await this.c.networks.taskIds({ signal })) {
+      if (running.has(id) || busy(id)) continue
+      // a launch may have finished since the listing: the runtime has the last word
+      if ((await this.c.runtime.status(id, { signal })).state !== 'running') idle.push(id)
+    }
     if (idle.length > 0)
       await this.c.networks
         .release(idle, { signal })
@@ -278,15 +290,15 @@ function inFlight(t: LocalTask): t is { phase: 'preparing' | 'starting' } {
   return t.phase === 'preparing' || t.phase === 'starting'
 }
 
-function reportOf(t: TaskInfo, desired: Assignment['desiredState']): TaskReport {
-  if (t.state === 'running') return { id: t.id, state: 'running' }
+function reportOf(id: string, t: TaskStatus, desired: Assignment['desiredState']): TaskReport {
+  if (t.state === 'running') return { id, state: 'running' }
   if (t.state === 'exited' && desired !== 'running')
-    return { id: t.id, state: 'shutdown', ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) }
+    return { id, state: 'shutdown', ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) }
   if (t.state === 'exited') {
     const code = t.exitCode ?? -1
     return code === 0
-      ? { id: t.id, state: 'complete', exitCode: 0 }
-      : { id: t.id, state: 'failed', exitCode: code, error: `task: non-zero exit (${code})` }
+      ? { id, state: 'complete', exitCode: 0 }
+      : { id, state: 'failed', exitCode: code, error: `task: non-zero exit (${code})` }
   }
-  return { id: t.id, state: 'failed', error: 'task state lost' }
+  return { id, state: 'failed', error: 'task state lost' }
 }

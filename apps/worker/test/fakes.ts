@@ -5,7 +5,7 @@ import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { SandboxRequest } from '../src/networks.js'
 
 /** A gate a fake holds its callers at until the test opens it. */
-class Gate {
+export class Gate {
   #open = true
   #waiters: Array<() => void> = []
   close(): void {
@@ -57,8 +57,12 @@ export class FakeRuntime implements Runtime {
   async remove(id: string): Promise<void> {
     this.tasks.delete(id)
   }
+  /** Holds `list` callers after they took their snapshot. */
+  readonly listGate = new Gate()
   async list(): Promise<TaskInfo[]> {
-    return [...this.tasks].map(([id, t]) => ({ id, netns: `sn-ep-${id}`, ...t }) as TaskInfo)
+    const snapshot = [...this.tasks].map(([id, t]) => ({ id, netns: `sn-ep-${id}`, ...t }) as TaskInfo)
+    await this.listGate.pass()
+    return snapshot
   }
   async logs(): Promise<string> {
     return ''

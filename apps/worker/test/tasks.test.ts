@@ -165,4 +165,22 @@ describe('task agent', () => {
     ])
     expect(agent.counters.failed).toBe(1)
   })
+
+  it('a launch finishing while the runtime is listed is reported running, not lost', async () => {
+    const { clock, runtime, networks, dispatcher, agent } = setup()
+    networks.holdPrepare()
+    dispatcher.answerWith([web('t1')])
+    agent.start()
+    await settle()
+    runtime.listGate.close() // tick 2 lists the runtime before t1 exists, and is held there
+    await clock.advance(SYNC_PERIOD_MS)
+    networks.releasePrepare()
+    await settle()
+    expect(runtime.running()).toEqual(['t1'])
+    runtime.listGate.open()
+    await settle()
+    expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
+    expect([...networks.sandboxes]).toEqual(['t1'])
+    expect(agent.counters).toEqual({ started: 1, rejected: 0, failed: 0 })
+  })
 })

@@ -143,6 +143,9 @@ export function registerCluster(program: Command): void {
       console.log(`  ipvs:           ${yes(i.capabilities.ipvs)}`)
       console.log(`  esp:            ${yes(i.capabilities.esp)}`)
       console.log(`  load balancer:  ${i.capabilities.ipvs ? 'ipvs' : 'nftables'}`)
+      console.log(
+        `Tasks:            ${i.tasks.started} started, ${i.tasks.rejected} rejected, ${i.tasks.failed} failed (since the agent started)`,
+      )
       console.log(`Versions:         swarmnet ${i.version}, node ${i.node}, kernel ${i.kernel}`)
     })
 }
