@@ -12,34 +12,24 @@ import {
   type NodeJson,
   newLab,
   nodesByHost,
+  settledRows,
   sw,
   swJson,
   swOk,
+  type TaskJson,
   waitFor,
 } from '../lib/cluster.js'
 
-interface TaskJson {
-  id: string
-  service: string
-  slot: number
-  node: string
-  desiredState: string
-  state: string
-  error: string
-  addresses: Array<{ network: string; ip: string; mac: string }>
-}
 
 describe('services (lab of 3 hosts)', () => {
   let lab: Lab
   let vni = 0
   const hostOf = (hostname: string): number => Number(hostname.split('-').at(-1))
+  /** `want` rows running and every other row settled; no row may be rejected (a failed start). */
   const running = async (want: number): Promise<TaskJson[] | undefined> => {
-    const tasks = (await swJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web')).filter(
-      (t) => t.desiredState === 'running',
-    )
-    return tasks.length === want && tasks.every((t) => t.state === 'running' && t.addresses.length === 1)
-      ? tasks
-      : undefined
+    const rows = await swJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web')
+    expect(rows.filter((t) => t.state === 'rejected')).toEqual([])
+    return settledRows(rows, want)
   }
   const curlFrom = async (t: TaskJson, ip: string) =>
     sw(lab, hostOf(t.node), 'exec', t.id, '--', 'curl', '-s', '--max-time', '3', `http://${ip}:8080/`)

@@ -2,79 +2,26 @@
  * The manager role: owns the cluster record (CA, tokens), the node registry and liveness,
  * and serves the manager API on TCP 2377. One manager per cluster for now; its state lives
  * in level through the injected store and survives restarts.
- *
- * Liveness is observed, not stored: a node is `ready` while its heartbeats arrive within
- * three periods, `down` after that, and `unknown` after a manager restart until it is heard
- * from again (or three periods pass).
+ * Liveness is observed, not stored (liveness.ts).
  */
 import type { Server } from 'node:https'
-import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions } from '@swarmnet/interface'
-import {
-  ConflictError,
-  InvalidInputError,
-  NotFoundError,
-  NotSupportedError,
-  SwarmnetError,
-} from '@swarmnet/interface'
+import { ConflictError, NotFoundError } from '@swarmnet/interface'
 import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
 import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
-import ipaddr from 'ipaddr.js'
+import { verifyCaller } from './auth.js'
 import { newId } from './ids.js'
+import { admitNode, type JoinRequest } from './join.js'
+import { HEARTBEAT_PERIOD_MS, Liveness } from './liveness.js'
 import { NetworkService } from './networks.js'
+import { checkAddressPool } from './pool.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { resolveRef } from './refs.js'
 import { listenTls } from './server.js'
 import { ServiceController } from './services.js'
 import type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
 
-export const HEARTBEAT_PERIOD_MS = 5_000
-/** Missed periods before a node is declared down (swarmkit: 3). */
-export const DOWN_AFTER_PERIODS = 3
-
-class UnauthorizedError extends SwarmnetError {
-  constructor(message: string) {
-    super(message, 'ERR_UNAUTHORIZED')
-  }
-}
-class ForbiddenError extends SwarmnetError {
-  constructor(message: string) {
-    super(message, 'ERR_FORBIDDEN')
-  }
-}
-
-/**
- * The default address pool must be a valid IPv4 block that yields subnets of the mask length
- * and, when asked for, does not hold the manager's own address (its overlays would shadow the
- * underlay).
- */
-function checkAddressPool(pool: string, maskLen: number, advertiseAddr: string, given: boolean): void {
-  // the default pool on a host inside it (a 10.x cloud network) is worked around instead:
-  // subnets are carved apart from every node's address
-  if (given && poolHolds(pool, advertiseAddr))
-    throw new InvalidInputError(
-      `--default-addr-pool ${pool} contains this node's address ${advertiseAddr}: its overlay subnets would shadow the underlay; pick a pool apart from the nodes' network`,
-    )
-  try {
-    createAllocator({ defaultAddrPools: [pool], subnetSize: maskLen }).allocateNetwork({
-      id: 'probe',
-      name: 'probe',
-      avoid: [advertiseAddr],
-    })
-  } catch (err) {
-    throw new InvalidInputError(
-      `invalid --default-addr-pool ${pool} with --default-addr-pool-mask-length ${maskLen}: ${(err as Error).message}`,
-    )
-  }
-}
-
-function poolHolds(pool: string, addr: string): boolean {
-  try {
-    return ipaddr.parse(addr).match(ipaddr.parseCIDR(pool))
-  } catch {
-    return false
-  }
-}
+export { DOWN_AFTER_PERIODS, HEARTBEAT_PERIOD_MS } from './liveness.js'
 
 export class DefaultManager implements Manager {
   private readonly c: ManagerComponents
@@ -82,9 +29,7 @@ export class DefaultManager implements Manager {
   private readonly clusters
   private readonly nodes
   private readonly revoked
-  /** Last heartbeat per node id, in clock milliseconds. Runtime observation only. */
-  private readonly lastSeen = new Map<string, number>()
-  private startedAt = 0
+  private readonly liveness: Liveness
   private server: Server | undefined
   private networkService: NetworkService | undefined
   private serviceController: ServiceController | undefined
@@ -95,6 +40,7 @@ export class DefaultManager implements Manager {
     this.clusters = components.store.table<ClusterRecord>('cluster')
     this.nodes = components.store.table<NodeRecord>('nodes')
     this.revoked = components.store.table<RevokedRecord>('revoked')
+    this.liveness = new Liveness(components.clock)
   }
 
   /** Creates the cluster: CA, tokens and this node's record. Nothing is written if it fails. */
@@ -146,14 +92,14 @@ export class DefaultManager implements Manager {
       engineVersion: this.init.version,
     }
     await this.c.store.batch([this.clusters.putOp('self', cluster), this.nodes.putOp(node.id, node)], options)
-    this.lastSeen.set(node.id, this.c.clock.now())
+    this.liveness.seen(node.id)
     return { cluster, node, certPem: issued.certPem }
   }
 
   /** Serves the manager API with this node's certificate. */
   async start(tls: { certPem: string; keyPem: string }, options?: AbortOptions): Promise<void> {
     const cluster = await this.cluster(options)
-    this.startedAt = this.c.clock.now()
+    this.liveness.restart()
     this.server = await listenTls(
       { host: this.init.listenHost, port: this.init.listenPort },
       { cert: tls.certPem, key: tls.keyPem, ca: cluster.caCertPem },
@@ -203,14 +149,12 @@ export class DefaultManager implements Manager {
         nodes: async (o) =>
           (await this.allNodes(o)).map((n) => {
             const status = this.status(n.id)
-            const downSince =
-              (this.lastSeen.get(n.id) ?? this.startedAt) + HEARTBEAT_PERIOD_MS * DOWN_AFTER_PERIODS
             return {
               id: n.id,
               hostname: n.hostname,
               status,
               availability: n.availability,
-              ...(status === 'down' ? { downSince } : {}),
+              ...(status === 'down' ? { downSince: this.liveness.downSince(n.id) } : {}),
             }
           }),
       })
@@ -283,7 +227,7 @@ export class DefaultManager implements Manager {
       [this.nodes.delOp(n.id), this.revoked.putOp(n.id, { nodeId: n.id, serial: n.certSerial, at })],
       options,
     )
-    this.lastSeen.delete(n.id)
+    this.liveness.forget(n.id)
     await (await this.networks(options)).releaseNode(n.id, options)
     this.c.logger.info('node removed, certificate revoked', { node: n.id })
     this.c.events?.onRevoked?.(n.id)
@@ -302,11 +246,7 @@ export class DefaultManager implements Manager {
   }
 
   status(nodeId: string): NodeView['status'] {
-    const now = this.c.clock.now()
-    const limit = HEARTBEAT_PERIOD_MS * DOWN_AFTER_PERIODS
-    const seen = this.lastSeen.get(nodeId)
-    if (seen !== undefined) return now - seen <= limit ? 'ready' : 'down'
-    return now - this.startedAt <= limit ? 'unknown' : 'down'
+    return this.liveness.status(nodeId)
   }
 
   private view(n: NodeRecord, selfId: string): NodeView {
@@ -329,23 +269,12 @@ export class DefaultManager implements Manager {
 
   /** The caller's node, from its verified client certificate; never from the body. */
   private async caller(ctx: RequestContext): Promise<NodeRecord> {
-    const raw = ctx.tls?.getPeerCertificate(false)?.raw
-    if (raw === undefined || raw.length === 0) throw new UnauthorizedError('a node certificate is required')
-    const cluster = await this.cluster()
-    const revoked = new Set(await this.revokedIds())
-    let id: { nodeId: string }
-    try {
-      id = this.c.pki.verifyNodeCertificate(raw, {
-        caCertPem: cluster.caCertPem,
-        clusterId: cluster.id,
-        isRevoked: (serialOrNodeId) => revoked.has(serialOrNodeId),
-      })
-    } catch (err) {
-      throw new ForbiddenError(`certificate refused: ${(err as Error).message}`)
-    }
-    const n = await this.nodes.get(id.nodeId)
-    if (n === undefined) throw new ForbiddenError('node was removed from the cluster')
-    return n
+    return verifyCaller(ctx, {
+      pki: this.c.pki,
+      cluster: await this.cluster(),
+      revoked: new Set(await this.revokedIds()),
+      node: (id) => this.nodes.get(id),
+    })
   }
 
   private routes() {
@@ -354,7 +283,7 @@ export class DefaultManager implements Manager {
       route(managerApi.join, (req) => this.join(req)),
       route(managerApi.heartbeat, async (req, ctx) => {
         const n = await this.caller(ctx)
-        this.lastSeen.set(n.id, this.c.clock.now())
+        this.liveness.seen(n.id)
         const changed =
           n.hostname !== req.hostname ||
           n.addr !== req.advertiseAddr ||
@@ -393,7 +322,7 @@ export class DefaultManager implements Manager {
       }),
       route(dispatcherApi.sync, async (req, ctx) => {
         const n = await this.caller(ctx)
-        this.lastSeen.set(n.id, this.c.clock.now())
+        this.liveness.seen(n.id)
         return (await this.services()).sync(n.id, req.reports, req.held)
       }),
       route(managerApi.attach, async (req, ctx) => {
@@ -413,71 +342,22 @@ export class DefaultManager implements Manager {
     ]
   }
 
-  private async join(req: {
-    secret: string
-    caDigest: string
-    csrPem: string
-    hostname: string
-    advertiseAddr: string
-    peerId: string
-    gossipAddrs: string[]
-  }) {
-    const cluster = await this.cluster()
-    if (req.caDigest !== this.c.pki.caDigest(cluster.caCertPem))
-      throw new InvalidInputError('the token was not issued by this cluster (CA digest mismatch)')
-    let role: 'worker' | 'manager'
-    if (this.c.pki.secretsEqual(req.secret, cluster.workerSecret)) role = 'worker'
-    else if (this.c.pki.secretsEqual(req.secret, cluster.managerSecret)) role = 'manager'
-    else throw new UnauthorizedError('invalid join token')
-    if (role === 'manager')
-      throw new NotSupportedError(
-        'joining as a manager is not supported yet: this cluster has a single manager',
-      )
-    const existing = (await this.allNodes()).find((n) => n.peerId === req.peerId)
-    if (existing !== undefined)
-      throw new ConflictError(`this node is already part of the cluster as ${existing.id}`)
-    const nodeId = newId()
-    const issued = this.c.pki.issueNodeCertificate(this.authority(cluster), {
-      csrPem: req.csrPem,
-      nodeId,
-      role,
-      clusterId: cluster.id,
-      peerId: req.peerId,
-    })
-    const now = new Date(this.c.clock.now()).toISOString()
-    const node: NodeRecord = {
-      id: nodeId,
-      hostname: req.hostname,
-      role,
-      availability: 'active',
-      addr: req.advertiseAddr,
-      peerId: req.peerId,
-      gossipAddrs: req.gossipAddrs,
-      certSerial: issued.serial,
-      certExpiry: new Date(issued.notAfter).toISOString(),
-      createdAt: now,
-      updatedAt: now,
-      engineVersion: this.init.version,
-    }
-    await this.nodes.put(nodeId, node)
-    this.lastSeen.set(nodeId, this.c.clock.now())
-    this.c.logger.info('node joined', { node: nodeId, hostname: req.hostname, role })
-    const managers = (await this.allNodes())
-      .filter((n) => n.role === 'manager')
-      .map((n) => ({
-        addr: `${n.addr}:${this.init.listenPort}`,
-        nodeId: n.id,
-        peerId: n.peerId,
-        gossipAddrs: n.gossipAddrs,
-      }))
-    return {
-      nodeId,
-      role,
-      clusterId: cluster.id,
-      certPem: issued.certPem,
-      caPem: cluster.caCertPem,
-      dataPathPort: cluster.dataPathPort,
-      managers,
-    }
+  private async join(req: JoinRequest) {
+    return admitNode(
+      {
+        cluster: await this.cluster(),
+        pki: this.c.pki,
+        nodes: await this.allNodes(),
+        now: this.c.clock.now(),
+        listenPort: this.init.listenPort,
+        version: this.init.version,
+        save: async (node) => {
+          await this.nodes.put(node.id, node)
+          this.liveness.seen(node.id)
+          this.c.logger.info('node joined', { node: node.id, hostname: node.hostname, role: node.role })
+        },
+      },
+      req,
+    )
   }
 }
