@@ -48,12 +48,12 @@ describe('task lifecycle (lab of 4 hosts)', () => {
       '--port',
       '8080',
     )
-  /** Waits until every row of `svc` settles with `want` running; fails at once on a duplicate IP. */
+  /** Waits until every row of `svc` settles with `want` running (returned); no duplicate IP at any poll. */
   const settle = (svc: string, want: number, timeoutMs: number) =>
     waitFor(`${svc}: ${want} running, every row settled`, timeoutMs, async () => {
       const rows = await ps(svc)
       expect(duplicateIps(rows)).toEqual([])
-      return settledRows(rows, want) ? rows : undefined
+      return settledRows(rows, want)
     })
   const leftovers = async (h: number): Promise<string> => {
     const ns = (await lab.exec(h, ['ip', 'netns'])).stdout.trim()

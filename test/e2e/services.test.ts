@@ -20,7 +20,6 @@ import {
   waitFor,
 } from '../lib/cluster.js'
 
-
 describe('services (lab of 3 hosts)', () => {
   let lab: Lab
   let vni = 0

@@ -115,32 +115,31 @@ export class TaskAgent {
     this.wantLogs = new Set(res.wantLogs)
   }
 
+  /**
+   * Reports from the records, and from the runtime for tasks that were started. A launch may
+   * finish while the runtime is being listed: a started task that the listing misses, or shows
+   * still spawning, is asked about again rather than reported lost.
+   */
   private async reports(local: readonly TaskInfo[], signal: AbortSignal): Promise<TaskReport[]> {
     const reports: TaskReport[] = []
-    const listed = new Set(local.map((t) => t.id))
-    const unlisted: string[] = []
+    const statuses = new Map<string, TaskStatus>(local.map((t) => [t.id, t]))
     for (const [id, t] of this.tasks) {
       if (inFlight(t)) reports.push({ id, state: t.phase })
       else if (t.phase === 'rejected') reports.push({ id, state: 'rejected', error: t.error })
       else if (t.phase === 'never') reports.push({ id, state: 'shutdown' })
-      else if (!listed.has(id)) unlisted.push(id)
+      else if ((statuses.get(id)?.state ?? 'unknown') === 'unknown')
+        statuses.set(id, await this.c.runtime.status(id, { signal }))
     }
-    // started after the listing was taken, or really gone: ask the runtime now
-    for (const id of unlisted) {
-      const st = await this.c.runtime.status(id, { signal })
-      if (st.state === 'unknown') reports.push({ id, state: 'failed', error: 'task state lost' })
-      else reports.push(reportOf(id, st, this.desired.get(id) ?? 'running'))
-    }
-    for (const info of local) {
-      const t = this.tasks.get(info.id)
+    for (const [id, status] of statuses) {
+      const t = this.tasks.get(id)
       if (t !== undefined && t.phase !== 'started') continue
-      const r = reportOf(info.id, info, this.desired.get(info.id) ?? 'running')
-      if (r.state === 'failed' && !this.failedSeen.has(info.id)) {
-        this.failedSeen.add(info.id)
+      const r = reportOf(id, status, this.desired.get(id) ?? 'running')
+      if (r.state === 'failed' && !this.failedSeen.has(id)) {
+        this.failedSeen.add(id)
         this.counters.failed++
       }
-      if (this.wantLogs.has(info.id))
-        r.logTail = (await this.c.runtime.logs(info.id, { tail: LOG_TAIL_LINES, signal })).slice(-60_000)
+      if (this.wantLogs.has(id))
+        r.logTail = (await this.c.runtime.logs(id, { tail: LOG_TAIL_LINES, signal })).slice(-60_000)
       reports.push(r)
     }
     return reports

@@ -21,7 +21,7 @@ export class Gate {
 }
 
 export class FakeRuntime implements Runtime {
-  readonly tasks = new Map<string, { state: 'running' | 'exited'; exitCode?: number }>()
+  readonly tasks = new Map<string, { state: 'running' | 'exited' | 'unknown'; exitCode?: number }>()
   readonly starts: string[] = []
   readonly startGate = new Gate()
   failStart: Error | undefined
@@ -38,9 +38,11 @@ export class FakeRuntime implements Runtime {
       this.tasks.set(task.id, { state: 'exited', exitCode: 127 })
       throw this.failStart
     }
-    this.tasks.set(task.id, { state: 'running' })
+    // like the real runtime: a record without a pid while it spawns
+    this.tasks.set(task.id, { state: 'unknown' })
     this.starts.push(task.id)
     await this.startGate.pass()
+    this.tasks.set(task.id, { state: 'running' })
     return { state: 'running' }
   }
   async status(id: string): Promise<TaskStatus> {

@@ -183,4 +183,20 @@ describe('task agent', () => {
     expect([...networks.sandboxes]).toEqual(['t1'])
     expect(agent.counters).toEqual({ started: 1, rejected: 0, failed: 0 })
   })
+
+  it('a task listed while still spawning and started since is reported running, not lost', async () => {
+    const { clock, runtime, dispatcher, agent } = setup()
+    runtime.startGate.close()
+    dispatcher.answerWith([web('t1')])
+    agent.start()
+    await settle()
+    runtime.listGate.close() // tick 2 lists t1 without a pid yet, and is held there
+    await clock.advance(SYNC_PERIOD_MS)
+    runtime.startGate.open()
+    await settle()
+    runtime.listGate.open()
+    await settle()
+    expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
+    expect(agent.counters).toEqual({ started: 1, rejected: 0, failed: 0 })
+  })
 })
