@@ -17,6 +17,7 @@ import {
   SwarmnetError,
   serialQueue,
 } from '@swarmnet/interface'
+import { parseCidr } from '@swarmnet/ipv4'
 import type { Manager } from '@swarmnet/manager'
 import { createManager, newNodeId } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
@@ -181,8 +182,7 @@ export class Agent {
     const advertiseAddr = await resolveAdvertiseAddr(req.advertiseAddr)
     const listen = splitHostPort(req.listenAddr ?? `0.0.0.0:${DEFAULT_MANAGER_PORT}`, DEFAULT_MANAGER_PORT)
     const pool = req.defaultAddrPool ?? DEFAULT_POOL
-    if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(pool))
-      throw new InvalidInputError(`invalid --default-addr-pool '${pool}'`)
+    if (parseCidr(pool) === undefined) throw new InvalidInputError(`invalid --default-addr-pool '${pool}'`)
     const key = await this.c.factories.generatePeerKey()
     const nodeId = newNodeId()
     const csr = this.pki.createNodeCsr({ nodeId, peerId: key.peerId })

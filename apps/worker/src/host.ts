@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import { InvalidInputError } from '@swarmnet/interface'
+import { parseHostPort } from '@swarmnet/ipv4'
 
 export function hostIPv4s(): Map<string, string> {
   const out = new Map<string, string>()
@@ -43,11 +44,9 @@ export async function resolveAdvertiseAddr(given: string | undefined): Promise<s
 
 /** `IP[:PORT]` → parts, with the default port. */
 export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
-  const [host = '', p] = value.split(':')
-  const port = p === undefined ? defaultPort : Number(p)
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new InvalidInputError(`invalid port in '${value}'`)
-  return { host, port }
+  const parts = parseHostPort(value, defaultPort)
+  if (parts === undefined) throw new InvalidInputError(`invalid address '${value}': expected IP[:PORT]`)
+  return parts
 }
 
 export function hostname(): string {
