@@ -83,6 +83,15 @@ export async function nodesByHost(lab: Lab): Promise<Map<string, NodeJson>> {
   return new Map(nodes.map((n) => [n.hostname, n]))
 }
 
+/**
+ * kill -9 of every swarmnet process of a lab host: the agent (by its process title, which
+ * replaces its argv) and any CLI or task process (by the script in their argv).
+ */
+export async function killSwarmnet(lab: Lab, host: number): Promise<void> {
+  await lab.exec(host, ['pkill', '-9', '-x', 'swarmnet-agent'])
+  await lab.exec(host, ['pkill', '-9', '-f', 'apps/cli/dist/main.js'])
+}
+
 /** Prints the tail of each host's agent log: call it when a test failed, to see why. */
 export async function dumpAgentLogs(lab: Lab, hosts: number, lines = 60): Promise<void> {
   for (let h = 1; h <= hosts; h++) {
