@@ -19,7 +19,9 @@ import {
 import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
 import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
 import { newId } from './ids.js'
-import { NetworkService } from './networks.js'
+import { mtuWarnings } from './mtu.js'
+import { mtuOf, NetworkService } from './networks.js'
+import { newNodeRecord, nodeView } from './nodes.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { resolveRef } from './refs.js'
 import { listenTls } from './server.js'
@@ -90,20 +92,7 @@ export class DefaultManager implements Manager {
       clusterId,
       peerId: b.peerId,
     })
-    const node: NodeRecord = {
-      id: b.nodeId,
-      hostname: b.hostname,
-      role: 'manager',
-      availability: 'active',
-      addr: b.advertiseAddr,
-      peerId: b.peerId,
-      gossipAddrs: b.gossipAddrs,
-      certSerial: issued.serial,
-      certExpiry: new Date(issued.notAfter).toISOString(),
-      createdAt: now,
-      updatedAt: now,
-      engineVersion: this.init.version,
-    }
+    const node = newNodeRecord(b, 'manager', issued, now, this.init.version)
     await this.c.store.batch([this.clusters.putOp('self', cluster), this.nodes.putOp(node.id, node)], options)
     this.lastSeen.set(node.id, this.c.clock.now())
     return { cluster, node, certPem: issued.certPem }
@@ -138,7 +127,12 @@ export class DefaultManager implements Manager {
     if (this.networkService === undefined) {
       const cluster = await this.cluster(options)
       this.networkService = new NetworkService(
-        { store: this.c.store, clock: this.c.clock, logger: this.c.logger.child('networks') },
+        {
+          store: this.c.store,
+          clock: this.c.clock,
+          logger: this.c.logger.child('networks'),
+          underlayMtus: async (o) => (await this.allNodes(o)).flatMap((n) => n.underlayMtu ?? []),
+        },
         { pools: [cluster.defaultAddrPool], size: cluster.defaultAddrPoolMaskLen },
       )
     }
@@ -188,8 +182,9 @@ export class DefaultManager implements Manager {
 
   async listNodes(selfId: string, options?: AbortOptions): Promise<NodeView[]> {
     const all = await this.allNodes(options)
+    const nets = await this.networkMtus(options)
     return all
-      .map((n) => this.view(n, selfId))
+      .map((n) => nodeView(n, selfId, this.status(n.id), nets))
       .sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id))
   }
 
@@ -206,7 +201,7 @@ export class DefaultManager implements Manager {
     const n = await this.findNode(ref, options)
     const next: NodeRecord = { ...n, ...patch, updatedAt: new Date(this.c.clock.now()).toISOString() }
     await this.nodes.put(n.id, next, options)
-    return this.view(next, selfId)
+    return nodeView(next, selfId, this.status(next.id), await this.networkMtus(options))
   }
 
   /** Removes a node and revokes its certificate cluster-wide. */
@@ -249,22 +244,11 @@ export class DefaultManager implements Manager {
     return now - this.startedAt <= limit ? 'unknown' : 'down'
   }
 
-  private view(n: NodeRecord, selfId: string): NodeView {
-    return {
-      id: n.id,
-      hostname: n.hostname,
-      role: n.role,
-      status: this.status(n.id),
-      availability: n.availability,
-      addr: n.addr,
-      managerStatus: n.role === 'manager' ? (n.id === selfId ? 'leader' : 'reachable') : '',
-      self: n.id === selfId,
-      peerId: n.peerId,
-      createdAt: n.createdAt,
-      updatedAt: n.updatedAt,
-      certificateExpiry: n.certExpiry,
-      engineVersion: n.engineVersion,
-    }
+  private async networkMtus(options?: AbortOptions): Promise<{ name: string; mtu: number }[]> {
+    return (await (await this.networks(options)).allNetworks(options)).map((n) => ({
+      name: n.name,
+      mtu: mtuOf(n),
+    }))
   }
 
   /** The caller's node, from its verified client certificate; never from the body. */
@@ -298,7 +282,8 @@ export class DefaultManager implements Manager {
         const changed =
           n.hostname !== req.hostname ||
           n.addr !== req.advertiseAddr ||
-          n.gossipAddrs.join() !== req.gossipAddrs.join()
+          n.gossipAddrs.join() !== req.gossipAddrs.join() ||
+          (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu)
         if (changed) {
           const at = new Date(this.c.clock.now()).toISOString()
           await this.nodes.put(n.id, {
@@ -307,12 +292,14 @@ export class DefaultManager implements Manager {
             addr: req.advertiseAddr,
             gossipAddrs: req.gossipAddrs,
             updatedAt: at,
+            ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
           })
         }
         const peers: PeerInfo[] = (await this.allNodes())
           .filter((p) => p.id !== n.id)
           .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs, status: this.status(p.id) }))
-        return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers }
+        const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
+        return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers, warnings }
       }),
       route(managerApi.renew, async (req, ctx) => {
         const n = await this.caller(ctx)
@@ -361,6 +348,7 @@ export class DefaultManager implements Manager {
     advertiseAddr: string
     peerId: string
     gossipAddrs: string[]
+    underlayMtu?: number | undefined
   }) {
     const cluster = await this.cluster()
     if (req.caDigest !== this.c.pki.caDigest(cluster.caCertPem))
@@ -385,20 +373,7 @@ export class DefaultManager implements Manager {
       peerId: req.peerId,
     })
     const now = new Date(this.c.clock.now()).toISOString()
-    const node: NodeRecord = {
-      id: nodeId,
-      hostname: req.hostname,
-      role,
-      availability: 'active',
-      addr: req.advertiseAddr,
-      peerId: req.peerId,
-      gossipAddrs: req.gossipAddrs,
-      certSerial: issued.serial,
-      certExpiry: new Date(issued.notAfter).toISOString(),
-      createdAt: now,
-      updatedAt: now,
-      engineVersion: this.init.version,
-    }
+    const node = newNodeRecord({ ...req, nodeId }, role, issued, now, this.init.version)
     await this.nodes.put(nodeId, node)
     this.lastSeen.set(nodeId, this.c.clock.now())
     this.c.logger.info('node joined', { node: nodeId, hostname: req.hostname, role })

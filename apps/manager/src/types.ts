@@ -32,6 +32,8 @@ export interface BootstrapInit {
   dataPathPort: number
   defaultAddrPool: string
   defaultAddrPoolMaskLen: number
+  /** MTU of the interface carrying advertiseAddr. */
+  underlayMtu?: number
 }
 
 export interface Manager {

@@ -22,12 +22,12 @@ import type { Manager } from '@swarmnet/manager'
 import { createManager, newNodeId } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
-import type { InfoView } from '@swarmnet/wire'
 import { createApiHandler, localApi, route, serviceApi } from '@swarmnet/wire'
-import { hostname, kernelRelease, resolveAdvertiseAddr, splitHostPort } from './host.js'
+import { hostname, resolveAdvertiseAddr, splitHostPort, underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { IDENTITY_KEY, IDENTITY_TABLE } from './identity.js'
 import type { AgentInit } from './index.js'
+import { agentInfo } from './info.js'
 import { joinCluster } from './join.js'
 import { NodeRuntime } from './node-runtime.js'
 import type { AgentFactories } from './ports.js'
@@ -198,6 +198,7 @@ export class Agent {
       dataPathPort: req.dataPathPort ?? DEFAULT_DATA_PATH_PORT,
       defaultAddrPool: pool,
       defaultAddrPoolMaskLen: req.defaultAddrPoolMaskLen ?? DEFAULT_POOL_MASK,
+      underlayMtu: (await underlayOf(advertiseAddr))?.mtu,
     })
     const id: NodeIdentity = {
       nodeId,
@@ -254,6 +255,7 @@ export class Agent {
       advertiseAddr,
       peerId: key.peerId,
       gossipAddrs: [`/ip4/${advertiseAddr}/tcp/${gossipPort}/p2p/${key.peerId}`],
+      underlayMtu: (await underlayOf(advertiseAddr))?.mtu,
     })
     const id: NodeIdentity = {
       nodeId: joined.nodeId,
@@ -301,29 +303,11 @@ export class Agent {
     return { ok: true as const }
   }
 
-  private async info(): Promise<InfoView> {
-    const id = this.runtime?.identity
-    return {
-      nodeId: id?.nodeId ?? '',
-      hostname: hostname(),
-      role: id?.role ?? '',
-      clusterId: id?.clusterId ?? '',
-      state: id === undefined ? 'inactive' : this.runtime?.heartbeat.ok ? 'active' : 'pending',
-      managerAddr: id?.managerAddr ?? '',
-      advertiseAddr: id?.advertiseAddr ?? '',
-      dataPathPort: id?.dataPathPort ?? DEFAULT_DATA_PATH_PORT,
-      gossipPort: id?.gossipPort ?? DEFAULT_GOSSIP_PORT,
-      capabilities: await this.c.factories.capabilities(),
-      version: this.init.version,
-      node: process.version,
-      kernel: kernelRelease(),
-      pid: process.pid,
-    }
-  }
-
   private routes() {
     return [
-      route(localApi.info, () => this.info()),
+      route(localApi.info, async () =>
+        agentInfo(this.runtime, await this.c.factories.capabilities(), this.init.version),
+      ),
       route(localApi.init, (req) => this.serial(() => this.doInit(req))),
       route(localApi.join, (req) => this.serial(() => this.doJoin(req))),
       route(localApi.leave, (req) => this.serial(() => this.doLeave(req.force))),

@@ -42,6 +42,17 @@ export async function resolveAdvertiseAddr(given: string | undefined): Promise<s
   return found
 }
 
+/**
+ * The interface carrying `addr` and its MTU (from /sys, no process spawned), or undefined
+ * when no interface holds the address. Read on every heartbeat, so a changed MTU is reported.
+ */
+export async function underlayOf(addr: string): Promise<{ device: string; mtu: number } | undefined> {
+  const device = hostIPv4s().get(addr)
+  if (device === undefined || !/^[\w.@-]{1,15}$/.test(device)) return undefined
+  const mtu = Number((await readFile(`/sys/class/net/${device}/mtu`, 'utf8').catch(() => '')).trim())
+  return Number.isInteger(mtu) && mtu > 0 ? { device, mtu } : undefined
+}
+
 /** `IP[:PORT]` → parts, with the default port. */
 export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
   const parts = parseHostPort(value, defaultPort)

@@ -11,6 +11,10 @@ export const nodeStatus = z.enum(['ready', 'down', 'unknown'])
 export const pem = z.string().max(limits.pem).startsWith('-----BEGIN ')
 export const hostname = z.string().min(1).max(limits.hostname)
 export const port = z.number().int().min(1).max(65535)
+/** An interface MTU in bytes (IPv4's minimum link MTU to the largest IP packet). */
+export const mtu = z.number().int().min(68).max(65535)
+/** Human-readable problems a node has, e.g. an underlay too small for a network's MTU. */
+export const warnings = z.array(z.string().max(512)).max(64)
 /** `IP` or `IP:PORT` */
 export const hostPort = z
   .string()

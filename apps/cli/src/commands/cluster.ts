@@ -137,6 +137,7 @@ export function registerCluster(program: Command): void {
       console.log(`Advertise addr:   ${i.advertiseAddr || '-'}`)
       console.log(`Data path port:   ${i.dataPathPort}/udp`)
       console.log(`Gossip port:      ${i.gossipPort}/tcp`)
+      console.log(`Underlay MTU:     ${i.underlayMtu ?? '-'}`)
       console.log('Kernel capabilities:')
       console.log(`  vxlan:          ${yes(i.capabilities.vxlan)}`)
       console.log(`  nftables:       ${yes(i.capabilities.nftables)}`)
@@ -144,5 +145,7 @@ export function registerCluster(program: Command): void {
       console.log(`  esp:            ${yes(i.capabilities.esp)}`)
       console.log(`  load balancer:  ${i.capabilities.ipvs ? 'ipvs' : 'nftables'}`)
       console.log(`Versions:         swarmnet ${i.version}, node ${i.node}, kernel ${i.kernel}`)
+      if (i.warnings.length > 0) console.log('WARNING:')
+      for (const w of i.warnings) console.log(`  ${w}`)
     })
 }
