@@ -13,10 +13,10 @@ import { silentLogger } from '@swarmnet/logger'
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/swarmnet')
 
 /** A lab with a unique name per run so parallel or crashed runs never collide. */
-export function newLab(prefix: string, hosts: number): Lab {
+export function newLab(prefix: string, hosts: number, init: { mtu?: number } = {}): Lab {
   return createLab(
     { logger: silentLogger },
-    { name: `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 8), hosts },
+    { name: `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 8), hosts, ...init },
   )
 }
 
