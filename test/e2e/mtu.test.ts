@@ -234,4 +234,56 @@ describe('underlay MTU 9000 (lab of 2 hosts)', () => {
     ] as const)
       await swOk(lab(), h, 'endpoint', 'detach', id)
   })
+
+  it('gives a network with -o mtu=1400 that MTU on every node, not the underlay default', async () => {
+    await swOk(lab(), 1, 'network', 'create', '-o', 'mtu=1400', 'small')
+    const small = (await swJson<NetJson[]>(lab(), 1, 'network', 'ls')).find((n) => n.name === 'small')
+    expect(small?.mtu).toBe(1400)
+    const e1 = await swJson<{ ip: string; namespace: string }>(
+      lab(),
+      1,
+      'endpoint',
+      'attach',
+      '--id',
+      's1',
+      'small',
+    )
+    const e2 = await swJson<{ ip: string; namespace: string }>(
+      lab(),
+      2,
+      'endpoint',
+      'attach',
+      '--id',
+      's2',
+      'small',
+    )
+    for (const h of [1, 2]) {
+      const mtus = await overlayMtus(lab(), h)
+      expect(mtus.size).toBeGreaterThanOrEqual(4)
+      for (const [link, mtu] of mtus) expect(`${link} ${mtu}`).toBe(`${link} 1400`)
+    }
+    const ping = (size: number) =>
+      lab().exec(1, [
+        'ip',
+        'netns',
+        'exec',
+        e1.namespace,
+        'ping',
+        '-c',
+        '1',
+        '-W',
+        '2',
+        '-M',
+        'do',
+        '-s',
+        String(size),
+        e2.ip,
+      ])
+    await waitFor('a 1400-byte ping across', 20_000, async () =>
+      (await ping(1372)).exitCode === 0 ? true : undefined,
+    )
+    expect((await ping(1373)).exitCode).not.toBe(0)
+    await swOk(lab(), 1, 'endpoint', 'detach', 's1')
+    await swOk(lab(), 2, 'endpoint', 'detach', 's2')
+  })
 })
