@@ -178,6 +178,29 @@ describe('underlay MTU 1400 (lab of 2 hosts)', () => {
 describe('underlay MTU 9000 (lab of 2 hosts)', () => {
   const { lab } = labWithMtu('mj', 9000)
 
+  /**
+   * Attaches an endpoint of `net` on each host; every swarmnet link of both hosts has `mtu`;
+   * a DF ping of exactly `mtu` crosses and one byte more does not leave; detaches again.
+   */
+  async function expectNetworkMtu(net: string, mtu: number): Promise<void> {
+    type Ep = { ip: string; namespace: string }
+    const e1 = await swJson<Ep>(lab(), 1, 'endpoint', 'attach', '--id', `${net}1`, net)
+    const e2 = await swJson<Ep>(lab(), 2, 'endpoint', 'attach', '--id', `${net}2`, net)
+    for (const h of [1, 2]) {
+      const mtus = await overlayMtus(lab(), h)
+      expect(mtus.size).toBeGreaterThanOrEqual(4)
+      for (const [link, m] of mtus) expect(`${link} ${m}`).toBe(`${link} ${mtu}`)
+    }
+    const ping = (size: number) =>
+      lab().exec(1, ['ip', 'netns', 'exec', e1.namespace, 'ping', '-c1', '-W2', '-Mdo', `-s${size}`, e2.ip])
+    await waitFor(`a ${mtu}-byte ping across`, 20_000, async () =>
+      (await ping(mtu - 28)).exitCode === 0 ? true : undefined,
+    )
+    expect((await ping(mtu - 27)).exitCode).not.toBe(0)
+    await swOk(lab(), 1, 'endpoint', 'detach', `${net}1`)
+    await swOk(lab(), 2, 'endpoint', 'detach', `${net}2`)
+  }
+
   it('defaults a network to 8950, on every link of both hosts, and jumbo frames cross', async () => {
     await waitFor('both nodes report 9000', 20_000, async () => {
       const n = await swJson<NodeJson[]>(lab(), 1, 'node', 'ls')
@@ -185,105 +208,13 @@ describe('underlay MTU 9000 (lab of 2 hosts)', () => {
     })
     await swOk(lab(), 1, 'network', 'create', 'jumbo')
     expect((await swJson<NetJson[]>(lab(), 1, 'network', 'ls'))[0]?.mtu).toBe(8950)
-    const e1 = await swJson<{ ip: string; namespace: string }>(
-      lab(),
-      1,
-      'endpoint',
-      'attach',
-      '--id',
-      'j1',
-      'jumbo',
-    )
-    const e2 = await swJson<{ ip: string; namespace: string }>(
-      lab(),
-      2,
-      'endpoint',
-      'attach',
-      '--id',
-      'j2',
-      'jumbo',
-    )
-    for (const h of [1, 2]) {
-      const mtus = await overlayMtus(lab(), h)
-      expect(mtus.size).toBeGreaterThanOrEqual(4)
-      for (const [link, mtu] of mtus) expect(`${link} ${mtu}`).toBe(`${link} 8950`)
-    }
-    const ping = await waitFor('a jumbo ping across', 20_000, async () => {
-      const r = await lab().exec(1, [
-        'ip',
-        'netns',
-        'exec',
-        e1.namespace,
-        'ping',
-        '-c',
-        '1',
-        '-W',
-        '2',
-        '-M',
-        'do',
-        '-s',
-        '8922',
-        e2.ip,
-      ])
-      return r.exitCode === 0 ? r : undefined
-    })
-    expect(ping.stdout).toContain('1 received')
-    for (const [h, id] of [
-      [1, 'j1'],
-      [2, 'j2'],
-    ] as const)
-      await swOk(lab(), h, 'endpoint', 'detach', id)
+    await expectNetworkMtu('jumbo', 8950)
   })
 
   it('gives a network with -o mtu=1400 that MTU on every node, not the underlay default', async () => {
     await swOk(lab(), 1, 'network', 'create', '-o', 'mtu=1400', 'small')
     const small = (await swJson<NetJson[]>(lab(), 1, 'network', 'ls')).find((n) => n.name === 'small')
     expect(small?.mtu).toBe(1400)
-    const e1 = await swJson<{ ip: string; namespace: string }>(
-      lab(),
-      1,
-      'endpoint',
-      'attach',
-      '--id',
-      's1',
-      'small',
-    )
-    const e2 = await swJson<{ ip: string; namespace: string }>(
-      lab(),
-      2,
-      'endpoint',
-      'attach',
-      '--id',
-      's2',
-      'small',
-    )
-    for (const h of [1, 2]) {
-      const mtus = await overlayMtus(lab(), h)
-      expect(mtus.size).toBeGreaterThanOrEqual(4)
-      for (const [link, mtu] of mtus) expect(`${link} ${mtu}`).toBe(`${link} 1400`)
-    }
-    const ping = (size: number) =>
-      lab().exec(1, [
-        'ip',
-        'netns',
-        'exec',
-        e1.namespace,
-        'ping',
-        '-c',
-        '1',
-        '-W',
-        '2',
-        '-M',
-        'do',
-        '-s',
-        String(size),
-        e2.ip,
-      ])
-    await waitFor('a 1400-byte ping across', 20_000, async () =>
-      (await ping(1372)).exitCode === 0 ? true : undefined,
-    )
-    expect((await ping(1373)).exitCode).not.toBe(0)
-    await swOk(lab(), 1, 'endpoint', 'detach', 's1')
-    await swOk(lab(), 2, 'endpoint', 'detach', 's2')
+    await expectNetworkMtu('small', 1400)
   })
 })
