@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
-import { InvalidInputError } from '@swarmnet/interface'
+import { type AbortOptions, InvalidInputError } from '@swarmnet/interface'
 import { parseHostPort } from '@swarmnet/ipv4'
 
 export function hostIPv4s(): Map<string, string> {
@@ -46,10 +46,15 @@ export async function resolveAdvertiseAddr(given: string | undefined): Promise<s
  * The interface carrying `addr` and its MTU (from /sys, no process spawned), or undefined
  * when no interface holds the address. Read on every heartbeat, so a changed MTU is reported.
  */
-export async function underlayOf(addr: string): Promise<{ device: string; mtu: number } | undefined> {
+export async function underlayOf(
+  addr: string,
+  options?: AbortOptions,
+): Promise<{ device: string; mtu: number } | undefined> {
   const device = hostIPv4s().get(addr)
   if (device === undefined || !/^[\w.@-]{1,15}$/.test(device)) return undefined
-  const mtu = Number((await readFile(`/sys/class/net/${device}/mtu`, 'utf8').catch(() => '')).trim())
+  const path = `/sys/class/net/${device}/mtu`
+  const text = await readFile(path, { encoding: 'utf8', ...options }).catch(() => '')
+  const mtu = Number(text.trim())
   return Number.isInteger(mtu) && mtu > 0 ? { device, mtu } : undefined
 }
 

@@ -84,7 +84,7 @@ export class NodeRuntime {
       })
       await gossip.start(options)
       this.gossip = gossip
-      this.underlayMtu = (await underlayOf(this.id.advertiseAddr))?.mtu
+      this.underlayMtu = (await underlayOf(this.id.advertiseAddr, options))?.mtu
       const net = new NetworkController(
         {
           logger: this.c.logger.child('networks'),
@@ -214,7 +214,7 @@ export class NodeRuntime {
   }
 
   private async beat(signal: AbortSignal): Promise<void> {
-    this.underlayMtu = (await underlayOf(this.id.advertiseAddr))?.mtu ?? this.underlayMtu
+    this.underlayMtu = (await underlayOf(this.id.advertiseAddr, { signal }))?.mtu ?? this.underlayMtu
     const res = await callApi(
       this.managerTarget(),
       managerApi.heartbeat,
