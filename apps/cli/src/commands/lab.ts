@@ -38,9 +38,9 @@ export function registerLab(program: Command): void {
       }
       if (!/^[0-9]{1,5}$/.test(opts.mtu))
         throw new CliError(`invalid --mtu '${opts.mtu}': expected a number`, 2)
-      checkRoot()
       const init = { name, hosts: count, mtu: Number(opts.mtu) }
-      const l = await lifted(async () => createLab({ logger: logger() }, init))
+      const l = await lifted(async () => createLab({ logger: logger() }, init)) // validates, creates nothing
+      checkRoot()
       await lifted(() => l.up())
       if (opts.format === 'json') printJson(await l.status())
       else {
