@@ -51,9 +51,13 @@ const result = await withLab('cb', 1, async (lab) => {
   await waitFor('whoami answering', 30_000, async () =>
     (await sw(lab, 1, ...curl)).exitCode === 0 ? true : undefined,
   )
-  const pid = (await lab.exec(1, ['pgrep', '-f', 'whoami --port 8080'])).stdout.trim().split('\n')[0] ?? ''
-  const status = (await lab.exec(1, ['cat', `/proc/${pid}/status`])).stdout
-  const rssMb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024
+  // the Node process itself (bin/swarmnet execs it), not the task's shim or a shell
+  const pids = (await lab.exec(1, ['pgrep', '-f', 'main.js whoami --port 8080'])).stdout.trim().split('\n')
+  let rssMb = 0
+  for (const pid of pids) {
+    const status = (await lab.exec(1, ['cat', `/proc/${pid}/status`])).stdout
+    rssMb = Math.max(rssMb, Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024)
+  }
 
   const verbs: Array<[string, string[]]> = [
     ['node -e 0 (floor)', [NODE, '-e', '0']],
