@@ -122,13 +122,7 @@ export class NetworkService {
           createdAt: new Date(this.clock.now()).toISOString(),
           mtu,
         }
-        this.logger.info('network created', {
-          network: id,
-          name: req.name,
-          vni: got.vni,
-          subnet: got.subnet,
-          mtu,
-        })
+        this.logger.info('network created', { network: id, name: req.name, vni: got.vni, subnet: got.subnet })
         return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
       }, options)
     })
