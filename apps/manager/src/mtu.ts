@@ -13,7 +13,10 @@ export const VXLAN_OVERHEAD = 50
 export const DEFAULT_UNDERLAY_MTU = 1500
 /** Smallest network MTU: the smallest datagram every IPv4 host must accept (RFC 791). */
 export const MIN_NETWORK_MTU = 576
-/** Largest network MTU: what a jumbo-frame (9000) underlay carries. */
+/**
+ * Largest network MTU one may ask for: what a jumbo-frame (9000) underlay carries, or what
+ * the largest reported underlay carries when that is more (AWS: 9001).
+ */
 export const MAX_NETWORK_MTU = 9000 - VXLAN_OVERHEAD
 
 /** The MTU a network gets when none is asked for: smallest reported underlay − overhead. */
@@ -28,9 +31,10 @@ export function networkMtu(option: string | undefined, underlayMtus: readonly nu
   const mtu = /^[0-9]{1,6}$/.test(option) ? Number(option) : Number.NaN
   if (!Number.isInteger(mtu))
     throw new InvalidInputError(`invalid --opt mtu=${option}: expected a number of bytes`)
-  if (mtu < MIN_NETWORK_MTU || mtu > MAX_NETWORK_MTU)
+  const max = Math.max(MAX_NETWORK_MTU, ...underlayMtus.map((m) => m - VXLAN_OVERHEAD))
+  if (mtu < MIN_NETWORK_MTU || mtu > max)
     throw new InvalidInputError(
-      `invalid --opt mtu=${option}: must be ${MIN_NETWORK_MTU}-${MAX_NETWORK_MTU} (a 9000-byte underlay carries ${MAX_NETWORK_MTU})`,
+      `invalid --opt mtu=${option}: must be ${MIN_NETWORK_MTU}-${max} (the largest underlay, ${max + VXLAN_OVERHEAD}, carries ${max})`,
     )
   return mtu
 }

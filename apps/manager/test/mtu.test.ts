@@ -20,6 +20,12 @@ describe('network MTU', () => {
     expect(networkMtu(undefined, [1500, 1400])).toBe(1350)
   })
 
+  it('allows more than 8950 only up to what the largest reported underlay carries (AWS 9001)', () => {
+    expect(networkMtu(undefined, [9001])).toBe(8951)
+    expect(networkMtu('8951', [1500, 9001])).toBe(8951)
+    expect(() => networkMtu('8952', [9001])).toThrow(/must be 576-8951/)
+  })
+
   it.each([
     ['abc', /expected a number/],
     ['', /expected a number/],

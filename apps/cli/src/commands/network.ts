@@ -33,7 +33,7 @@ export function registerNetwork(program: Command): void {
     .option('--attachable', 'allow endpoints outside services to attach')
     .option(
       '-o, --opt <key[=value]>',
-      'driver option (repeatable): mtu=N (576-8950; default: the smallest underlay MTU of the nodes − 50)',
+      'driver option (repeatable): mtu=N (from 576; default: the smallest underlay MTU of the nodes − 50)',
       collect,
       [],
     )
