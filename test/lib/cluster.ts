@@ -13,10 +13,10 @@ import { silentLogger } from '@swarmnet/logger'
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/swarmnet')
 
 /** A lab with a unique name per run so parallel or crashed runs never collide. */
-export function newLab(prefix: string, hosts: number): Lab {
+export function newLab(prefix: string, hosts: number, init: { mtu?: number } = {}): Lab {
   return createLab(
     { logger: silentLogger },
-    { name: `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 8), hosts },
+    { name: `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 8), hosts, ...init },
   )
 }
 
@@ -81,6 +81,15 @@ export async function formCluster(lab: Lab, hosts: number): Promise<string> {
 export async function nodesByHost(lab: Lab): Promise<Map<string, NodeJson>> {
   const nodes = await swJson<NodeJson[]>(lab, 1, 'node', 'ls')
   return new Map(nodes.map((n) => [n.hostname, n]))
+}
+
+/**
+ * kill -9 of every swarmnet process of a lab host: the agent (by its process title, which
+ * replaces its argv) and any CLI or task process (by the script in their argv).
+ */
+export async function killSwarmnet(lab: Lab, host: number): Promise<void> {
+  await lab.exec(host, ['pkill', '-9', '-x', 'swarmnet-agent'])
+  await lab.exec(host, ['pkill', '-9', '-f', 'apps/cli/dist/main.js'])
 }
 
 /** Prints the tail of each host's agent log: call it when a test failed, to see why. */

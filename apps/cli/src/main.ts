@@ -3,17 +3,14 @@
  * `swarmnet`: the commander CLI. The only code in the repository that prints for humans.
  * Each verb lives in commands/<verb>.ts and registers itself on the program.
  */
+import { enableCompileCache } from 'node:module'
 import { Command, CommanderError } from 'commander'
-import { registerAgent } from './commands/agent.js'
-import { registerCluster } from './commands/cluster.js'
-import { registerLab } from './commands/lab.js'
-import { registerNetwork } from './commands/network.js'
-import { registerNode } from './commands/node.js'
-import { registerService } from './commands/service.js'
-import { registerVersion } from './commands/version.js'
-import { registerWhoami } from './commands/whoami.js'
 import { CliError } from './errors.js'
 import { SWARMNET_VERSION } from './version.js'
+
+// Node keeps the compiled code of the modules a verb loads (under os.tmpdir(), or
+// NODE_COMPILE_CACHE), so the next call skips compiling zod and the wire schemas: ~20 ms
+enableCompileCache()
 
 const program = new Command('swarmnet')
   .description('Swarm-style cluster manager whose heart is the network')
@@ -21,18 +18,30 @@ const program = new Command('swarmnet')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
-/** [the verbs a module registers (space-separated, for readers), its register function] */
-const registrations: Array<[string, (p: Command) => void]> = [
-  ['version', registerVersion],
-  ['agent', registerAgent],
-  ['init join join-token leave info', registerCluster],
-  ['node', registerNode],
-  ['network endpoint', registerNetwork],
-  ['service exec', registerService],
-  ['lab', registerLab],
-  ['whoami', registerWhoami],
+type Register = (p: Command) => void
+
+/**
+ * [the verbs a module registers, a loader of its register function]. Only the module of the
+ * verb being run is loaded (all of them for help or an unknown verb), so `swarmnet version`
+ * or `node ls` loads commander and the wire client, never the agent, libp2p, level, forge,
+ * the lab or the runtime; those load inside their own verbs' actions.
+ */
+const registrations: Array<[readonly string[], () => Promise<Register>]> = [
+  [['version'], async () => (await import('./commands/version.js')).registerVersion],
+  [['agent'], async () => (await import('./commands/agent.js')).registerAgent],
+  [
+    ['init', 'join', 'join-token', 'leave', 'info'],
+    async () => (await import('./commands/cluster.js')).registerCluster,
+  ],
+  [['node'], async () => (await import('./commands/node.js')).registerNode],
+  [['network', 'endpoint'], async () => (await import('./commands/network.js')).registerNetwork],
+  [['service', 'exec'], async () => (await import('./commands/service.js')).registerService],
+  [['lab'], async () => (await import('./commands/lab.js')).registerLab],
+  [['whoami'], async () => (await import('./commands/whoami.js')).registerWhoami],
 ]
-for (const [, register] of registrations) register(program)
+const verb = process.argv[2] ?? ''
+const own = registrations.filter(([verbs]) => verbs.includes(verb))
+for (const [, load] of own.length > 0 ? own : registrations) (await load())(program)
 
 try {
   await program.parseAsync(process.argv)

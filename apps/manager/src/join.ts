@@ -6,6 +6,7 @@ import { ConflictError, InvalidInputError, NotSupportedError } from '@swarmnet/i
 import type { Pki } from '@swarmnet/pki'
 import { UnauthorizedError } from './auth.js'
 import { newId } from './ids.js'
+import { newNodeRecord } from './nodes.js'
 import type { ClusterRecord, NodeRecord } from './records.js'
 
 export interface JoinRequest {
@@ -16,6 +17,7 @@ export interface JoinRequest {
   advertiseAddr: string
   peerId: string
   gossipAddrs: string[]
+  underlayMtu?: number | undefined
 }
 
 export async function admitNode(
@@ -49,21 +51,7 @@ export async function admitNode(
     { certPem: cluster.caCertPem, keyPem: cluster.caKeyPem },
     { csrPem: req.csrPem, nodeId, role, clusterId: cluster.id, peerId: req.peerId },
   )
-  const at = new Date(d.now).toISOString()
-  const node: NodeRecord = {
-    id: nodeId,
-    hostname: req.hostname,
-    role,
-    availability: 'active',
-    addr: req.advertiseAddr,
-    peerId: req.peerId,
-    gossipAddrs: req.gossipAddrs,
-    certSerial: issued.serial,
-    certExpiry: new Date(issued.notAfter).toISOString(),
-    createdAt: at,
-    updatedAt: at,
-    engineVersion: d.version,
-  }
+  const node = newNodeRecord({ ...req, nodeId }, role, issued, new Date(d.now).toISOString(), d.version)
   await d.save(node)
   const managers = [...d.nodes, node]
     .filter((n) => n.role === 'manager')

@@ -13,7 +13,9 @@ import { verifyCaller } from './auth.js'
 import { newId } from './ids.js'
 import { admitNode, type JoinRequest } from './join.js'
 import { HEARTBEAT_PERIOD_MS, Liveness } from './liveness.js'
-import { NetworkService } from './networks.js'
+import { mtuWarnings } from './mtu.js'
+import { mtuOf, NetworkService } from './networks.js'
+import { nodeView } from './nodes.js'
 import { checkAddressPool } from './pool.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { resolveRef } from './refs.js'
@@ -77,20 +79,7 @@ export class DefaultManager implements Manager {
       clusterId,
       peerId: b.peerId,
     })
-    const node: NodeRecord = {
-      id: b.nodeId,
-      hostname: b.hostname,
-      role: 'manager',
-      availability: 'active',
-      addr: b.advertiseAddr,
-      peerId: b.peerId,
-      gossipAddrs: b.gossipAddrs,
-      certSerial: issued.serial,
-      certExpiry: new Date(issued.notAfter).toISOString(),
-      createdAt: now,
-      updatedAt: now,
-      engineVersion: this.init.version,
-    }
+    const node = newNodeRecord(b, 'manager', issued, now, this.init.version)
     await this.c.store.batch([this.clusters.putOp('self', cluster), this.nodes.putOp(node.id, node)], options)
     this.liveness.seen(node.id)
     return { cluster, node, certPem: issued.certPem }
@@ -131,6 +120,7 @@ export class DefaultManager implements Manager {
           logger: this.c.logger.child('networks'),
           users: async (id, o) => (await this.services(o)).networkUsers(id, o),
           nodeAddrs: async (o) => (await this.allNodes(o)).map((n) => n.addr),
+          underlayMtus: async (o) => (await this.allNodes(o)).flatMap((n) => n.underlayMtu ?? []),
         },
         { pools: [cluster.defaultAddrPool], size: cluster.defaultAddrPoolMaskLen },
       )
@@ -185,8 +175,9 @@ export class DefaultManager implements Manager {
 
   async listNodes(selfId: string, options?: AbortOptions): Promise<NodeView[]> {
     const all = await this.allNodes(options)
+    const nets = await this.networkMtus(options)
     return all
-      .map((n) => this.view(n, selfId))
+      .map((n) => nodeView(n, selfId, this.status(n.id), nets))
       .sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id))
   }
 
@@ -210,7 +201,7 @@ export class DefaultManager implements Manager {
         from: n.availability,
         to: next.availability,
       })
-    return this.view(next, selfId)
+    return nodeView(next, selfId, this.status(next.id), await this.networkMtus(options))
   }
 
   /** Removes a node and revokes its certificate cluster-wide. */
@@ -249,22 +240,11 @@ export class DefaultManager implements Manager {
     return this.liveness.status(nodeId)
   }
 
-  private view(n: NodeRecord, selfId: string): NodeView {
-    return {
-      id: n.id,
-      hostname: n.hostname,
-      role: n.role,
-      status: this.status(n.id),
-      availability: n.availability,
-      addr: n.addr,
-      managerStatus: n.role === 'manager' ? (n.id === selfId ? 'leader' : 'reachable') : '',
-      self: n.id === selfId,
-      peerId: n.peerId,
-      createdAt: n.createdAt,
-      updatedAt: n.updatedAt,
-      certificateExpiry: n.certExpiry,
-      engineVersion: n.engineVersion,
-    }
+  private async networkMtus(options?: AbortOptions): Promise<{ name: string; mtu: number }[]> {
+    return (await (await this.networks(options)).allNetworks(options)).map((n) => ({
+      name: n.name,
+      mtu: mtuOf(n),
+    }))
   }
 
   /** The caller's node, from its verified client certificate; never from the body. */
@@ -287,7 +267,8 @@ export class DefaultManager implements Manager {
         const changed =
           n.hostname !== req.hostname ||
           n.addr !== req.advertiseAddr ||
-          n.gossipAddrs.join() !== req.gossipAddrs.join()
+          n.gossipAddrs.join() !== req.gossipAddrs.join() ||
+          (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu)
         if (changed) {
           const at = new Date(this.c.clock.now()).toISOString()
           await this.nodes.put(n.id, {
@@ -296,12 +277,14 @@ export class DefaultManager implements Manager {
             addr: req.advertiseAddr,
             gossipAddrs: req.gossipAddrs,
             updatedAt: at,
+            ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
           })
         }
         const peers: PeerInfo[] = (await this.allNodes())
           .filter((p) => p.id !== n.id)
           .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs, status: this.status(p.id) }))
-        return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers }
+        const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
+        return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers, warnings }
       }),
       route(managerApi.renew, async (req, ctx) => {
         const n = await this.caller(ctx)

@@ -13,6 +13,7 @@ import type { TaskAttachment } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { newId } from './ids.js'
+import { DEFAULT_UNDERLAY_MTU, networkMtu, VXLAN_OVERHEAD } from './mtu.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
 import { resolveRef } from './refs.js'
 
@@ -25,7 +26,7 @@ export interface NetworkCreate {
   options: Record<string, string>
 }
 
-const KNOWN_OPTIONS = new Set(['encrypted'])
+const KNOWN_OPTIONS = new Set(['encrypted', 'mtu'])
 
 export type NetworkUsers = (
   networkId: string,
@@ -43,6 +44,8 @@ export class NetworkService {
   private readonly store: Store
   private readonly clock: Clock
   private readonly logger: Logger
+  /** The underlay MTUs the nodes report, for the default network MTU. */
+  private readonly underlayMtus: (options?: AbortOptions) => Promise<number[]>
   private readonly networks
   private readonly endpoints
   private readonly state
@@ -63,6 +66,7 @@ export class NetworkService {
       users: NetworkUsers
       /** The nodes' underlay addresses: no overlay subnet may contain one. */
       nodeAddrs: (options?: AbortOptions) => Promise<string[]>
+      underlayMtus?: (options?: AbortOptions) => Promise<number[]>
     },
     pool: { pools: string[]; size: number },
   ) {
@@ -71,6 +75,7 @@ export class NetworkService {
     this.store = c.store
     this.clock = c.clock
     this.logger = c.logger
+    this.underlayMtus = c.underlayMtus ?? (async () => [])
     this.pool = pool
     this.networks = c.store.table<NetworkRecord>('networks')
     this.endpoints = c.store.table<EndpointRecord>('endpoints')
@@ -115,6 +120,7 @@ export class NetworkService {
         throw new NotSupportedError('encrypted overlay networks (--opt encrypted) are not supported yet')
       if (req.gateway !== undefined && req.subnet === undefined)
         throw new InvalidInputError('--gateway needs --subnet')
+      const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options))
       const all = await this.allNetworks(options)
       if (all.some((n) => n.name === req.name))
         throw new ConflictError(`network with name ${req.name} already exists`)
@@ -138,6 +144,7 @@ export class NetworkService {
           encrypted: false,
           attachable: req.attachable,
           createdAt: new Date(this.clock.now()).toISOString(),
+          mtu,
         }
         this.logger.info('network created', { network: id, name: req.name, vni: got.vni, subnet: got.subnet })
         return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
@@ -334,17 +341,23 @@ export class NetworkService {
       internal: false,
       createdAt: n.createdAt,
       endpoints,
+      mtu: mtuOf(n),
     }
   }
 
   private endpointView(e: EndpointRecord, n: NetworkRecord): EndpointView {
     return {
       id: e.id,
-      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway },
+      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: mtuOf(n) },
       ip: e.ip,
       prefix: e.prefix,
       mac: e.mac,
       node: e.node,
     }
   }
+}
+
+/** A network's MTU; networks created before MTUs were stored have Docker's 1450. */
+export function mtuOf(n: NetworkRecord): number {
+  return n.mtu ?? DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD
 }

@@ -27,6 +27,8 @@ export interface NodeRecord {
   createdAt: string
   updatedAt: string
   engineVersion: string
+  /** MTU of the node's underlay interface as last reported (absent: an older agent). */
+  underlayMtu?: number
 }
 
 export interface RevokedRecord {
@@ -45,6 +47,8 @@ export interface NetworkRecord {
   encrypted: boolean
   attachable: boolean
   createdAt: string
+  /** One value cluster-wide, fixed at create (absent: created before MTUs, 1450). */
+  mtu?: number
 }
 
 export interface EndpointRecord {

@@ -34,6 +34,8 @@ export interface BootstrapInit {
   defaultAddrPoolMaskLen: number
   /** The pool was asked for (not the default): it must not hold this node's address. */
   defaultAddrPoolGiven?: boolean
+  /** MTU of the interface carrying advertiseAddr. */
+  underlayMtu?: number
 }
 
 export interface Manager {

@@ -17,16 +17,17 @@ import {
   SwarmnetError,
   serialQueue,
 } from '@swarmnet/interface'
+import { parseCidr } from '@swarmnet/ipv4'
 import type { Manager } from '@swarmnet/manager'
 import { createManager, newNodeId } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
-import type { InfoView } from '@swarmnet/wire'
 import { createApiHandler, localApi, route, serviceApi } from '@swarmnet/wire'
-import { hostname, kernelRelease, resolveAdvertiseAddr, splitHostPort } from './host.js'
+import { hostname, resolveAdvertiseAddr, splitHostPort, underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { IDENTITY_KEY, IDENTITY_TABLE } from './identity.js'
 import type { AgentInit } from './index.js'
+import { agentInfo } from './info.js'
 import { joinCluster } from './join.js'
 import { NodeRuntime } from './node-runtime.js'
 import type { AgentFactories } from './ports.js'
@@ -181,8 +182,7 @@ export class Agent {
     const advertiseAddr = await resolveAdvertiseAddr(req.advertiseAddr)
     const listen = splitHostPort(req.listenAddr ?? `0.0.0.0:${DEFAULT_MANAGER_PORT}`, DEFAULT_MANAGER_PORT)
     const pool = req.defaultAddrPool ?? DEFAULT_POOL
-    if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(pool))
-      throw new InvalidInputError(`invalid --default-addr-pool '${pool}'`)
+    if (parseCidr(pool) === undefined) throw new InvalidInputError(`invalid --default-addr-pool '${pool}'`)
     const key = await this.c.factories.generatePeerKey()
     const nodeId = newNodeId()
     const csr = this.pki.createNodeCsr({ nodeId, peerId: key.peerId })
@@ -199,6 +199,7 @@ export class Agent {
       defaultAddrPool: pool,
       defaultAddrPoolMaskLen: req.defaultAddrPoolMaskLen ?? DEFAULT_POOL_MASK,
       defaultAddrPoolGiven: req.defaultAddrPool !== undefined,
+      underlayMtu: (await underlayOf(advertiseAddr))?.mtu,
     })
     const id: NodeIdentity = {
       nodeId,
@@ -255,6 +256,7 @@ export class Agent {
       advertiseAddr,
       peerId: key.peerId,
       gossipAddrs: [`/ip4/${advertiseAddr}/tcp/${gossipPort}/p2p/${key.peerId}`],
+      underlayMtu: (await underlayOf(advertiseAddr))?.mtu,
     })
     const id: NodeIdentity = {
       nodeId: joined.nodeId,
@@ -302,30 +304,11 @@ export class Agent {
     return { ok: true as const }
   }
 
-  private async info(): Promise<InfoView> {
-    const id = this.runtime?.identity
-    return {
-      nodeId: id?.nodeId ?? '',
-      hostname: hostname(),
-      role: id?.role ?? '',
-      clusterId: id?.clusterId ?? '',
-      state: id === undefined ? 'inactive' : this.runtime?.heartbeat.ok ? 'active' : 'pending',
-      managerAddr: id?.managerAddr ?? '',
-      advertiseAddr: id?.advertiseAddr ?? '',
-      dataPathPort: id?.dataPathPort ?? DEFAULT_DATA_PATH_PORT,
-      gossipPort: id?.gossipPort ?? DEFAULT_GOSSIP_PORT,
-      capabilities: await this.c.factories.capabilities(),
-      version: this.init.version,
-      node: process.version,
-      kernel: kernelRelease(),
-      pid: process.pid,
-      tasks: this.runtime?.taskCounters ?? { started: 0, rejected: 0, failed: 0 },
-    }
-  }
-
   private routes() {
     return [
-      route(localApi.info, () => this.info()),
+      route(localApi.info, async () =>
+        agentInfo(this.runtime, await this.c.factories.capabilities(), this.init.version),
+      ),
       route(localApi.init, (req) => this.serial(() => this.doInit(req))),
       route(localApi.join, (req) => this.serial(() => this.doJoin(req))),
       route(localApi.leave, (req) => this.serial(() => this.doLeave(req.force))),

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
-import { InvalidInputError } from '@swarmnet/interface'
+import { type AbortOptions, InvalidInputError } from '@swarmnet/interface'
+import { parseHostPort } from '@swarmnet/ipv4'
 
 export function hostIPv4s(): Map<string, string> {
   const out = new Map<string, string>()
@@ -41,13 +42,27 @@ export async function resolveAdvertiseAddr(given: string | undefined): Promise<s
   return found
 }
 
+/**
+ * The interface carrying `addr` and its MTU (from /sys, no process spawned), or undefined
+ * when no interface holds the address. Read on every heartbeat, so a changed MTU is reported.
+ */
+export async function underlayOf(
+  addr: string,
+  options?: AbortOptions,
+): Promise<{ device: string; mtu: number } | undefined> {
+  const device = hostIPv4s().get(addr)
+  if (device === undefined || !/^[\w.@-]{1,15}$/.test(device)) return undefined
+  const path = `/sys/class/net/${device}/mtu`
+  const text = await readFile(path, { encoding: 'utf8', ...options }).catch(() => '')
+  const mtu = Number(text.trim())
+  return Number.isInteger(mtu) && mtu > 0 ? { device, mtu } : undefined
+}
+
 /** `IP[:PORT]` → parts, with the default port. */
 export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
-  const [host = '', p] = value.split(':')
-  const port = p === undefined ? defaultPort : Number(p)
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new InvalidInputError(`invalid port in '${value}'`)
-  return { host, port }
+  const parts = parseHostPort(value, defaultPort)
+  if (parts === undefined) throw new InvalidInputError(`invalid address '${value}': expected IP[:PORT]`)
+  return parts
 }
 
 export function hostname(): string {

@@ -26,6 +26,7 @@ export interface JoinRequest {
   advertiseAddr: string
   peerId: string
   gossipAddrs: string[]
+  underlayMtu?: number | undefined
 }
 
 export async function joinCluster(pki: Pki, req: JoinRequest, options?: AbortOptions) {
@@ -63,6 +64,7 @@ export async function joinCluster(pki: Pki, req: JoinRequest, options?: AbortOpt
       advertiseAddr: req.advertiseAddr,
       peerId: req.peerId,
       gossipAddrs: req.gossipAddrs,
+      ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
     },
     { ...options, timeoutMs: 20_000 },
   )

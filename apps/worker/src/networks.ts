@@ -241,6 +241,7 @@ export class NetworkController {
         vni: n.vni,
         subnet: n.subnet,
         gateway: n.gateway,
+        ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
         peers: this.c.netdb.entries(n.id).map((p) => ({ ip: p.ip, mac: p.mac, vtep: p.vtep })),
       })),
       endpoints: eps.map((e) => ({

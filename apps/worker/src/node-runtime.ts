@@ -14,6 +14,7 @@ import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget } from '@swarmnet/wire'
 import { callApi, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
+import { underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { NetworkController } from './networks.js'
 import type { AgentFactories } from './ports.js'
@@ -51,6 +52,10 @@ export class NodeRuntime {
   private renewAt = 0
   private revoked = new Set<string>()
   heartbeat: HeartbeatState = { ok: false, at: 0 }
+  /** MTU of the interface carrying the advertise address, as last read. */
+  underlayMtu: number | undefined
+  /** What the manager finds wrong with this node (last heartbeat), e.g. an underlay too small. */
+  warnings: readonly string[] = []
 
   constructor(components: NodeRuntimeComponents, identity: NodeIdentity) {
     this.c = components
@@ -84,6 +89,7 @@ export class NodeRuntime {
       })
       await gossip.start(options)
       this.gossip = gossip
+      this.underlayMtu = (await underlayOf(this.id.advertiseAddr, options))?.mtu
       const net = new NetworkController(
         {
           logger: this.c.logger.child('networks'),
@@ -92,6 +98,7 @@ export class NodeRuntime {
           dataplane: this.c.factories.dataplane({
             advertiseAddress: this.id.advertiseAddr,
             dataPathPort: this.id.dataPathPort,
+            ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
           }),
           netdb: this.c.factories.netdb(gossip, this.id.nodeId),
           manager: () => this.managerTarget(),
@@ -215,6 +222,7 @@ export class NodeRuntime {
   }
 
   private async beat(signal: AbortSignal): Promise<void> {
+    this.underlayMtu = (await underlayOf(this.id.advertiseAddr, { signal }))?.mtu ?? this.underlayMtu
     const res = await callApi(
       this.managerTarget(),
       managerApi.heartbeat,
@@ -222,10 +230,13 @@ export class NodeRuntime {
         hostname: this.id.hostname,
         advertiseAddr: this.id.advertiseAddr,
         gossipAddrs: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}/p2p/${this.id.peerId}`],
+        ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
       },
       { signal, timeoutMs: 4_000 },
     )
     this.heartbeat = { ok: true, at: this.c.clock.now() }
+    for (const w of res.warnings) if (!this.warnings.includes(w)) this.c.logger.warn(w)
+    this.warnings = res.warnings
     const revoked = new Set(res.revoked)
     const changed = revoked.size !== this.revoked.size || [...revoked].some((r) => !this.revoked.has(r))
     this.revoked = revoked

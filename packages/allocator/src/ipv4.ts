@@ -1,51 +1,25 @@
-import ipaddr from 'ipaddr.js'
+/**
+ * The allocator's view of IPv4 values: @swarmnet/ipv4 (the one parser), plus the subnet
+ * rules of a network (prefix range, no host bits) with the allocator's own errors.
+ */
+import { type Block, blockOf, formatBlock, isIpv6, overlaps, parseCidr } from '@swarmnet/ipv4'
 import { InvalidSubnetError } from './errors.js'
 
-/** An IPv4 block as unsigned 32-bit integers: `[first, last]` inclusive. */
-export interface Block {
-  readonly first: number
-  readonly last: number
-  readonly prefix: number
-}
+export type { Block } from '@swarmnet/ipv4'
+export {
+  blockOf as blockAt,
+  blockSize,
+  contains,
+  formatBlock,
+  formatIpv4 as formatIPv4,
+  macOf,
+  overlaps,
+  parseIpv4 as parseIPv4,
+} from '@swarmnet/ipv4'
 
 /** Narrowest and widest prefixes accepted for a network subnet. */
 export const MIN_PREFIX = 8
 export const MAX_PREFIX = 29
-
-/** Parses a strict dotted-quad IPv4 address to an integer, or `undefined`. */
-export function parseIPv4(text: string): number | undefined {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined
-  return toInt(ipaddr.IPv4.parse(text).octets)
-}
-
-export function formatIPv4(n: number): string {
-  return octets(n).join('.')
-}
-
-export function formatBlock(block: Block): string {
-  return `${formatIPv4(block.first)}/${block.prefix}`
-}
-
-/** `02:42:` followed by the four address bytes in hex. */
-export function macOf(n: number): string {
-  return ['02', '42', ...octets(n).map((o) => o.toString(16).padStart(2, '0'))].join(':')
-}
-
-export function blockSize(prefix: number): number {
-  return 2 ** (32 - prefix)
-}
-
-export function blockAt(first: number, prefix: number): Block {
-  return { first, last: first + blockSize(prefix) - 1, prefix }
-}
-
-export function overlaps(a: Block, b: Block): boolean {
-  return a.first <= b.last && b.first <= a.last
-}
-
-export function contains(block: Block, n: number): boolean {
-  return n >= block.first && n <= block.last
-}
 
 /**
  * Parses `a.b.c.d/p` as a network block: IPv4 only, strict dotted quad, prefix within
@@ -57,20 +31,18 @@ export function parseBlock(
   minPrefix = MIN_PREFIX,
   maxPrefix = MAX_PREFIX,
 ): Block {
-  const [addr, bits, ...rest] = text.split('/')
-  if (addr !== undefined && ipaddr.IPv6.isValid(addr)) {
+  if (isIpv6(text.split('/')[0] ?? '')) {
     throw new InvalidSubnetError(`${what} ${text} is IPv6; only IPv4 subnets are supported`)
   }
-  const ip = addr === undefined ? undefined : parseIPv4(addr)
-  if (ip === undefined || bits === undefined || rest.length > 0 || !/^\d{1,2}$/.test(bits)) {
+  const cidr = parseCidr(text)
+  if (cidr === undefined) {
     throw new InvalidSubnetError(`${what} '${text}' is not an IPv4 CIDR like 10.1.0.0/24`)
   }
-  const prefix = Number(bits)
-  if (prefix < minPrefix || prefix > maxPrefix) {
+  if (cidr.prefix < minPrefix || cidr.prefix > maxPrefix) {
     throw new InvalidSubnetError(`${what} ${text}: prefix must be between /${minPrefix} and /${maxPrefix}`)
   }
-  const block = blockAt(ip - (ip % blockSize(prefix)), prefix)
-  if (block.first !== ip) {
+  const block = blockOf(cidr.ip, cidr.prefix)
+  if (block.first !== cidr.ip) {
     throw new InvalidSubnetError(`${what} ${text} has host bits set; did you mean ${formatBlock(block)}?`)
   }
   const special = SPECIAL.find((s) => overlaps(s.block, block))
@@ -84,17 +56,9 @@ export function parseBlock(
 
 /** Ranges no overlay subnet may touch: hosts route or treat them specially. */
 const SPECIAL: ReadonlyArray<{ name: string; block: Block }> = [
-  { name: '"this network"', block: blockAt(0, 8) },
-  { name: 'loopback', block: blockAt(127 * 2 ** 24, 8) },
-  { name: 'link-local', block: blockAt((169 * 256 + 254) * 2 ** 16, 16) },
-  { name: 'multicast', block: blockAt(224 * 2 ** 24, 4) },
-  { name: 'reserved', block: blockAt(240 * 2 ** 24, 4) },
+  { name: '"this network"', block: blockOf(0, 8) },
+  { name: 'loopback', block: blockOf(127 * 2 ** 24, 8) },
+  { name: 'link-local', block: blockOf((169 * 256 + 254) * 2 ** 16, 16) },
+  { name: 'multicast', block: blockOf(224 * 2 ** 24, 4) },
+  { name: 'reserved', block: blockOf(240 * 2 ** 24, 4) },
 ]
-
-function octets(n: number): number[] {
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
-}
-
-function toInt(o: number[]): number {
-  return o.reduce((acc, b) => acc * 256 + b, 0)
-}

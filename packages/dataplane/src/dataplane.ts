@@ -9,7 +9,7 @@ import { Executor } from './executor.js'
 import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, overlayNamespace } from './names.js'
 import { planNode } from './node.js'
 import { type ObservedNode, observeNode, observeOverlay } from './observe.js'
-import { planPeers } from './overlay.js'
+import { defaultOverlayMtu, planPeers } from './overlay.js'
 import { describeStep, type Plan } from './plan.js'
 import { type KernelCapabilities, probeKernel } from './probe.js'
 import { KeyedQueue } from './queue.js'
@@ -18,6 +18,7 @@ import {
   checkNetwork,
   checkPeers,
   type DesiredState,
+  MIN_OVERLAY_MTU,
   type NodeConfig,
   normalizeDesired,
   type Peer,
@@ -28,7 +29,7 @@ export interface DataplaneInit {
   readonly advertiseAddress: string
   /** Underlay device for the vxlan (`dev`); by default the kernel routes by `local`. */
   readonly underlayDevice?: string
-  /** @default 1500 — overlay MTU is this − 50 */
+  /** @default 1500 — the MTU of networks that name none is this − 50; the gateway bridge's is this */
   readonly underlayMtu?: number
   /** UDP port of the vxlan data path, 1024–49151. @default 4789 */
   readonly dataPathPort?: number
@@ -79,7 +80,7 @@ const NODE_KEY = '#node'
 export function nodeConfig(init: DataplaneInit): NodeConfig {
   const advertiseAddress = assertIpv4(init.advertiseAddress, 'advertiseAddress')
   const underlayMtu = init.underlayMtu ?? 1500
-  if (!Number.isInteger(underlayMtu) || underlayMtu < 1280 || underlayMtu > 65535) {
+  if (!Number.isInteger(underlayMtu) || underlayMtu < MIN_OVERLAY_MTU || underlayMtu > 65535) {
     throw new InvalidInputError(`underlayMtu out of range: ${underlayMtu}`)
   }
   const dataPathPort = init.dataPathPort ?? 4789
@@ -126,8 +127,9 @@ export class LinuxDataplane implements Dataplane {
   }
 
   async reconcile(desired: DesiredState, options?: AbortOptions): Promise<ReconcileResult> {
-    const checked = normalizeDesired(desired)
-    for (const spec of desired.networks) this.#networks.set(spec.id, checkNetwork(spec))
+    const checked = normalizeDesired(desired, defaultOverlayMtu(this.#cfg))
+    for (const spec of desired.networks)
+      this.#networks.set(spec.id, checkNetwork(spec, defaultOverlayMtu(this.#cfg)))
     for (const id of this.#networks.keys())
       if (!desired.networks.some((n) => n.id === id)) this.#networks.delete(id)
     const keys = [NODE_KEY, ...desired.networks.map((n) => n.id)]
@@ -158,7 +160,7 @@ export class LinuxDataplane implements Dataplane {
   }
 
   async plan(desired: DesiredState, options?: AbortOptions): Promise<Plan> {
-    const checked = normalizeDesired(desired)
+    const checked = normalizeDesired(desired, defaultOverlayMtu(this.#cfg))
     return planNode(checked, await observeNode(this.#exec, options), this.#cfg)
   }
 

@@ -19,10 +19,11 @@
 import { BRIDGE, overlayNamespace, VXLAN, vxlanCreateName } from './names.js'
 import type { ObservedHost, ObservedNamespace } from './observe.js'
 import { bridge, concatPlans, ip, type Plan, type Step } from './plan.js'
-import type { CheckedNetwork, CheckedPeer, NodeConfig } from './spec.js'
+import { type CheckedNetwork, type CheckedPeer, type NodeConfig, VXLAN_OVERHEAD } from './spec.js'
 
-export function overlayMtu(cfg: NodeConfig): number {
-  return cfg.underlayMtu - 50
+/** The MTU of a network that names none: this node's underlay MTU − the vxlan overhead. */
+export function defaultOverlayMtu(cfg: NodeConfig): number {
+  return cfg.underlayMtu - VXLAN_OVERHEAD
 }
 
 function vxlanMatches(cfg: NodeConfig, net: CheckedNetwork, ns: ObservedNamespace | undefined): boolean {
@@ -103,7 +104,7 @@ export function planOverlay(
   observed: ObservedNamespace | undefined,
 ): Plan {
   const ns = overlayNamespace(net.vni)
-  const mtu = String(overlayMtu(cfg))
+  const mtu = String(net.mtu)
   const tmp = vxlanCreateName(net.vni)
   const pre: Step[] = []
   const hostSteps: Step[] = []

@@ -25,7 +25,6 @@ import {
   sandboxNamespace,
 } from './names.js'
 import type { LinkState, ObservedHost, ObservedNamespace } from './observe.js'
-import { overlayMtu } from './overlay.js'
 import { ip, type Plan, type Step } from './plan.js'
 import type { CheckedEndpoint, NodeConfig } from './spec.js'
 
@@ -44,7 +43,6 @@ export function planSandbox(
   gatewayIp: string | undefined,
 ): Plan {
   const ns = sandboxNamespace(ep.id)
-  const mtu = String(overlayMtu(cfg))
   const preOverlay: Step[] = []
   const preSandbox: Step[] = []
   const hostSteps: Step[] = []
@@ -69,6 +67,7 @@ export function planSandbox(
     const ovSteps = perOverlay.get(onet) ?? []
     perOverlay.set(onet, ovSteps)
     const want = `${a.ip}/${a.network.subnet.prefix}`
+    const mtu = String(a.network.mtu)
     if (mine?.kind !== 'veth' || mine.mac !== a.mac || theirs === undefined) {
       if (theirs !== undefined) preOverlay.push(ip(onet, 'link', 'del', peer))
       if (mine !== undefined) preSandbox.push(ip(ns, 'link', 'del', dev))

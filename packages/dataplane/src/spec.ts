@@ -28,6 +28,12 @@ export interface NetworkSpec {
   /** Gateway address held by `br0`, e.g. `10.0.1.1`. */
   readonly gateway: string
   /**
+   * MTU of `vxlan0`, `br0` and every sandbox leg on this network: one value cluster-wide,
+   * chosen by the manager (the smallest underlay MTU − 50 when the network was created).
+   * @default this node's underlay MTU − {@link VXLAN_OVERHEAD}
+   */
+  readonly mtu?: number
+  /**
    * The FULL set of endpoints on this network cluster-wide. Entries whose VTEP is this
    * node's advertise address are local and not programmed. Never a delta.
    */
@@ -86,6 +92,7 @@ export interface CheckedNetwork {
   readonly vni: number
   readonly subnet: Cidr
   readonly gateway: string
+  readonly mtu: number
   readonly peers: readonly CheckedPeer[]
 }
 
@@ -116,7 +123,13 @@ export function checkPeers(peers: readonly Peer[], where: string): CheckedPeer[]
   }))
 }
 
-export function checkNetwork(n: NetworkSpec): CheckedNetwork {
+/** Bytes vxlan adds to each frame over IPv4: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
+export const VXLAN_OVERHEAD = 50
+/** The smallest MTU an IPv4 host must accept (RFC 791), and the largest overlay we program. */
+export const MIN_OVERLAY_MTU = 576
+export const MAX_OVERLAY_MTU = 65535 - VXLAN_OVERHEAD
+
+export function checkNetwork(n: NetworkSpec, defaultMtu = 1500 - VXLAN_OVERHEAD): CheckedNetwork {
   const where = `network ${JSON.stringify(n.id)}`
   if (typeof n.id !== 'string' || n.id.length === 0)
     throw new InvalidInputError('network id must be non-empty')
@@ -127,14 +140,18 @@ export function checkNetwork(n: NetworkSpec): CheckedNetwork {
   const gateway = assertIpv4(n.gateway, `${where}.gateway`)
   if (!contains(subnet, gateway))
     throw new InvalidInputError(`${where}: gateway ${gateway} outside ${n.subnet}`)
-  return { id: n.id, vni: n.vni, subnet, gateway, peers: checkPeers(n.peers, where) }
+  const mtu = n.mtu ?? defaultMtu
+  if (!Number.isInteger(mtu) || mtu < MIN_OVERLAY_MTU || mtu > MAX_OVERLAY_MTU)
+    throw new InvalidInputError(`${where}: MTU out of range ${MIN_OVERLAY_MTU}-${MAX_OVERLAY_MTU}: ${mtu}`)
+  return { id: n.id, vni: n.vni, subnet, gateway, mtu, peers: checkPeers(n.peers, where) }
 }
 
-export function normalizeDesired(desired: DesiredState): CheckedDesired {
+/** Checks `desired`; networks without an MTU get `defaultMtu` (the underlay's − 50). */
+export function normalizeDesired(desired: DesiredState, defaultMtu?: number): CheckedDesired {
   const byId = new Map<string, CheckedNetwork>()
   const vnis = new Set<number>()
   for (const spec of desired.networks) {
-    const n = checkNetwork(spec)
+    const n = checkNetwork(spec, defaultMtu)
     if (byId.has(n.id)) throw new InvalidInputError(`duplicate network id ${JSON.stringify(n.id)}`)
     if (vnis.has(n.vni)) throw new InvalidInputError(`duplicate VNI ${n.vni}`)
     byId.set(n.id, n)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { nodeConfig } from '../src/dataplane.js'
 import { toBatches } from '../src/executor.js'
 import { planGateway } from '../src/gateway.js'
 import { planNode } from '../src/node.js'
@@ -77,6 +78,41 @@ describe('node planner', () => {
       'ip link del sn_gwbridge',
       'nft -f - <<4 lines>>',
     ])
+  })
+
+  it("uses the network's MTU on vxlan0, br0 and both ends of every sandbox leg; the gateway leg keeps the underlay's", () => {
+    const small = normalizeDesired({
+      ...desired,
+      networks: desired.networks.map((n) => ({ ...n, mtu: 1350 })),
+    })
+    const plan = describePlan(
+      planNode(small, emptyNode, nodeConfig({ advertiseAddress: '192.0.2.1', underlayMtu: 1400 })),
+    )
+    expect(plan).toContain('ip -n sn-ov-4097 link add br0 mtu 1350 type bridge')
+    expect(plan).toContain('ip -n sn-ov-4097 link set vxlan0 mtu 1350 master br0 up')
+    expect(plan).toContain(
+      'ip -n sn-ep-task1 link add eth0 mtu 1350 address 02:42:0a:00:01:02 type veth peer name ve-task1 netns sn-ov-4097 mtu 1350',
+    )
+    expect(plan).toContain(
+      'ip link add sngw-task1 mtu 1400 type veth peer name gwbr0 netns sn-ep-task1 mtu 1400',
+    )
+    // a changed network MTU is repaired in place on the running kernel
+    const drift = describePlan(planNode(small, fixtureNode(), cfg))
+    expect(drift).toEqual(
+      expect.arrayContaining([
+        'ip -n sn-ov-4097 link set br0 mtu 1350 up',
+        'ip -n sn-ov-4097 link set vxlan0 mtu 1350 master br0 up',
+        'ip -n sn-ep-task1 link set eth0 mtu 1350 up',
+        'ip -n sn-ov-4097 link set ve-task1 mtu 1350 master br0 up',
+      ]),
+    )
+  })
+
+  it("defaults a network without an MTU to the node's underlay − 50 and refuses one out of range", () => {
+    expect(normalizeDesired(desired, 8950).networks[0]?.mtu).toBe(8950)
+    expect(normalizeDesired(desired).networks[0]?.mtu).toBe(1450)
+    const bad = { ...desired, networks: desired.networks.map((n) => ({ ...n, mtu: 575 })) }
+    expect(() => normalizeDesired(bad)).toThrow(/MTU out of range/)
   })
 
   it('drops the network namespace with the last endpoint, keeps it while one remains', () => {

@@ -86,6 +86,12 @@ export interface LabInit {
   keep?: readonly string[]
   /** How long `up` waits for the holders. @default 20000 */
   readyTimeoutMs?: number
+  /**
+   * MTU of the underlay: the switch bridge, every host's `eth0` and its switch port (the
+   * ext link keeps 1500). 576 to 9000; a cloud network is 1460 (GCP) or 9001 (AWS).
+   * @default 1500
+   */
+  mtu?: number
 }
 
 export interface LabNodeStatus {

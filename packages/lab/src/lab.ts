@@ -45,6 +45,7 @@ import {
   UNDERLAY_GATEWAY,
   validateHostCount,
   validateLabName,
+  validateMtu,
   validateNode,
 } from './naming.js'
 import { type MarkedProcess, readMarked, scanMarked } from './procfs.js'
@@ -61,6 +62,7 @@ export class LabImpl implements Lab {
   private readonly log: Logger
   private readonly keep: string[]
   private readonly readyTimeoutMs: number
+  private readonly mtu: number
   private readonly pids = new Map<string, number>()
 
   constructor(components: LabComponents, init: LabInit) {
@@ -68,6 +70,7 @@ export class LabImpl implements Lab {
     this.hosts = validateHostCount(init.hosts)
     this.log = components.logger
     this.readyTimeoutMs = init.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
+    this.mtu = validateMtu(init.mtu ?? 1500)
     const root = repositoryRoot()
     const { keep, dropped } = pathsToKeep([...(root !== undefined ? [root] : []), ...(init.keep ?? [])])
     if (dropped.length > 0) this.log.warn('paths cannot be kept visible inside the hosts', { paths: dropped })
@@ -158,7 +161,7 @@ export class LabImpl implements Lab {
   private async wire(options?: AbortOptions): Promise<void> {
     const hostPids: Array<[number, number]> = []
     for (let i = 1; i <= this.hosts; i++) hostPids.push([i, await this.pid(i)])
-    await this.batch('switch', switchBatch(hostPids, await this.pid('ext')), options)
+    await this.batch('switch', switchBatch(hostPids, await this.pid('ext'), this.mtu), options)
     await Promise.all([
       ...hostPids.map(([i]) => this.batch(i, hostBatch(i), options)),
       this.batch('ext', extBatch(), options),

@@ -42,6 +42,19 @@ export function validateHostCount(hosts: number): number {
   return hosts
 }
 
+/** The underlay MTUs a lab accepts: IPv4's minimum to jumbo frames. */
+export const MIN_UNDERLAY_MTU = 576
+export const MAX_UNDERLAY_MTU = 9000
+
+export function validateMtu(mtu: number): number {
+  if (!Number.isInteger(mtu) || mtu < MIN_UNDERLAY_MTU || mtu > MAX_UNDERLAY_MTU) {
+    throw new InvalidInputError(
+      `invalid MTU ${mtu}: an integer from ${MIN_UNDERLAY_MTU} to ${MAX_UNDERLAY_MTU}`,
+    )
+  }
+  return mtu
+}
+
 export function validateNode(node: LabNode, hosts: number): LabNode {
   if (node === 'ext' || node === 'switch') return node
   if (!Number.isInteger(node) || node < 1 || node > hosts) {

@@ -11,16 +11,17 @@ import { EXT_ADDRESS, EXT_GATEWAY, hostAddress, UNDERLAY_GATEWAY, UNDERLAY_PREFI
 export function switchBatch(
   hostPids: ReadonlyArray<readonly [host: number, pid: number]>,
   extPid: number,
+  mtu = 1500,
 ): string {
   const lines = [
     'link set lo up',
-    'link add br0 type bridge',
+    `link add br0 mtu ${mtu} type bridge`,
     `addr add ${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX} dev br0`,
     'link set br0 up',
   ]
   for (const [host, pid] of hostPids) {
     lines.push(
-      `link add h${host} type veth peer name eth0 netns ${pid}`,
+      `link add h${host} mtu ${mtu} type veth peer name eth0 netns ${pid} mtu ${mtu}`,
       `link set h${host} master br0`,
       `link set h${host} up`,
     )

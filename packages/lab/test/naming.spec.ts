@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { pathsToKeep } from '../src/holder.js'
-import { hostnameOf, parseNodeId, validateHostCount, validateLabName, validateNode } from '../src/naming.js'
+import {
+  hostnameOf,
+  parseNodeId,
+  validateHostCount,
+  validateLabName,
+  validateMtu,
+  validateNode,
+} from '../src/naming.js'
 import { hostBatch, switchBatch } from '../src/underlay.js'
 
 describe('lab naming and plans', () => {
@@ -10,6 +17,8 @@ describe('lab naming and plans', () => {
       expect(() => validateLabName(bad)).toThrow(/invalid lab name/)
     expect(() => validateHostCount(0)).toThrow()
     expect(() => validateHostCount(2.5)).toThrow()
+    expect(validateMtu(1400)).toBe(1400)
+    for (const bad of [575, 9001, 1400.5, Number.NaN]) expect(() => validateMtu(bad)).toThrow(/invalid MTU/)
     expect(validateNode('ext', 3)).toBe('ext')
     expect(() => validateNode(4, 3)).toThrow(/no host 4/)
     expect(hostnameOf('lab', 2)).toBe('lab-2')
@@ -27,7 +36,11 @@ describe('lab naming and plans', () => {
 
   it('creates each host end in the host namespace, then addresses it there', () => {
     const sw = switchBatch([[1, 100]], 200)
-    expect(sw).toContain('link add h1 type veth peer name eth0 netns 100\n')
+    expect(sw).toContain('link add br0 mtu 1500 type bridge\n')
+    expect(sw).toContain('link add h1 mtu 1500 type veth peer name eth0 netns 100 mtu 1500\n')
+    expect(switchBatch([[1, 100]], 200, 9000)).toContain(
+      'link add h1 mtu 9000 type veth peer name eth0 netns 100 mtu 9000\n',
+    )
     expect(sw).toContain('link add x0 type veth peer name eth0 netns 200\n')
     expect(hostBatch(2)).toBe(
       'link set lo up\naddr add 192.0.2.12/24 dev eth0\nlink set eth0 up\nroute add default via 192.0.2.1\n',

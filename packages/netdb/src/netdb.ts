@@ -46,6 +46,7 @@
  * subscriber, ~200 bytes each, bounded by the subscriber count of that network.
  */
 import { type AbortOptions, type Clock, InvalidInputError, type Logger } from '@swarmnet/interface'
+import { isIpv4 } from '@swarmnet/ipv4'
 import {
   decodeNetdb,
   encodeNetdb,
@@ -80,8 +81,6 @@ import { OwnerView } from './view.js'
 export function netdbTopic(networkId: string): string {
   return `/swarmnet/net/${networkId}/1.0.0`
 }
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 
 /** A snapshot being received in parts. */
 interface Assembly {
@@ -328,8 +327,8 @@ class NetdbImpl implements Netdb {
 
   #checkEntry(e: LocalEntry): LocalEntry {
     const mac = String(e.mac).toLowerCase()
-    if (!IPV4.test(e.ip)) throw new InvalidInputError(`invalid endpoint IP: ${e.ip}`)
-    if (!IPV4.test(e.vtep)) throw new InvalidInputError(`invalid VTEP: ${e.vtep}`)
+    if (!isIpv4(e.ip)) throw new InvalidInputError(`invalid endpoint IP: ${e.ip}`)
+    if (!isIpv4(e.vtep)) throw new InvalidInputError(`invalid VTEP: ${e.vtep}`)
     if (!endpointMac.safeParse(mac).success) throw new InvalidInputError(`invalid endpoint MAC: ${e.mac}`)
     return { ip: e.ip, mac, vtep: e.vtep }
   }

@@ -1,7 +1,9 @@
+import { isIpv4, parseHostPort } from '@swarmnet/ipv4'
 import { z } from 'zod'
 import { limits } from './limits.js'
 
-export const ipv4 = z.ipv4()
+/** A strict dotted-quad IPv4 address (@swarmnet/ipv4). */
+export const ipv4 = z.string().max(15).refine(isIpv4, 'expected an IPv4 address like 10.0.0.1')
 export const nodeId = z.string().regex(/^[a-z0-9]{25}$/, 'node id: 25 lowercase base36 characters')
 export const role = z.enum(['manager', 'worker'])
 export const availability = z.enum(['active', 'pause', 'drain'])
@@ -9,8 +11,15 @@ export const nodeStatus = z.enum(['ready', 'down', 'unknown'])
 export const pem = z.string().max(limits.pem).startsWith('-----BEGIN ')
 export const hostname = z.string().min(1).max(limits.hostname)
 export const port = z.number().int().min(1).max(65535)
+/** An interface MTU in bytes (IPv4's minimum link MTU to the largest IP packet). */
+export const mtu = z.number().int().min(68).max(65535)
+/** Human-readable problems a node has, e.g. an underlay too small for a network's MTU. */
+export const warnings = z.array(z.string().max(512)).max(64)
 /** `IP` or `IP:PORT` */
-export const hostPort = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/, 'expected IP or IP:PORT')
+export const hostPort = z
+  .string()
+  .max(21)
+  .refine((v) => parseHostPort(v, 1) !== undefined, 'expected IP or IP:PORT')
 export const peerId = z.string().min(1).max(128)
 export const multiaddr = z.string().min(1).max(256).startsWith('/')
 

@@ -4,8 +4,9 @@
  * the response schema. Errors travel as `{ error: { code, message } }` and come back out of
  * the client as a {@link RemoteError} carrying the same code.
  */
-import http from 'node:http'
-import https from 'node:https'
+import type http from 'node:http'
+import type https from 'node:https'
+import { createRequire } from 'node:module'
 import type { TLSSocket } from 'node:tls'
 import type { AbortOptions, Logger } from '@swarmnet/interface'
 import {
@@ -18,6 +19,15 @@ import {
 import type { z } from 'zod'
 import type { Endpoint } from './endpoint.js'
 import { limits } from './limits.js'
+
+/**
+ * node:http and node:https through require: an ESM `import` of them builds a namespace of
+ * every export and so runs their lazy getters (WebSocket → undici), which costs a CLI call
+ * ~50 ms and a process ~10 MB for nothing.
+ */
+const require = createRequire(import.meta.url)
+const lazyHttp = (): typeof http => require('node:http') as typeof http
+const lazyHttps = (): typeof https => require('node:https') as typeof https
 
 /** An error answered by the remote side, with its stable code. */
 export class RemoteError extends SwarmnetError {
@@ -165,8 +175,8 @@ export async function callApi<Req extends z.ZodType, Res extends z.ZodType>(
     }
     const req =
       'socketPath' in target
-        ? http.request({ ...common, socketPath: target.socketPath })
-        : https.request({ ...common, ...target.tls, host: target.host, port: target.port })
+        ? lazyHttp().request({ ...common, socketPath: target.socketPath })
+        : lazyHttps().request({ ...common, ...target.tls, host: target.host, port: target.port })
     req.on('response', (res) => {
       readBody(res, limits.apiBody)
         .then((text) => resolve({ status: res.statusCode ?? 0, text }))

@@ -3,7 +3,18 @@
  * of the host can reach it (the socket is mode 0600).
  */
 import { z } from 'zod'
-import { availability, endpointId, hostPort, ipv4, nodeId, nodeStatus, port, role } from './common.js'
+import {
+  availability,
+  endpointId,
+  hostPort,
+  ipv4,
+  mtu,
+  nodeId,
+  nodeStatus,
+  port,
+  role,
+  warnings,
+} from './common.js'
 import { endpoint } from './endpoint.js'
 import { endpointView, networkCreateRequest, networkView } from './network-api.js'
 
@@ -21,6 +32,10 @@ export const nodeView = z.object({
   updatedAt: z.string(),
   certificateExpiry: z.string(),
   engineVersion: z.string(),
+  /** MTU of the node's underlay interface, as it last reported it (since 0.2). */
+  underlayMtu: mtu.optional(),
+  /** e.g. the underlay cannot carry a network's MTU (since 0.2). */
+  warnings: warnings.default([]),
 })
 export type NodeView = z.infer<typeof nodeView>
 
@@ -52,6 +67,10 @@ export const infoView = z.object({
     rejected: z.number().int(),
     failed: z.number().int(),
   }),
+  /** MTU of the interface carrying the advertise address (since 0.2). */
+  underlayMtu: mtu.optional(),
+  /** The manager's warnings about this node, from the last heartbeat (since 0.2). */
+  warnings: warnings.default([]),
 })
 export type InfoView = z.infer<typeof infoView>
 

@@ -8,12 +8,14 @@ import {
   endpointId as endpointIdSchema,
   hostname,
   ipv4,
+  mtu,
   multiaddr,
   nodeId,
   peerId,
   pem,
   port,
   role,
+  warnings,
 } from './common.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
@@ -39,6 +41,8 @@ export const managerApi = {
       advertiseAddr: ipv4,
       peerId,
       gossipAddrs: z.array(multiaddr).max(16),
+      /** MTU of the interface carrying advertiseAddr (since 0.2; absent from older nodes). */
+      underlayMtu: mtu.optional(),
     }),
     z.object({
       nodeId,
@@ -53,11 +57,19 @@ export const managerApi = {
   heartbeat: endpoint(
     'POST',
     '/v1/heartbeat',
-    z.object({ hostname, advertiseAddr: ipv4, gossipAddrs: z.array(multiaddr).max(16) }),
+    z.object({
+      hostname,
+      advertiseAddr: ipv4,
+      gossipAddrs: z.array(multiaddr).max(16),
+      /** MTU of the interface carrying advertiseAddr (since 0.2; absent from older nodes). */
+      underlayMtu: mtu.optional(),
+    }),
     z.object({
       periodMs: z.number().int().positive(),
       revoked: z.array(z.string()).max(100_000),
       peers: z.array(peerInfo).max(10_000),
+      /** What the manager finds wrong with this node, e.g. an underlay too small (since 0.2). */
+      warnings: warnings.default([]),
     }),
   ),
   renew: endpoint('POST', '/v1/renew', z.object({ csrPem: pem }), z.object({ certPem: pem })),

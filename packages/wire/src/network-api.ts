@@ -1,6 +1,6 @@
 /** Overlay networks and endpoints: the views both APIs share. */
 import { z } from 'zod'
-import { cidr, endpointId, ipv4, mac, networkName } from './common.js'
+import { cidr, endpointId, ipv4, mac, mtu, networkName } from './common.js'
 
 export const networkView = z.object({
   id: z.string(),
@@ -15,6 +15,8 @@ export const networkView = z.object({
   internal: z.boolean(),
   createdAt: z.string(),
   endpoints: z.number().int(),
+  /** MTU of the network's devices on every node (since 0.2). */
+  mtu: mtu.optional(),
 })
 export type NetworkView = z.infer<typeof networkView>
 
@@ -34,6 +36,8 @@ export const networkSpec = z.object({
   vni: z.number().int().min(1).max(0xffffff),
   subnet: cidr,
   gateway: ipv4,
+  /** One value cluster-wide (since 0.2; absent: the node's underlay MTU − 50). */
+  mtu: mtu.optional(),
 })
 
 export const endpointView = z.object({

@@ -1,14 +1,14 @@
 /** `swarmnet agent`: the node agent in the foreground (systemd) or detached. */
 
-import { systemClock } from '@swarmnet/interface'
 import type { LogLevel } from '@swarmnet/logger'
-import { createLogger } from '@swarmnet/logger'
-import { createAgent } from '@swarmnet/worker'
 import type { Command } from 'commander'
 import { agentPid, startAgentDetached } from '../client.js'
 import { env } from '../env.js'
 import { CliError } from '../errors.js'
 import { SWARMNET_VERSION } from '../version.js'
+
+/** The agent's process name (≤ 15 characters, so /proc/PID/comm holds all of it). */
+export const AGENT_PROCESS_TITLE = 'swarmnet-agent'
 
 export function registerAgent(program: Command): void {
   program
@@ -26,6 +26,16 @@ export function registerAgent(program: Command): void {
         console.log(`swarmnet agent started (pid ${pid}, log ${env.logFile})`)
         return
       }
+      // the agent (libp2p, level, forge, the dataplane) loads only for this verb, with source
+      // maps on so that its logged stacks name the .ts lines
+      process.setSourceMapsEnabled(true)
+      // `pgrep -x swarmnet-agent` and ps show the agent by this name (comm and argv)
+      process.title = AGENT_PROCESS_TITLE
+      const [{ systemClock }, { createLogger }, { createAgent }] = await Promise.all([
+        import('@swarmnet/interface'),
+        import('@swarmnet/logger'),
+        import('@swarmnet/worker'),
+      ])
       const logger = createLogger({ component: 'swarmnet', level: env.logLevel as LogLevel })
       const agent = createAgent(
         { logger, clock: systemClock },

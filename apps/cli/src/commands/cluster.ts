@@ -1,5 +1,6 @@
 /** init, join, join-token, leave, info: membership of this node. */
 
+import { isIpv4, parseHostPort } from '@swarmnet/ipv4'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
 import { call, ensureAgent } from '../client.js'
@@ -16,8 +17,7 @@ function parsePort(what: string) {
 }
 
 function parseIPv4(v: string): string {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255))
-    throw new CliError(`invalid address '${v}': expected an IPv4 address`, 2)
+  if (!isIpv4(v)) throw new CliError(`invalid address '${v}': expected an IPv4 address`, 2)
   return v
 }
 
@@ -74,7 +74,7 @@ export function registerCluster(program: Command): void {
     .option('--listen-addr <ip[:port]>', 'address of the manager API (managers only)')
     .argument('<manager>', 'address of a manager, IP[:PORT] (port 2377 by default)')
     .action(async (manager: string, o: { token: string; advertiseAddr?: string; listenAddr?: string }) => {
-      if (!/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/.test(manager))
+      if (parseHostPort(manager, 2377) === undefined)
         throw new CliError(`invalid manager address '${manager}': expected IP[:PORT]`, 2)
       await ensureAgent()
       process.stderr.write(
@@ -137,6 +137,7 @@ export function registerCluster(program: Command): void {
       console.log(`Advertise addr:   ${i.advertiseAddr || '-'}`)
       console.log(`Data path port:   ${i.dataPathPort}/udp`)
       console.log(`Gossip port:      ${i.gossipPort}/tcp`)
+      console.log(`Underlay MTU:     ${i.underlayMtu ?? '-'}`)
       console.log('Kernel capabilities:')
       console.log(`  vxlan:          ${yes(i.capabilities.vxlan)}`)
       console.log(`  nftables:       ${yes(i.capabilities.nftables)}`)
@@ -147,5 +148,7 @@ export function registerCluster(program: Command): void {
         `Tasks:            ${i.tasks.started} started, ${i.tasks.rejected} rejected, ${i.tasks.failed} failed (since the agent started)`,
       )
       console.log(`Versions:         swarmnet ${i.version}, node ${i.node}, kernel ${i.kernel}`)
+      if (i.warnings.length > 0) console.log('WARNING:')
+      for (const w of i.warnings) console.log(`  ${w}`)
     })
 }

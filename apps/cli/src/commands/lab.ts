@@ -28,15 +28,19 @@ export function registerLab(program: Command): void {
     .description('Start a lab of N hosts, an underlay switch and an ext host')
     .argument('<hosts>', `number of hosts (1-${MAX_HOSTS})`)
     .option('--name <name>', 'lab name', 'lab')
+    .option('--mtu <mtu>', 'MTU of the underlay (576-9000)', '1500')
     .option('--format <format>', "'json' for machine output")
-    .action(async (hosts: string, opts: { name: string; format?: string }) => {
+    .action(async (hosts: string, opts: { name: string; mtu: string; format?: string }) => {
       const name = checkName(opts.name)
       const count = Number(hosts)
       if (!/^[0-9]+$/.test(hosts) || count < 1 || count > MAX_HOSTS) {
         throw new CliError(`invalid host count '${hosts}': an integer from 1 to ${MAX_HOSTS}`)
       }
+      if (!/^[0-9]{1,5}$/.test(opts.mtu))
+        throw new CliError(`invalid --mtu '${opts.mtu}': expected a number`, 2)
+      const init = { name, hosts: count, mtu: Number(opts.mtu) }
+      const l = await lifted(async () => createLab({ logger: logger() }, init)) // validates, creates nothing
       checkRoot()
-      const l = createLab({ logger: logger() }, { name, hosts: count })
       await lifted(() => l.up())
       if (opts.format === 'json') printJson(await l.status())
       else {

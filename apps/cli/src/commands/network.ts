@@ -31,7 +31,12 @@ export function registerNetwork(program: Command): void {
     .option('--subnet <cidr>', 'subnet in CIDR form (default: a /24 from the default pool)')
     .option('--gateway <ip>', 'gateway address inside the subnet (default: its first address)')
     .option('--attachable', 'allow endpoints outside services to attach')
-    .option('-o, --opt <key[=value]>', 'driver option (repeatable), e.g. encrypted', collect, [])
+    .option(
+      '-o, --opt <key[=value]>',
+      'driver option (repeatable): mtu=N (from 576; default: the smallest underlay MTU of the nodes − 50)',
+      collect,
+      [],
+    )
     .argument('<name>', 'network name')
     .action(
       async (
@@ -64,8 +69,16 @@ export function registerNetwork(program: Command): void {
         return
       }
       printTable(
-        ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET', 'VNI'],
-        nets.map((n) => [n.id.slice(0, 12), n.name, n.driver, n.scope, n.subnet, String(n.vni)]),
+        ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET', 'VNI', 'MTU'],
+        nets.map((n) => [
+          n.id.slice(0, 12),
+          n.name,
+          n.driver,
+          n.scope,
+          n.subnet,
+          String(n.vni),
+          String(n.mtu ?? '-'),
+        ]),
       )
     })
 

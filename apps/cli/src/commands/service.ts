@@ -1,8 +1,5 @@
 /** `swarmnet service create|ls|ps|inspect|scale|rm|logs` and `swarmnet exec`. */
 import path from 'node:path'
-import { systemClock } from '@swarmnet/interface'
-import { createLogger } from '@swarmnet/logger'
-import { createRuntime } from '@swarmnet/runtime'
 import { serviceApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
 import { call } from '../client.js'
@@ -175,6 +172,12 @@ export function registerService(program: Command): void {
     .argument('<task>', 'task id or unique id prefix (see service ps)')
     .argument('<command...>', 'command and arguments (after --)')
     .action(async (ref: string, argv: string[]) => {
+      // the runtime loads only for this verb (service ls/ps must answer at once)
+      const [{ systemClock }, { createLogger }, { createRuntime }] = await Promise.all([
+        import('@swarmnet/interface'),
+        import('@swarmnet/logger'),
+        import('@swarmnet/runtime'),
+      ])
       const runtime = createRuntime(
         { logger: createLogger({ level: 'error' }), clock: systemClock },
         { stateDir: path.join(env.dataDir, 'tasks'), logDir: env.taskLogDir },

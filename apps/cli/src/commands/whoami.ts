@@ -4,7 +4,8 @@
  * the request and the task's addresses; plain text by default, JSON with
  * `Accept: application/json`. One log line per request on stdout; SIGTERM/SIGINT stop it.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
 import { hostname, networkInterfaces } from 'node:os'
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
@@ -101,6 +102,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 
 /** Serves until SIGTERM or SIGINT, then closes every connection and resolves. */
 export async function serveWhoami(port: number): Promise<void> {
+  // require, not import: an ESM import of node:http runs its lazy getters (WebSocket loads
+  // undici), ~10 MB of RSS in every task for nothing
+  const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
   const server = createServer(handle)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

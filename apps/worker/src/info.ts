@@ -1,0 +1,32 @@
+/** `swarmnet info`: this node, its cluster, its underlay and what the manager finds wrong. */
+import type { InfoView } from '@swarmnet/wire'
+import { DEFAULT_DATA_PATH_PORT, DEFAULT_GOSSIP_PORT } from './agent.js'
+import { hostname, kernelRelease } from './host.js'
+import type { NodeRuntime } from './node-runtime.js'
+
+export function agentInfo(
+  runtime: NodeRuntime | undefined,
+  capabilities: InfoView['capabilities'],
+  version: string,
+): InfoView {
+  const id = runtime?.identity
+  return {
+    nodeId: id?.nodeId ?? '',
+    hostname: hostname(),
+    role: id?.role ?? '',
+    clusterId: id?.clusterId ?? '',
+    state: id === undefined ? 'inactive' : runtime?.heartbeat.ok ? 'active' : 'pending',
+    managerAddr: id?.managerAddr ?? '',
+    advertiseAddr: id?.advertiseAddr ?? '',
+    dataPathPort: id?.dataPathPort ?? DEFAULT_DATA_PATH_PORT,
+    gossipPort: id?.gossipPort ?? DEFAULT_GOSSIP_PORT,
+    capabilities,
+    version,
+    node: process.version,
+    kernel: kernelRelease(),
+    pid: process.pid,
+    tasks: runtime?.taskCounters ?? { started: 0, rejected: 0, failed: 0 },
+    ...(runtime?.underlayMtu !== undefined ? { underlayMtu: runtime.underlayMtu } : {}),
+    warnings: [...(runtime?.warnings ?? [])],
+  }
+}
