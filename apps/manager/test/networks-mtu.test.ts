@@ -21,7 +21,14 @@ describe('network MTU on the manager', () => {
     await store.open()
     mtus = []
     networks = new NetworkService(
-      { store, clock: systemClock, logger: silentLogger, underlayMtus: async () => mtus },
+      {
+        store,
+        clock: systemClock,
+        logger: silentLogger,
+        underlayMtus: async () => mtus,
+        users: async () => ({ services: [], liveTasks: new Set() }),
+        nodeAddrs: async () => [],
+      },
       { pools: ['10.0.0.0/8'], size: 24 },
     )
   })
