@@ -32,9 +32,11 @@ export {
   LAB_NAME_PATTERN,
   type LabNode,
   MAX_HOSTS,
+  MAX_VMS,
   UNDERLAY_GATEWAY,
   UNDERLAY_PREFIX,
 } from './naming.js'
+export { consoleTail as vmConsoleTail, VM_STATE_ROOT } from './vm.js'
 
 /** A running (or to-be-run) lab. Hosts are numbered from 1. */
 export interface Lab {
@@ -58,7 +60,10 @@ export interface Lab {
    * waits for it. A non-zero exit is a result, not an error; an abort kills the command.
    */
   exec(node: LabNode, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>
-  /** Starts `argv` inside a node and returns at once (long-running processes). */
+  /**
+   * Starts `argv` inside a node and returns at once (long-running processes). On a VM host
+   * `argv` runs over SSH as root; kill ends the connection.
+   */
   spawn(node: LabNode, argv: readonly string[], options?: ExecOptions): Promise<LabProcess>
   /** pid (in this machine's pid namespace) of the node's pid 1, for nsenter-like tools. */
   pid(node: LabNode, options?: AbortOptions): Promise<number>
@@ -86,6 +91,18 @@ export interface LabInit {
   keep?: readonly string[]
   /** How long `up` waits for the holders. @default 20000 */
   readyTimeoutMs?: number
+  /**
+   * Hosts are QEMU VMs (Debian's cloud kernel: IPVS and ESP are real) instead of
+   * namespaces; the switch and ext stay namespaces. Needs QEMU, mmdebstrap (the image is
+   * built and cached on first use, 1-3 min) and the built repository. @default false
+   */
+  vm?: boolean
+  /** How long `up` waits for each VM to boot and its agent to listen. @default 300000 */
+  vmReadyTimeoutMs?: number
+  /** Memory of each VM in MiB. @default 768 */
+  vmMemoryMb?: number
+  /** Environment of the agent's systemd unit inside each VM (e.g. longer periods). */
+  agentEnv?: Readonly<Record<string, string>>
 }
 
 export interface LabNodeStatus {
@@ -95,6 +112,8 @@ export interface LabNodeStatus {
   /** pid of the node's pid 1 when it runs. */
   pid: number | undefined
   running: boolean
+  /** A QEMU VM (its pid is QEMU's) rather than a namespace holder. */
+  vm: boolean
 }
 
 export interface LabStatus {

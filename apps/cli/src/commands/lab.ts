@@ -7,6 +7,7 @@ import {
   type LabStatus,
   listLabs,
   MAX_HOSTS,
+  MAX_VMS,
 } from '@swarmnet/lab'
 import { createLogger, type LogLevel } from '@swarmnet/logger'
 import type { Command } from 'commander'
@@ -26,17 +27,21 @@ export function registerLab(program: Command): void {
   lab
     .command('up')
     .description('Start a lab of N hosts, an underlay switch and an ext host')
-    .argument('<hosts>', `number of hosts (1-${MAX_HOSTS})`)
+    .argument('<hosts>', `number of hosts (1-${MAX_HOSTS}; with --vm 1-${MAX_VMS})`)
     .option('--name <name>', 'lab name', 'lab')
+    .option('--vm', 'hosts are QEMU VMs (real IPVS and ESP; builds the image on first use)')
     .option('--format <format>', "'json' for machine output")
-    .action(async (hosts: string, opts: { name: string; format?: string }) => {
+    .action(async (hosts: string, opts: { name: string; vm?: boolean; format?: string }) => {
       const name = checkName(opts.name)
       const count = Number(hosts)
-      if (!/^[0-9]+$/.test(hosts) || count < 1 || count > MAX_HOSTS) {
-        throw new CliError(`invalid host count '${hosts}': an integer from 1 to ${MAX_HOSTS}`)
+      const max = opts.vm === true ? MAX_VMS : MAX_HOSTS
+      if (!/^[0-9]+$/.test(hosts) || count < 1 || count > max) {
+        throw new CliError(
+          `invalid host count '${hosts}': an integer from 1 to ${max}${opts.vm ? ' with --vm' : ''}`,
+        )
       }
       checkRoot()
-      const l = createLab({ logger: logger() }, { name, hosts: count })
+      const l = createLab({ logger: logger() }, { name, hosts: count, vm: opts.vm === true })
       await lifted(() => l.up())
       if (opts.format === 'json') printJson(await l.status())
       else {
@@ -44,7 +49,8 @@ export function registerLab(program: Command): void {
           count === 1
             ? `${l.hostname(1)} (${l.hostAddress(1)})`
             : `${l.hostname(1)}..${l.hostname(count)} (${l.hostAddress(1)}-${l.hostAddress(count)})`
-        console.log(`lab ${name} is up: hosts ${hosts}, ext ${l.hostname('ext')} (${l.extAddress})`)
+        const kind = opts.vm === true ? 'VM hosts' : 'hosts'
+        console.log(`lab ${name} is up: ${kind} ${hosts}, ext ${l.hostname('ext')} (${l.extAddress})`)
       }
     })
 
@@ -121,13 +127,14 @@ function show(status: LabStatus, format: string | undefined): void {
     return
   }
   printTable(
-    ['NODE', 'HOSTNAME', 'ADDRESS', 'PID', 'STATE'],
+    ['NODE', 'HOSTNAME', 'ADDRESS', 'PID', 'STATE', 'KIND'],
     status.nodes.map((n) => [
       String(n.node),
       n.hostname,
       n.address,
       n.pid === undefined ? '-' : String(n.pid),
       n.running ? 'running' : 'down',
+      n.vm ? 'vm' : 'netns',
     ]),
   )
 }
