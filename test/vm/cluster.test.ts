@@ -1,0 +1,148 @@
+/**
+ * Issue 13 on VM lab hosts (QEMU, Debian's cloud kernel: IPVS and ESP are real): two VMs
+ * boot from the cached image, `swarmnet info` inside each shows ipvs and esp, host 1 inits
+ * and host 2 joins, `node ls` shows both ready, a 2-replica whoami service puts a task on
+ * each VM and each task answers the other across the overlay (vxlan between the VMs'
+ * kernels), and `down` leaves no process, tap or file behind.
+ */
+import { existsSync } from 'node:fs'
+import { sandboxNamespace } from '@swarmnet/dataplane'
+import { type Lab, listLabs, VM_STATE_ROOT } from '@swarmnet/lab'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { NodeJson } from '../lib/cluster.js'
+import { waitFor } from '../lib/cluster.js'
+import { dumpVms, newVmLab, since, VM_BIN, vsw, vswJson, vswOk } from './lib.js'
+
+interface TaskJson {
+  id: string
+  node: string
+  desiredState: string
+  state: string
+  addresses: Array<{ network: string; ip: string }>
+}
+
+interface InfoJson {
+  capabilities: { vxlan: boolean; nftables: boolean; ipvs: boolean; esp: boolean }
+}
+
+describe('VM lab: 2 QEMU hosts', () => {
+  let lab: Lab
+  const timings: Record<string, number> = {}
+
+  beforeAll(async () => {
+    lab = newVmLab(2)
+    const t0 = Date.now()
+    await lab.up({ signal: AbortSignal.timeout(600_000) })
+    timings.labUpMs = since(t0)
+  })
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') await dumpVms(lab, 2)
+  })
+  afterAll(async () => {
+    if (lab === undefined) return
+    await lab.down()
+    console.log(`vm-timings ${JSON.stringify(timings)}`)
+  })
+
+  it('runs commands in each VM as root, passing the exit code', async () => {
+    const r = await lab.exec(2, ['sh', '-c', 'echo "$(id -u) $(hostname)"; exit 3'])
+    expect(r.exitCode).toBe(3)
+    expect(r.stdout.trim()).toBe(`0 ${lab.hostname(2)}`)
+    const ping = await lab.exec(1, ['ping', '-c1', '-W5', lab.hostAddress(2)])
+    expect(ping.exitCode, ping.stdout + ping.stderr).toBe(0)
+    const status = await lab.status()
+    expect(status.running).toBe(true)
+    expect(status.nodes.filter((n) => n.vm).map((n) => n.node)).toEqual([1, 2])
+  })
+
+  it('swarmnet info inside each VM shows ipvs and esp', async () => {
+    const t0 = Date.now()
+    const infos = await Promise.all([1, 2].map((h) => vswJson<InfoJson>(lab, h, 'info')))
+    timings.infoMs = since(t0)
+    for (const i of infos)
+      expect(i.capabilities).toEqual({ vxlan: true, nftables: true, ipvs: true, esp: true })
+    const text = await vswOk(lab, 1, 'info')
+    expect(text).toMatch(/ipvs:\s+yes/)
+    expect(text).toMatch(/esp:\s+yes/)
+    expect(text).toMatch(/load balancer:\s+ipvs/)
+  })
+
+  it('forms a cluster: host 1 inits, host 2 joins, node ls shows both ready', async () => {
+    const t0 = Date.now()
+    await vswOk(lab, 1, 'init', '--advertise-addr', lab.hostAddress(1))
+    const token = (await vswOk(lab, 1, 'join-token', '-q', 'worker')).trim()
+    await vswOk(lab, 2, 'join', '--token', token, lab.hostAddress(1))
+    const nodes = await waitFor('both nodes ready', 180_000, async () => {
+      const ls = await vswJson<NodeJson[]>(lab, 1, 'node', 'ls')
+      return ls.length === 2 && ls.every((n) => n.status === 'ready') ? ls : undefined
+    })
+    timings.clusterFormedMs = since(t0)
+    expect(nodes.map((n) => n.hostname).sort()).toEqual([lab.hostname(1), lab.hostname(2)])
+    expect(nodes.find((n) => n.hostname === lab.hostname(1))?.role).toBe('manager')
+  })
+
+  it('a service with a task on each VM answers across the overlay', async () => {
+    const t0 = Date.now()
+    await vswOk(lab, 1, 'network', 'create', 'appnet')
+    await vswOk(
+      lab,
+      1,
+      'service',
+      'create',
+      '--name',
+      'web',
+      '--replicas',
+      '2',
+      '--network',
+      'appnet',
+      '--',
+      VM_BIN,
+      'whoami',
+      '--port',
+      '8080',
+    )
+    const tasks = await waitFor('2 running tasks', 300_000, async () => {
+      const ts = (await vswJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web')).filter(
+        (t) => t.desiredState === 'running',
+      )
+      return ts.length === 2 && ts.every((t) => t.state === 'running' && t.addresses.length === 1)
+        ? ts
+        : undefined
+    })
+    timings.serviceRunningMs = since(t0)
+    expect(new Set(tasks.map((t) => t.node))).toEqual(new Set([lab.hostname(1), lab.hostname(2)]))
+    const hostOf = (t: TaskJson): number => (t.node === lab.hostname(1) ? 1 : 2)
+    for (const from of tasks) {
+      for (const to of tasks.filter((t) => t !== from)) {
+        const ip = to.addresses[0]?.ip ?? ''
+        const argv = [
+          'ip',
+          'netns',
+          'exec',
+          sandboxNamespace(from.id),
+          'curl',
+          '-s',
+          '--max-time',
+          '5',
+          `http://${ip}:8080/`,
+        ]
+        const body = await waitFor(`${from.node} → ${to.node} (${ip})`, 60_000, async () => {
+          const r = await lab.exec(hostOf(from), argv)
+          return r.exitCode === 0 && r.stdout.includes(to.id) ? r.stdout : undefined
+        })
+        expect(body).toContain(to.id)
+      }
+    }
+    timings.crossVmHttpMs = since(t0)
+    const rm = await vsw(lab, 1, 'service', 'rm', 'web')
+    expect(rm.exitCode, rm.stderr).toBe(0)
+  })
+
+  it('lab down removes every VM, tap, namespace and file of the lab', async () => {
+    const name = lab.name
+    await lab.down()
+    expect((await listLabs()).some((l) => l.name === name)).toBe(false)
+    expect(existsSync(`${VM_STATE_ROOT}/${name}`)).toBe(false)
+    expect(existsSync(`/run/swarmnet-lab/${name}`)).toBe(false)
+  })
+})
