@@ -10,10 +10,10 @@
  *  3. every QEMU starts at once in the switch's network namespace; then each VM is awaited
  *     until SSH answers and its agent's socket exists, failing early when a QEMU exits.
  */
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, existsSync, openSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { AbortOptions, Logger } from '@swarmnet/interface'
+import { type AbortOptions, type Logger, SwarmnetError } from '@swarmnet/interface'
 import { keyPathOf, startVm, vmDirOf, waitVm } from './vm.js'
 import {
   type Accel,
@@ -43,6 +43,15 @@ export interface PrepareVmInit {
 export async function prepareVms(init: PrepareVmInit, options?: AbortOptions): Promise<VmPlan> {
   const { lab, hosts, repo, log } = init
   if (repo === undefined) throw new Error('VM lab hosts need the swarmnet repository (its built code)')
+  const missing = ['qemu-system-x86_64', 'qemu-img', 'ssh', 'ssh-keygen', 'mkfs.ext4'].filter(
+    (c) => !onPath(c),
+  )
+  if (missing.length > 0) {
+    throw new SwarmnetError(
+      `VM lab hosts need ${missing.join(', ')}: run scripts/setup.sh (it installs QEMU and the image tools)`,
+      'ERR_LAB_VM',
+    )
+  }
   const dir = vmDirOf(lab)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   let t = Date.now()
@@ -125,4 +134,9 @@ function isRunning(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+function onPath(cmd: string): boolean {
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin'])
+  return dirs.some((d) => d !== '' && existsSync(join(d, cmd)))
 }
