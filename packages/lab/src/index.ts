@@ -10,6 +10,10 @@
  * up by one process can be driven and torn down by any other one, even after the first
  * was SIGKILLed. Needs root, util-linux (unshare, nsenter), iproute2 and tini.
  *
+ * With `vm: true` each host is a QEMU VM instead (Debian's cloud kernel, so IPVS and ESP
+ * are real) on a tap of the same underlay bridge, reached over SSH from the switch's
+ * namespace; the image is built offline and cached by `infra/image/build.sh` (see vm.ts).
+ *
  * @example
  * ```ts
  * import { createLab, destroyLab } from '@swarmnet/lab'
