@@ -1,12 +1,13 @@
 /**
  * Issue 13, Terraform: infra/terraform/local-qemu (VM lab + the swarmnet-cluster module over
  * SSH) applied for real with 2 nodes: outputs name the manager and both nodes, `node ls`
- * shows both ready, info shows ipvs and esp; then QEMU of VM 2 is killed (-9) and
+ * shows both ready, info shows ipvs and esp, a service with a task on each VM answers
+ * across the overlay; then QEMU of VM 2 is killed (-9) and
  * `terraform destroy` still leaves no process, tap, namespace or file. The configuration is
  * copied to a temporary directory so state files never land in the repository. Skipped
  * with a printed reason when terraform is not installed (it is not a Debian/npm package).
  */
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,18 +19,10 @@ import { silentLogger } from '@swarmnet/logger'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeJson } from '../lib/cluster.js'
 import { waitFor } from '../lib/cluster.js'
-import { dumpVms, since, vswJson } from './lib.js'
+import { dumpVms, serviceAcrossVms, since, terraformPath, vswJson } from './lib.js'
 
 const run = promisify(execFile)
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-
-function terraformPath(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v terraform'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
 
 const terraform = terraformPath()
 if (terraform === undefined)
@@ -107,6 +100,10 @@ describe.skipIf(terraform === undefined)(
       expect(nodes.map((n) => n.role).sort()).toEqual(['manager', 'worker'])
       const info = await vswJson<{ capabilities: { ipvs: boolean; esp: boolean } }>(lab, 2, 'info')
       expect(info.capabilities).toMatchObject({ ipvs: true, esp: true })
+    })
+
+    it('a service with a task on each VM answers across the overlay', async () => {
+      Object.assign(timings, await serviceAcrossVms(lab))
     })
 
     it('destroy leaves nothing, also after QEMU of VM 2 was killed', async () => {

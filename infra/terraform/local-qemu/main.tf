@@ -65,6 +65,7 @@ module "cluster" {
     user        = "root"
     private_key = "/var/lib/swarmnet-lab/${var.name}/id_ed25519"
   }]
+  generation  = terraform_data.lab.id
   source_dir  = local.repo
   ssh_command = "${local.bin} lab exec --name ${var.name} switch -- ssh"
   ssh_options = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"

@@ -22,7 +22,7 @@ resource "terraform_data" "install" {
     user        = each.value.user
     private_key = each.value.private_key
   }
-  triggers_replace = [each.value.address, var.install_dir]
+  triggers_replace = [each.value.address, var.install_dir, var.generation]
 
   provisioner "local-exec" {
     command = "${local.scripts}/install.sh"
@@ -37,7 +37,8 @@ resource "terraform_data" "install" {
 }
 
 resource "terraform_data" "manager" {
-  depends_on = [terraform_data.install]
+  depends_on       = [terraform_data.install]
+  triggers_replace = [var.generation, local.manager.address]
   input = {
     script  = "${local.scripts}/leave.sh"
     ssh     = local.ssh

@@ -45,3 +45,9 @@ variable "ready_timeout" {
   type        = number
   default     = 600
 }
+
+variable "generation" {
+  description = "Any string; when it changes every host is installed again and the cluster formed anew (pass the id of whatever created the hosts, so new hosts get a new cluster)."
+  type        = string
+  default     = ""
+}
