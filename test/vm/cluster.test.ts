@@ -52,11 +52,9 @@ describe('VM lab: 2 QEMU hosts', () => {
 
   it('swarmnet info inside each VM shows ipvs and esp', async () => {
     const t0 = Date.now()
-    const infos = await Promise.all([1, 2].map((h) => vswJson<InfoJson>(lab, h, 'info')))
+    const [json, text] = await Promise.all([vswJson<InfoJson>(lab, 1, 'info'), vswOk(lab, 2, 'info')])
     timings.infoMs = since(t0)
-    for (const i of infos)
-      expect(i.capabilities).toEqual({ vxlan: true, nftables: true, ipvs: true, esp: true })
-    const text = await vswOk(lab, 1, 'info')
+    expect(json.capabilities).toEqual({ vxlan: true, nftables: true, ipvs: true, esp: true })
     expect(text).toMatch(/ipvs:\s+yes/)
     expect(text).toMatch(/esp:\s+yes/)
     expect(text).toMatch(/load balancer:\s+ipvs/)
