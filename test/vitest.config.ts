@@ -24,6 +24,15 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // QEMU VM hosts under TCG (issue 13): minutes per step; run by `turbo run test:vm`
+        test: {
+          name: 'vm',
+          include: ['vm/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 })

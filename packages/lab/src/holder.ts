@@ -176,9 +176,14 @@ export async function waitReady(
   }
 }
 
-/** node id → pid of its tini (pid 1 of the node's pid namespace, set-up done). */
+/**
+ * node id → pid of its tini (pid 1 of the node's pid namespace, set-up done), or of its
+ * QEMU process for a VM-backed host.
+ */
 export function readyInits(procs: readonly MarkedProcess[]): Map<string, number> {
   const out = new Map<string, number>()
-  for (const p of procs) if (p.init && p.comm === 'tini') out.set(p.node, p.pid)
+  for (const p of procs) {
+    if ((p.init && p.comm === 'tini') || (p.vm && p.comm.startsWith('qemu-system'))) out.set(p.node, p.pid)
+  }
   return out
 }

@@ -10,6 +10,10 @@
  * up by one process can be driven and torn down by any other one, even after the first
  * was SIGKILLed. Needs root, util-linux (unshare, nsenter), iproute2 and tini.
  *
+ * With `vm: true` each host is a QEMU VM instead (Debian's cloud kernel, so IPVS and ESP
+ * are real) on a tap of the same underlay bridge, reached over SSH from the switch's
+ * namespace; the image is built offline and cached by `infra/image/build.sh` (see vm.ts).
+ *
  * @example
  * ```ts
  * import { createLab, destroyLab } from '@swarmnet/lab'
@@ -32,9 +36,11 @@ export {
   LAB_NAME_PATTERN,
   type LabNode,
   MAX_HOSTS,
+  MAX_VMS,
   UNDERLAY_GATEWAY,
   UNDERLAY_PREFIX,
 } from './naming.js'
+export { consoleTail as vmConsoleTail, VM_STATE_ROOT } from './vm.js'
 
 /** A running (or to-be-run) lab. Hosts are numbered from 1. */
 export interface Lab {
@@ -58,7 +64,10 @@ export interface Lab {
    * waits for it. A non-zero exit is a result, not an error; an abort kills the command.
    */
   exec(node: LabNode, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>
-  /** Starts `argv` inside a node and returns at once (long-running processes). */
+  /**
+   * Starts `argv` inside a node and returns at once (long-running processes). On a VM host
+   * `argv` runs over SSH as root; kill ends the connection.
+   */
   spawn(node: LabNode, argv: readonly string[], options?: ExecOptions): Promise<LabProcess>
   /** pid (in this machine's pid namespace) of the node's pid 1, for nsenter-like tools. */
   pid(node: LabNode, options?: AbortOptions): Promise<number>
@@ -92,6 +101,18 @@ export interface LabInit {
    * @default 1500
    */
   mtu?: number
+  /**
+   * Hosts are QEMU VMs (Debian's cloud kernel: IPVS and ESP are real) instead of
+   * namespaces; the switch and ext stay namespaces. Needs QEMU, mmdebstrap (the image is
+   * built and cached on first use, 1-3 min) and the built repository. @default false
+   */
+  vm?: boolean
+  /** How long `up` waits for each VM to boot and its agent to listen. @default 300000 */
+  vmReadyTimeoutMs?: number
+  /** Memory of each VM in MiB. @default 768 */
+  vmMemoryMb?: number
+  /** Environment of the agent's systemd unit inside each VM (e.g. longer periods). */
+  agentEnv?: Readonly<Record<string, string>>
 }
 
 export interface LabNodeStatus {
@@ -101,6 +122,8 @@ export interface LabNodeStatus {
   /** pid of the node's pid 1 when it runs. */
   pid: number | undefined
   running: boolean
+  /** A QEMU VM (its pid is QEMU's) rather than a namespace holder. */
+  vm: boolean
 }
 
 export interface LabStatus {

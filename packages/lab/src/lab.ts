@@ -50,8 +50,12 @@ import {
 } from './naming.js'
 import { type MarkedProcess, readMarked, scanMarked } from './procfs.js'
 import { extBatch, hostBatch, switchBatch } from './underlay.js'
+import { sshArgv, sshEnv, tapBatch, vmDirOf } from './vm.js'
+import { bootVms, prepareVms, type VmPlan } from './vm-lab.js'
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000
+/** Boot under TCG takes 20-60 s per VM, more when several share 2 cores. */
+const DEFAULT_VM_READY_TIMEOUT_MS = 300_000
 const DEFAULT_DESTROY_TIMEOUT_MS = 20_000
 
 export class LabImpl implements Lab {
@@ -63,15 +67,25 @@ export class LabImpl implements Lab {
   private readonly keep: string[]
   private readonly readyTimeoutMs: number
   private readonly mtu: number
+  private readonly vm: boolean
+  private readonly vmReadyTimeoutMs: number
+  private readonly vmMemoryMb: number | undefined
+  private readonly agentEnv: Readonly<Record<string, string>>
+  private readonly repo: string | undefined
   private readonly pids = new Map<string, number>()
 
   constructor(components: LabComponents, init: LabInit) {
     this.name = validateLabName(init.name)
-    this.hosts = validateHostCount(init.hosts)
+    this.hosts = validateHostCount(init.hosts, init.vm === true)
     this.log = components.logger
     this.readyTimeoutMs = init.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
     this.mtu = validateMtu(init.mtu ?? 1500)
+    this.vm = init.vm ?? false
+    this.vmReadyTimeoutMs = init.vmReadyTimeoutMs ?? DEFAULT_VM_READY_TIMEOUT_MS
+    this.vmMemoryMb = init.vmMemoryMb
+    this.agentEnv = init.agentEnv ?? {}
     const root = repositoryRoot()
+    this.repo = root
     const { keep, dropped } = pathsToKeep([...(root !== undefined ? [root] : []), ...(init.keep ?? [])])
     if (dropped.length > 0) this.log.warn('paths cannot be kept visible inside the hosts', { paths: dropped })
     this.keep = keep
@@ -88,10 +102,12 @@ export class LabImpl implements Lab {
     }
     const dir = stateDirOf(this.name)
     await mkdir(dir, { recursive: true })
-    const nodes: LabNode[] = ['switch', ...Array.from({ length: this.hosts }, (_, i) => i + 1), 'ext']
+    const hostNodes = this.vm ? [] : Array.from({ length: this.hosts }, (_, i) => i + 1)
+    const nodes: LabNode[] = ['switch', ...hostNodes, 'ext']
     const holders = new Map<string, { child: ChildProcess; log: string }>()
-    this.log.info('bringing lab up', { lab: this.name, hosts: this.hosts, keep: this.keep })
+    this.log.info('bringing lab up', { lab: this.name, hosts: this.hosts, vm: this.vm, keep: this.keep })
     try {
+      const plan = this.vm ? await this.prepareVms(options) : undefined
       for (const node of nodes) {
         const log = `${dir}/${nodeId(node)}.log`
         const fd = openSync(log, 'w')
@@ -107,6 +123,7 @@ export class LabImpl implements Lab {
       this.pids.clear()
       for (const [node, pid] of ready) this.pids.set(node, pid)
       await this.wire(options)
+      if (plan !== undefined) await this.bootVms(plan, options)
       this.log.info('lab is up', { lab: this.name, hosts: this.hosts })
     } catch (err) {
       this.log.warn('lab up failed, tearing the partial lab down', { lab: this.name, err })
@@ -127,11 +144,24 @@ export class LabImpl implements Lab {
   }
 
   async exec(node: LabNode, argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    return runIn(await this.pid(node, options), argv, options)
+    const pid = await this.pid(node, options)
+    if (typeof node === 'number' && (await readMarked(pid, this.name))?.vm === true) {
+      const { env, ...rest } = options ?? {}
+      const ssh = sshArgv(this.name, node, argv, env)
+      return runIn(await this.pid('switch', options), ssh, { ...rest, env: sshEnv(this.name) }, 'net')
+    }
+    return runIn(pid, argv, options)
   }
 
+  /** On a VM host the process is the local `ssh` client: kill ends the connection. */
   async spawn(node: LabNode, argv: readonly string[], options?: ExecOptions): Promise<LabProcess> {
-    return spawnIn(await this.pid(node, options), argv, options)
+    const pid = await this.pid(node, options)
+    if (typeof node === 'number' && (await readMarked(pid, this.name))?.vm === true) {
+      const { env, ...rest } = options ?? {}
+      const ssh = sshArgv(this.name, node, argv, env)
+      return spawnIn(await this.pid('switch', options), ssh, { ...rest, env: sshEnv(this.name) }, 'net')
+    }
+    return spawnIn(pid, argv, options)
   }
 
   hostAddress(host: number): string {
@@ -158,10 +188,38 @@ export class LabImpl implements Lab {
     return pid
   }
 
+  private async prepareVms(options?: AbortOptions): Promise<VmPlan> {
+    const init = {
+      lab: this.name,
+      hosts: this.hosts,
+      repo: this.repo,
+      agentEnv: this.agentEnv,
+      log: this.log,
+    }
+    return prepareVms(init, options)
+  }
+
+  private async bootVms(plan: VmPlan, options?: AbortOptions): Promise<void> {
+    const pids = await bootVms(
+      {
+        lab: this.name,
+        hosts: this.hosts,
+        switchPid: await this.pid('switch'),
+        plan,
+        timeoutMs: this.vmReadyTimeoutMs,
+        log: this.log,
+        ...(this.vmMemoryMb !== undefined ? { memoryMb: this.vmMemoryMb } : {}),
+      },
+      options,
+    )
+    for (const [host, pid] of pids) this.pids.set(nodeId(host), pid)
+  }
+
   private async wire(options?: AbortOptions): Promise<void> {
     const hostPids: Array<[number, number]> = []
-    for (let i = 1; i <= this.hosts; i++) hostPids.push([i, await this.pid(i)])
-    await this.batch('switch', switchBatch(hostPids, await this.pid('ext'), this.mtu), options)
+    if (!this.vm) for (let i = 1; i <= this.hosts; i++) hostPids.push([i, await this.pid(i)])
+    const taps = this.vm ? tapBatch(Array.from({ length: this.hosts }, (_, i) => i + 1)) : ''
+    await this.batch('switch', switchBatch(hostPids, await this.pid('ext'), this.mtu) + taps, options)
     await Promise.all([
       ...hostPids.map(([i]) => this.batch(i, hostBatch(i), options)),
       this.batch('ext', extBatch(), options),
@@ -214,6 +272,7 @@ export async function destroyLab(name: string, options?: DestroyLabOptions): Pro
     delay = Math.min(delay * 2, 100)
   }
   await rm(stateDirOf(name), { recursive: true, force: true })
+  await rm(vmDirOf(name), { recursive: true, force: true })
   if (seen.size > 0) options?.logger?.info('lab is down', { lab: name, killed: seen.size })
   return seen.size
 }
@@ -262,6 +321,7 @@ function buildStatus(name: string, hosts: number, procs: readonly MarkedProcess[
       address: addressOf(node),
       pid,
       running: pid !== undefined,
+      vm: procs.some((p) => p.node === id && p.vm),
     })
   }
   nodes.sort((a, b) => compareNodes(a.node, b.node))

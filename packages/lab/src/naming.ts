@@ -18,6 +18,9 @@ export const LAB_NAME_PATTERN = /^[a-z][a-z0-9]{0,7}$/
 /** The underlay /24 has room for .11 … .254 minus a margin. */
 export const MAX_HOSTS = 200
 
+/** VM hosts each take a core-second per second while booting: keep a VM lab small. */
+export const MAX_VMS = 8
+
 export const UNDERLAY_PREFIX = 24
 export const UNDERLAY_GATEWAY = '192.0.2.1'
 export const EXT_GATEWAY = '203.0.113.1'
@@ -35,9 +38,12 @@ export function validateLabName(name: string): string {
   return name
 }
 
-export function validateHostCount(hosts: number): number {
-  if (!Number.isInteger(hosts) || hosts < 1 || hosts > MAX_HOSTS) {
-    throw new InvalidInputError(`invalid host count ${hosts}: an integer from 1 to ${MAX_HOSTS}`)
+export function validateHostCount(hosts: number, vm = false): number {
+  const max = vm ? MAX_VMS : MAX_HOSTS
+  if (!Number.isInteger(hosts) || hosts < 1 || hosts > max) {
+    throw new InvalidInputError(
+      `invalid host count ${hosts}: an integer from 1 to ${max}${vm ? ' for VM hosts' : ''}`,
+    )
   }
   return hosts
 }

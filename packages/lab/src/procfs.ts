@@ -13,6 +13,8 @@ import { readdir, readFile } from 'node:fs/promises'
 export const ENV_LAB = 'SWARMNET_LAB'
 export const ENV_NODE = 'SWARMNET_LAB_NODE'
 export const ENV_HOSTS = 'SWARMNET_LAB_HOSTS'
+/** Set (to 1) on the QEMU process of a VM-backed host. */
+export const ENV_VM = 'SWARMNET_LAB_VM'
 
 export interface MarkedProcess {
   pid: number
@@ -21,8 +23,10 @@ export interface MarkedProcess {
   hosts: number
   /** pid 1 of its own pid namespace (the holder to nsenter). */
   init: boolean
-  /** /proc/PID/comm, e.g. `unshare`, `sh`, `tini`. */
+  /** /proc/PID/comm, e.g. `unshare`, `sh`, `tini`, `qemu-system-x86`. */
   comm: string
+  /** The QEMU process of a VM-backed host. */
+  vm: boolean
 }
 
 const MARKER = Buffer.from(`${ENV_LAB}=`)
@@ -60,6 +64,7 @@ export async function readMarked(pid: number, lab?: string): Promise<MarkedProce
       hosts: Number(env.get(ENV_HOSTS) ?? '0'),
       init: nspid.length > 1 && nspid[nspid.length - 1] === '1',
       comm,
+      vm: env.get(ENV_VM) === '1',
     }
   } catch {
     return undefined // gone, or a kernel thread

@@ -7,6 +7,7 @@ import {
   type LabStatus,
   listLabs,
   MAX_HOSTS,
+  MAX_VMS,
 } from '@swarmnet/lab'
 import { createLogger, type LogLevel } from '@swarmnet/logger'
 import type { Command } from 'commander'
@@ -26,19 +27,23 @@ export function registerLab(program: Command): void {
   lab
     .command('up')
     .description('Start a lab of N hosts, an underlay switch and an ext host')
-    .argument('<hosts>', `number of hosts (1-${MAX_HOSTS})`)
+    .argument('<hosts>', `number of hosts (1-${MAX_HOSTS}; with --vm 1-${MAX_VMS})`)
     .option('--name <name>', 'lab name', 'lab')
     .option('--mtu <mtu>', 'MTU of the underlay (576-9000)', '1500')
+    .option('--vm', 'hosts are QEMU VMs (real IPVS and ESP; builds the image on first use)')
     .option('--format <format>', "'json' for machine output")
-    .action(async (hosts: string, opts: { name: string; mtu: string; format?: string }) => {
+    .action(async (hosts: string, opts: { name: string; mtu: string; vm?: boolean; format?: string }) => {
       const name = checkName(opts.name)
       const count = Number(hosts)
-      if (!/^[0-9]+$/.test(hosts) || count < 1 || count > MAX_HOSTS) {
-        throw new CliError(`invalid host count '${hosts}': an integer from 1 to ${MAX_HOSTS}`)
+      const max = opts.vm === true ? MAX_VMS : MAX_HOSTS
+      if (!/^[0-9]+$/.test(hosts) || count < 1 || count > max) {
+        throw new CliError(
+          `invalid host count '${hosts}': an integer from 1 to ${max}${opts.vm ? ' with --vm' : ''}`,
+        )
       }
       if (!/^[0-9]{1,5}$/.test(opts.mtu))
         throw new CliError(`invalid --mtu '${opts.mtu}': expected a number`, 2)
-      const init = { name, hosts: count, mtu: Number(opts.mtu) }
+      const init = { name, hosts: count, mtu: Number(opts.mtu), vm: opts.vm === true }
       const l = await lifted(async () => createLab({ logger: logger() }, init)) // validates, creates nothing
       checkRoot()
       await lifted(() => l.up())
@@ -48,7 +53,8 @@ export function registerLab(program: Command): void {
           count === 1
             ? `${l.hostname(1)} (${l.hostAddress(1)})`
             : `${l.hostname(1)}..${l.hostname(count)} (${l.hostAddress(1)}-${l.hostAddress(count)})`
-        console.log(`lab ${name} is up: hosts ${hosts}, ext ${l.hostname('ext')} (${l.extAddress})`)
+        const kind = opts.vm === true ? 'VM hosts' : 'hosts'
+        console.log(`lab ${name} is up: ${kind} ${hosts}, ext ${l.hostname('ext')} (${l.extAddress})`)
       }
     })
 
@@ -125,13 +131,14 @@ function show(status: LabStatus, format: string | undefined): void {
     return
   }
   printTable(
-    ['NODE', 'HOSTNAME', 'ADDRESS', 'PID', 'STATE'],
+    ['NODE', 'HOSTNAME', 'ADDRESS', 'PID', 'STATE', 'KIND'],
     status.nodes.map((n) => [
       String(n.node),
       n.hostname,
       n.address,
       n.pid === undefined ? '-' : String(n.pid),
       n.running ? 'running' : 'down',
+      n.vm ? 'vm' : 'netns',
     ]),
   )
 }

@@ -1,0 +1,143 @@
+/**
+ * Helpers of the VM suite: a VM lab with a unique name, the CLI inside a VM (on PATH there,
+ * from the read-only code disk), and what to show when a test failed. Everything under TCG
+ * is slow: CLI calls get minutes, conditions are awaited with waitFor, never with sleeps.
+ */
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { sandboxNamespace } from '@swarmnet/dataplane'
+import { createLab, type ExecResult, type Lab, vmConsoleTail } from '@swarmnet/lab'
+import { silentLogger } from '@swarmnet/logger'
+import { expect } from 'vitest'
+import { waitFor } from '../lib/cluster.js'
+
+interface TaskJson {
+  id: string
+  node: string
+  desiredState: string
+  state: string
+  addresses: Array<{ network: string; ip: string }>
+}
+
+/** The CLI inside a VM host. */
+export const VM_BIN = '/opt/swarmnet/bin/swarmnet'
+
+export function newVmLab(hosts: number): Lab {
+  return createLab(
+    { logger: silentLogger },
+    { name: `vmt${randomBytes(3).toString('hex')}`.slice(0, 8), hosts, vm: true },
+  )
+}
+
+export async function vsw(lab: Lab, host: number, ...args: string[]): Promise<ExecResult> {
+  return lab.exec(host, [VM_BIN, ...args], { signal: AbortSignal.timeout(240_000) })
+}
+
+export async function vswOk(lab: Lab, host: number, ...args: string[]): Promise<string> {
+  const r = await vsw(lab, host, ...args)
+  if (r.exitCode !== 0) {
+    throw new Error(`swarmnet ${args.join(' ')} on VM ${host} exited ${r.exitCode}: ${r.stderr}${r.stdout}`)
+  }
+  return r.stdout
+}
+
+export async function vswJson<T>(lab: Lab, host: number, ...args: string[]): Promise<T> {
+  return JSON.parse(await vswOk(lab, host, ...args, '--format', 'json')) as T
+}
+
+/** Serial console and the agent's journal of each VM: call it when a test failed. */
+export async function dumpVms(lab: Lab, hosts: number): Promise<void> {
+  for (let h = 1; h <= hosts; h++) {
+    const journal = await lab
+      .exec(h, ['journalctl', '-u', 'swarmnet', '--no-pager', '-n', '60', '-o', 'cat'], {
+        signal: AbortSignal.timeout(30_000),
+      })
+      .catch((err: unknown) => ({ stdout: `(unreachable: ${String(err)})` }))
+    console.log(
+      `----- ${lab.hostname(h)}: serial console -----\n${vmConsoleTail(lab.name, h, 30)}\n` +
+        `----- ${lab.hostname(h)}: agent journal -----\n${journal.stdout}`,
+    )
+  }
+}
+
+/** Milliseconds since `t0`, for the timings line the suite prints. */
+export function since(t0: number): number {
+  return Date.now() - t0
+}
+
+/** The terraform binary, or undefined when it is not installed. */
+export function terraformPath(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v terraform'], { encoding: 'utf8' }).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function hasTerraform(): boolean {
+  return terraformPath() !== undefined
+}
+
+/**
+ * On a formed 2-VM cluster: a 2-replica whoami service on an overlay gets a task on each VM,
+ * and each task answers the other over HTTP across the overlay (curl run in the task's
+ * sandbox namespace, so no Node start per probe). Removes the service at the end.
+ */
+export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>> {
+  const t0 = Date.now()
+  const timings: Record<string, number> = {}
+  await vswOk(lab, 1, 'network', 'create', 'appnet')
+  await vswOk(
+    lab,
+    1,
+    'service',
+    'create',
+    '--name',
+    'web',
+    '--replicas',
+    '2',
+    '--network',
+    'appnet',
+    '--',
+    VM_BIN,
+    'whoami',
+    '--port',
+    '8080',
+  )
+  const tasks = await waitFor('2 running tasks', 300_000, async () => {
+    const ts = (await vswJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web')).filter(
+      (t) => t.desiredState === 'running',
+    )
+    return ts.length === 2 && ts.every((t) => t.state === 'running' && t.addresses.length === 1)
+      ? ts
+      : undefined
+  })
+  timings.serviceRunningMs = since(t0)
+  expect(new Set(tasks.map((t) => t.node))).toEqual(new Set([lab.hostname(1), lab.hostname(2)]))
+  const hostOf = (t: TaskJson): number => (t.node === lab.hostname(1) ? 1 : 2)
+  for (const from of tasks) {
+    for (const to of tasks.filter((t) => t !== from)) {
+      const ip = to.addresses[0]?.ip ?? ''
+      const argv = [
+        'ip',
+        'netns',
+        'exec',
+        sandboxNamespace(from.id),
+        'curl',
+        '-s',
+        '--max-time',
+        '5',
+        `http://${ip}:8080/`,
+      ]
+      const body = await waitFor(`${from.node} → ${to.node} (${ip})`, 60_000, async () => {
+        const r = await lab.exec(hostOf(from), argv)
+        return r.exitCode === 0 && r.stdout.includes(to.id) ? r.stdout : undefined
+      })
+      expect(body).toContain(to.id)
+    }
+  }
+  timings.crossVmHttpMs = since(t0)
+  const rm = await vsw(lab, 1, 'service', 'rm', 'web')
+  expect(rm.exitCode, rm.stderr).toBe(0)
+  return timings
+}
