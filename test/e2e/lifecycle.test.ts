@@ -21,6 +21,7 @@ import {
   swOk,
   type TaskJson,
   taskFailures,
+  taskLeftovers,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -55,15 +56,7 @@ describe('task lifecycle (lab of 4 hosts)', () => {
       expect(duplicateIps(rows)).toEqual([])
       return settledRows(rows, want)
     })
-  const leftovers = async (h: number): Promise<string> => {
-    const ns = (await lab.exec(h, ['ip', 'netns'])).stdout.trim()
-    const links = (await lab.exec(h, ['ip', '-br', 'link'])).stdout
-      .split('\n')
-      .filter((l) => /^(sn|ve-)/.test(l))
-      .join('\n')
-    const procs = (await lab.exec(h, ['pgrep', '-f', 'whoami'])).stdout.trim()
-    return [ns, links, procs].filter((x) => x.length > 0).join('\n')
-  }
+  const leftovers = (h: number) => taskLeftovers(lab, h)
   const nft = async (h: number) => (await lab.exec(h, ['nft', 'list', 'ruleset'])).stdout
   const fdb = async (h: number) =>
     (await lab.exec(h, ['bridge', '-n', `sn-ov-${vni}`, 'fdb', 'show', 'dev', 'vxlan0'])).stdout

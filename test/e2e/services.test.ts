@@ -18,6 +18,7 @@ import {
   swJson,
   swOk,
   type TaskJson,
+  taskLeftovers,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -37,15 +38,7 @@ describe('services (lab of 3 hosts)', () => {
     (await lab.exec(host, ['ip', '-n', `sn-ov-${vni}`, 'neigh', 'show', 'dev', 'vxlan0'])).stdout.includes(
       `${ip} `,
     )
-  const snLeftovers = async (host: number): Promise<string> => {
-    const ns = (await lab.exec(host, ['ip', 'netns'])).stdout.trim()
-    const links = (await lab.exec(host, ['ip', '-br', 'link'])).stdout
-      .split('\n')
-      .filter((l) => /^(sn|ve-)/.test(l))
-      .join('\n')
-    const procs = (await lab.exec(host, ['pgrep', '-f', 'whoami'])).stdout.trim()
-    return [ns, links, procs].filter((x) => x.length > 0).join('\n')
-  }
+  const snLeftovers = (h: number) => taskLeftovers(lab, h)
 
   beforeAll(async () => {
     lab = newLab('sv', 3)

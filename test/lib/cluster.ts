@@ -157,3 +157,14 @@ export function duplicateIps(rows: readonly TaskJson[]): string[] {
     }
   return dups
 }
+
+/** What a host still has of swarmnet's tasks: sandbox namespaces, sn and ve- links, whoami processes. */
+export async function taskLeftovers(lab: Lab, host: number): Promise<string> {
+  const ns = (await lab.exec(host, ['ip', 'netns'])).stdout.trim()
+  const links = (await lab.exec(host, ['ip', '-br', 'link'])).stdout
+    .split('\n')
+    .filter((l) => /^(sn|ve-)/.test(l))
+    .join('\n')
+  const procs = (await lab.exec(host, ['pgrep', '-f', 'whoami'])).stdout.trim()
+  return [ns, links, procs].filter((x) => x.length > 0).join('\n')
+}
