@@ -148,6 +148,17 @@ describe('task lifecycle (lab of 4 hosts)', () => {
     expect(Object.values(await taskFailures(lab, HOSTS))).toEqual([0, 0, 0, 0])
   })
 
+  it('scale 20 → 0 → 30 → 0 → 30: nothing rejected or failed, no duplicate IP', async () => {
+    for (const n of [0, 30, 0, 30]) {
+      await swOk(lab, 1, 'service', 'scale', `web=${n}`)
+      await settle('web', n, 45_000)
+    }
+    expect(badRows(await ps('web'))).toEqual([])
+    expect(Object.values(await taskFailures(lab, HOSTS))).toEqual([0, 0, 0, 0])
+    await swOk(lab, 1, 'service', 'scale', 'web=20')
+    await settle('web', 20, 30_000)
+  })
+
   it('a worker agent killed -9 during scale web=0 → 20 comes back: 20 running, no duplicate IP, no leak', async () => {
     await swOk(lab, 1, 'service', 'scale', 'web=0')
     await settle('web', 0, 30_000)
