@@ -6,4 +6,6 @@ export const env = {
   logFile: process.env.SWARMNET_LOG_FILE ?? '/var/log/swarmnet/agent.log',
   logLevel: process.env.SWARMNET_LOG_LEVEL ?? 'info',
   taskLogDir: process.env.SWARMNET_TASK_LOG_DIR ?? '/var/log/swarmnet/tasks',
+  /** The environment, for the agent's periods (`SWARMNET_HEARTBEAT_MS`, …; parsed by the agent). */
+  vars: process.env as Readonly<Record<string, string | undefined>>,
 } as const

@@ -18,6 +18,7 @@ export { DOWN_AFTER_PERIODS, HEARTBEAT_PERIOD_MS } from './manager.js'
 export type { NetworkCreate, NetworkService } from './networks.js'
 export type { ClusterRecord, EndpointRecord, NetworkRecord, NodeRecord } from './records.js'
 export type { ServiceController, ServiceCreate } from './services.js'
+export { ORCHESTRATE_PERIOD_MS } from './services.js'
 export type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
 
 export function createManager(components: ManagerComponents, init: ManagerInit): Manager {

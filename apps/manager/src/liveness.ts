@@ -13,9 +13,16 @@ export class Liveness {
   /** Last heartbeat per node id, in clock milliseconds. */
   readonly #lastSeen = new Map<string, number>()
   #startedAt: number
+  /** Silence after which a node is down: missed periods × the heartbeat period. */
+  readonly #limitMs: number
 
-  constructor(private readonly clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    heartbeatMs = HEARTBEAT_PERIOD_MS,
+    downAfterPeriods = DOWN_AFTER_PERIODS,
+  ) {
     this.#startedAt = clock.now()
+    this.#limitMs = heartbeatMs * downAfterPeriods
   }
 
   /** The manager (re)started: nodes not heard from since are `unknown` for three periods. */
@@ -34,14 +41,12 @@ export class Liveness {
   status(nodeId: string): 'ready' | 'down' | 'unknown' {
     const now = this.clock.now()
     const seen = this.#lastSeen.get(nodeId)
-    if (seen !== undefined) return now - seen <= LIMIT_MS ? 'ready' : 'down'
-    return now - this.#startedAt <= LIMIT_MS ? 'unknown' : 'down'
+    if (seen !== undefined) return now - seen <= this.#limitMs ? 'ready' : 'down'
+    return now - this.#startedAt <= this.#limitMs ? 'unknown' : 'down'
   }
 
   /** When a node that is down went down (last heard, or the manager's start, plus the limit). */
   downSince(nodeId: string): number {
-    return (this.#lastSeen.get(nodeId) ?? this.#startedAt) + LIMIT_MS
+    return (this.#lastSeen.get(nodeId) ?? this.#startedAt) + this.#limitMs
   }
 }
-
-const LIMIT_MS = HEARTBEAT_PERIOD_MS * DOWN_AFTER_PERIODS

@@ -42,7 +42,7 @@ export class DefaultManager implements Manager {
     this.clusters = components.store.table<ClusterRecord>('cluster')
     this.nodes = components.store.table<NodeRecord>('nodes')
     this.revoked = components.store.table<RevokedRecord>('revoked')
-    this.liveness = new Liveness(components.clock)
+    this.liveness = new Liveness(components.clock, init.heartbeatPeriodMs, init.downAfterPeriods)
   }
 
   /** Creates the cluster: CA, tokens and this node's record. Nothing is written if it fails. */
@@ -135,6 +135,7 @@ export class DefaultManager implements Manager {
         store: this.c.store,
         clock: this.c.clock,
         logger: this.c.logger.child('services'),
+        ...(this.init.orchestratePeriodMs ? { periodMs: this.init.orchestratePeriodMs } : {}),
         networks: await this.networks(options),
         nodes: async (o) =>
           (await this.allNodes(o)).map((n) => {
@@ -284,7 +285,12 @@ export class DefaultManager implements Manager {
           .filter((p) => p.id !== n.id)
           .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs, status: this.status(p.id) }))
         const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
-        return { periodMs: HEARTBEAT_PERIOD_MS, revoked: await this.revokedIds(), peers, warnings }
+        return {
+          periodMs: this.init.heartbeatPeriodMs ?? HEARTBEAT_PERIOD_MS,
+          revoked: await this.revokedIds(),
+          peers,
+          warnings,
+        }
       }),
       route(managerApi.renew, async (req, ctx) => {
         const n = await this.caller(ctx)

@@ -39,6 +39,8 @@ export interface ServicesComponents {
   clock: Clock
   logger: Logger
   networks: NetworkService
+  /** Orchestrator pass when nothing wakes it. @default {@link ORCHESTRATE_PERIOD_MS} */
+  periodMs?: number
   /** Current nodes with their observed status (and since when a Down node is down). */
   nodes(options?: AbortOptions): Promise<Array<Node & { downSince?: number }>>
 }
@@ -64,7 +66,7 @@ export class ServiceController {
   start(): void {
     this.periodic = startPeriodic({
       clock: this.c.clock,
-      periodMs: ORCHESTRATE_PERIOD_MS,
+      periodMs: this.c.periodMs ?? ORCHESTRATE_PERIOD_MS,
       signal: this.loop.signal,
       tick: (signal) => this.serial(() => this.orchestrate(signal)),
       onError: (err) => this.c.logger.warn('orchestration failed', { err }),

@@ -20,6 +20,12 @@ export interface ManagerInit {
   /** @default 2377 */
   listenPort: number
   version: string
+  /** Heartbeat period told to the nodes and used for liveness. @default 5000 */
+  heartbeatPeriodMs?: number
+  /** Missed heartbeat periods before a node is Down. @default 3 */
+  downAfterPeriods?: number
+  /** Orchestrator pass when nothing wakes it. @default 1000 */
+  orchestratePeriodMs?: number
 }
 
 export interface BootstrapInit {

@@ -30,6 +30,7 @@ import type { AgentInit } from './index.js'
 import { agentInfo } from './info.js'
 import { joinCluster } from './join.js'
 import { NodeRuntime } from './node-runtime.js'
+import { managerPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
 
 /** What the agent runs on, with the factories already chosen. */
@@ -118,7 +119,12 @@ export class Agent {
   private newManager(listenHost: string, listenPort: number): Manager {
     return createManager(
       { logger: this.c.logger.child('manager'), clock: this.c.clock, store: this.store, pki: this.pki },
-      { listenHost, listenPort, version: this.init.version },
+      {
+        listenHost,
+        listenPort,
+        version: this.init.version,
+        ...managerPeriods(this.init.periods),
+      },
     )
   }
 
@@ -134,6 +140,7 @@ export class Agent {
         taskDirs: { stateDir: path.join(this.init.dataDir, 'tasks'), logDir: this.init.taskLogDir },
         ...(this.manager ? { manager: this.manager } : {}),
         saveIdentity: (next, o) => this.saveIdentity(next, o),
+        ...(this.init.periods ? { periods: this.init.periods } : {}),
         onRemoved: () => {
           void this.serial(() => this.deactivate())
         },

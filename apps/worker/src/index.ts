@@ -12,9 +12,11 @@
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { Agent as DefaultAgent } from './agent.js'
+import type { AgentPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
 import { defaultFactories } from './wiring.js'
 
+export { type AgentPeriods, DEFAULT_PERIODS, parsePeriods } from './periods.js'
 export type { AgentFactories } from './ports.js'
 
 export interface Agent {
@@ -37,6 +39,8 @@ export interface AgentInit {
   /** Task logs. @default '/var/log/swarmnet/tasks' */
   taskLogDir: string
   version: string
+  /** Periods and timeouts; defaults suit real hosts, emulated ones (the VM tier) want longer. */
+  periods?: Partial<AgentPeriods>
 }
 
 export function createAgent(components: AgentComponents, init: AgentInit): Agent {

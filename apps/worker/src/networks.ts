@@ -41,6 +41,8 @@ export interface NetworkControllerComponents {
   dataplane: Dataplane
   netdb: Netdb
   manager(): ApiTarget
+  /** Drift check period. @default {@link RECONCILE_PERIOD_MS} */
+  periodMs?: number
 }
 
 export class NetworkController {
@@ -69,7 +71,7 @@ export class NetworkController {
     }
     this.periodic = startPeriodic({
       clock: this.c.clock,
-      periodMs: RECONCILE_PERIOD_MS,
+      periodMs: this.c.periodMs ?? RECONCILE_PERIOD_MS,
       signal: this.loop.signal,
       tick: (signal) => this.reconcileNow({ signal }),
       onError: (err) => this.c.logger.warn('reconcile failed', { err }),

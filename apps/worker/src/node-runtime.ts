@@ -17,6 +17,7 @@ import { callApi, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
 import { underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { NetworkController } from './networks.js'
+import type { AgentPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
 import { TaskAgent, type TaskCounters } from './tasks.js'
 
@@ -33,6 +34,8 @@ export interface NodeRuntimeComponents {
   saveIdentity(id: NodeIdentity, options?: AbortOptions): Promise<void>
   /** the manager says this node is no longer a member */
   onRemoved(reason: string): void
+  /** the agent's periods (emulated hosts run slower) */
+  periods?: Partial<AgentPeriods>
 }
 
 export interface HeartbeatState {
@@ -102,6 +105,7 @@ export class NodeRuntime {
           }),
           netdb: this.c.factories.netdb(gossip, this.id.nodeId),
           manager: () => this.managerTarget(),
+          ...(this.c.periods?.driftCheckMs ? { periodMs: this.c.periods.driftCheckMs } : {}),
         },
         this.id.advertiseAddr,
       )
@@ -117,6 +121,7 @@ export class NodeRuntime {
             callApi(this.managerTarget(), dispatcherApi.sync, req, { ...o, timeoutMs: 5_000 }),
         },
         hostname: this.id.hostname,
+        ...(this.c.periods?.taskSyncMs ? { periodMs: this.c.periods.taskSyncMs } : {}),
       })
       this.tasks.start()
     } catch (err) {
@@ -128,7 +133,7 @@ export class NodeRuntime {
     this.renewAt = this.renewalTime()
     this.heartbeats = startPeriodic({
       clock: this.c.clock,
-      periodMs: HEARTBEAT_PERIOD_MS,
+      periodMs: this.c.periods?.heartbeatMs ?? HEARTBEAT_PERIOD_MS,
       signal: this.loop.signal,
       tick: (signal) => this.heartbeatTick(signal),
       onError: (err) => this.heartbeatFailed(err),
@@ -228,6 +233,7 @@ export class NodeRuntime {
       managerApi.heartbeat,
       {
         hostname: this.id.hostname,
+        ...(this.c.periods?.taskSyncMs ? { periodMs: this.c.periods.taskSyncMs } : {}),
         advertiseAddr: this.id.advertiseAddr,
         gossipAddrs: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}/p2p/${this.id.peerId}`],
         ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),

@@ -38,6 +38,8 @@ export interface TaskAgentComponents {
   /** The dispatcher session with the manager: reports and held tasks out, assignments in. */
   dispatcher: Dispatcher
   hostname: string
+  /** Dispatcher sync period. @default {@link SYNC_PERIOD_MS} */
+  periodMs?: number
 }
 
 export interface Dispatcher {
@@ -84,7 +86,7 @@ export class TaskAgent {
   start(): void {
     this.periodic = startPeriodic({
       clock: this.c.clock,
-      periodMs: SYNC_PERIOD_MS,
+      periodMs: this.c.periodMs ?? SYNC_PERIOD_MS,
       signal: this.loop.signal,
       tick: (signal) => this.syncOnce(signal),
       onError: (err) => this.c.logger.debug('task sync failed', { err }),

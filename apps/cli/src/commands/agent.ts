@@ -21,6 +21,10 @@ export function registerAgent(program: Command): void {
       const running = await agentPid()
       if (running !== undefined)
         throw new CliError(`an agent is already running on ${env.socketPath} (pid ${running})`)
+      // periods from the environment: checked here, so a bad one fails before anything starts
+      // (the worker, and its parser, load only when one is set or the agent runs here)
+      const periodsSet = Object.keys(env.vars).some((k) => /^SWARMNET_[A-Z_]+_(MS|PERIODS)$/.test(k))
+      const periods = periodsSet ? await loadPeriods() : {}
       if (o.detach) {
         const pid = await startAgentDetached()
         console.log(`swarmnet agent started (pid ${pid}, log ${env.logFile})`)
@@ -44,6 +48,7 @@ export function registerAgent(program: Command): void {
           socketPath: env.socketPath,
           taskLogDir: env.taskLogDir,
           version: SWARMNET_VERSION,
+          periods,
         },
       )
       await agent.start()
@@ -56,4 +61,13 @@ export function registerAgent(program: Command): void {
       process.once('SIGINT', () => stop('SIGINT'))
       await promise
     })
+}
+
+async function loadPeriods() {
+  const { parsePeriods } = await import('@swarmnet/worker')
+  try {
+    return parsePeriods(env.vars)
+  } catch (err) {
+    throw new CliError((err as Error).message, 2)
+  }
 }
