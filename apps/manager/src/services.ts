@@ -250,9 +250,17 @@ export class ServiceController {
       }
       if (ops.length > 0) await this.c.store.batch(ops, options)
       const mine = [...byId.values()].filter((t) => t.nodeId === nodeId)
-      // inside the queue: an allocation for a task being assigned is never mistaken for a stale one
-      const live = new Set(mine.filter((t) => !isTerminal(t.state)).map((t) => t.id))
-      await this.c.networks.releaseUnheld(nodeId, new Set(held), live, options)
+      // An address can only become free when a task leaves the node's held set or ends: look
+      // at the endpoints then, not on every sync. Inside the queue, so an allocation for a
+      // task being assigned is never mistaken for a stale one.
+      const heldNow = new Set(held)
+      const before = this.heldBy.get(nodeId)
+      this.heldBy.set(nodeId, heldNow)
+      const ended = ops.length > 0 && reports.some((r) => isTerminal(r.state))
+      if (before === undefined || ended || [...before].some((id) => !heldNow.has(id))) {
+        const live = new Set(mine.filter((t) => !isTerminal(t.state)).map((t) => t.id))
+        await this.c.networks.releaseUnheld(nodeId, heldNow, live, options)
+      }
       return { changed: ops.length > 0, mine }
     })
     if (changed) this.wake()
@@ -330,6 +338,9 @@ export class ServiceController {
       this.swept.set(n.id, n.downSince ?? 0)
     }
   }
+
+  /** What each node reported holding at its last sync (the manager's restart starts afresh). */
+  private readonly heldBy = new Map<string, ReadonlySet<string>>()
 
   /** Down nodes whose addresses were released, with the time they went down. */
   private readonly swept = new Map<string, number>()
