@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   BIN,
   badRows,
+  curlFromTask,
   dumpAgentLogs,
   duplicateIps,
   formCluster,
@@ -195,17 +196,7 @@ describe('task lifecycle (lab of 4 hosts)', () => {
     await lab.exec(1, ['kill', '-9', String(pid)])
     const curlAll = async () => {
       for (const t of before) {
-        const r = await lab.exec(2, [
-          'ip',
-          'netns',
-          'exec',
-          sandboxNamespace(from.id),
-          'curl',
-          '-s',
-          '--max-time',
-          '3',
-          `http://${t.addresses[0]?.ip}:8080/`,
-        ])
+        const r = await lab.exec(2, curlFromTask(from.id, t.addresses[0]?.ip ?? '', 3))
         expect(r.stdout, `${t.id} at ${t.addresses[0]?.ip}`).toContain(t.id)
       }
     }

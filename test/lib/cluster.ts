@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sandboxNamespace } from '@swarmnet/dataplane'
 import type { ExecResult, Lab } from '@swarmnet/lab'
 import { createLab } from '@swarmnet/lab'
 import { silentLogger } from '@swarmnet/logger'
@@ -167,4 +168,19 @@ export async function taskLeftovers(lab: Lab, host: number): Promise<string> {
     .join('\n')
   const procs = (await lab.exec(host, ['pgrep', '-f', 'whoami'])).stdout.trim()
   return [ns, links, procs].filter((x) => x.length > 0).join('\n')
+}
+
+/** argv that fetches `http://ip:8080/` from inside task `fromTask`'s sandbox (run it on its host). */
+export function curlFromTask(fromTask: string, ip: string, maxTimeS: number): string[] {
+  return [
+    'ip',
+    'netns',
+    'exec',
+    sandboxNamespace(fromTask),
+    'curl',
+    '-s',
+    '--max-time',
+    String(maxTimeS),
+    `http://${ip}:8080/`,
+  ]
 }

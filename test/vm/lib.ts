@@ -5,11 +5,10 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { sandboxNamespace } from '@swarmnet/dataplane'
 import { createLab, type ExecResult, type Lab, vmConsoleTail } from '@swarmnet/lab'
 import { silentLogger } from '@swarmnet/logger'
 import { expect } from 'vitest'
-import { waitFor } from '../lib/cluster.js'
+import { curlFromTask, waitFor } from '../lib/cluster.js'
 
 interface TaskJson {
   id: string
@@ -118,17 +117,7 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
   for (const from of tasks) {
     for (const to of tasks.filter((t) => t !== from)) {
       const ip = to.addresses[0]?.ip ?? ''
-      const argv = [
-        'ip',
-        'netns',
-        'exec',
-        sandboxNamespace(from.id),
-        'curl',
-        '-s',
-        '--max-time',
-        '5',
-        `http://${ip}:8080/`,
-      ]
+      const argv = curlFromTask(from.id, ip, 5)
       const body = await waitFor(`${from.node} → ${to.node} (${ip})`, 60_000, async () => {
         const r = await lab.exec(hostOf(from), argv)
         return r.exitCode === 0 && r.stdout.includes(to.id) ? r.stdout : undefined
