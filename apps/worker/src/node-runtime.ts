@@ -238,7 +238,7 @@ export class NodeRuntime {
         gossipAddrs: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}/p2p/${this.id.peerId}`],
         ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
       },
-      { signal, timeoutMs: 4_000 },
+      { signal, timeoutMs: Math.max(4_000, 0.8 * (this.c.periods?.heartbeatMs ?? HEARTBEAT_PERIOD_MS)) },
     )
     this.heartbeat = { ok: true, at: this.c.clock.now() }
     for (const w of res.warnings) if (!this.warnings.includes(w)) this.c.logger.warn(w)

@@ -133,7 +133,11 @@ export async function buildCodeDisk(init: CodeDiskInit, options?: AbortOptions):
   const copy = `cd "$1" && tar -cf - ${excludes} $(for p in ${CODE_PATHS.join(' ')}; do [ -e "$p" ] && echo "./$p"; done) | tar -C "$2" -xf -`
   await run('sh', ['-c', copy, 'copy', repo, stage], options)
   await writeFile(join(stage, '.lab/authorized_keys'), `${init.authorizedKey.trim()}\n`, { mode: 0o644 })
-  const env = Object.entries(init.agentEnv).map(([k, v]) => `${k}=${v}\n`)
+  // emulated hosts run ~15-20x slower: a longer heartbeat (and so a 30 s down threshold and an
+  // 8 s heartbeat timeout) keeps a busy manager VM from being declared down by itself
+  const env = Object.entries({ SWARMNET_HEARTBEAT_MS: '10000', ...init.agentEnv }).map(
+    ([k, v]) => `${k}=${v}\n`,
+  )
   await writeFile(join(stage, '.lab/agent.env'), env.join(''))
   const mb = Number((await run('du', ['-sm', stage], options)).split(/\s+/)[0])
   const img = join(dir, 'code.img')
