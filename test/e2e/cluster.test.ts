@@ -136,15 +136,44 @@ describe('cluster membership (lab of 4 hosts)', () => {
     )
   })
 
+  /** The TCP sessions host `from` holds open to the manager API on host 1: peer → bytes received. */
+  const sessionsFrom = async (from: number): Promise<Map<string, number>> => {
+    const r = await lab.exec(1, ['ss', '-Htni', 'state', 'established', '( sport = :2377 )'])
+    const out = new Map<string, number>()
+    let peer = ''
+    for (const line of r.stdout.split('\n')) {
+      if (/^\S/.test(line)) peer = line.trim().split(/\s+/).at(-1) ?? ''
+      else if (peer.startsWith(`${lab.hostAddress(from)}:`))
+        out.set(peer, Number(/bytes_received:(\d+)/.exec(line)?.[1] ?? 0))
+    }
+    return out
+  }
+
   it('node rm revokes the certificate: the removed node drops out of the cluster', async () => {
     const host3 = lab.hostname(3)
     const refused = await sw(lab, 1, 'node', 'rm', host3)
     expect(refused.exitCode).not.toBe(0)
     expect(refused.stderr).toMatch(/not down/)
+    // a node's heartbeats and syncs ride one long-lived session: one connection keeps
+    // carrying calls (its received bytes grow by many calls), no handshake per call
+    const first = await waitFor('host 3 holds a session', 10_000, async () => {
+      const s = await sessionsFrom(3)
+      return s.size > 0 ? s : undefined
+    })
+    await waitFor('one session carries many calls', 20_000, async () => {
+      const now = await sessionsFrom(3)
+      return [...first].some(([peer, bytes]) => (now.get(peer) ?? 0) > bytes + 4_000) ? true : undefined
+    })
     await swOk(lab, 1, 'node', 'rm', '--force', host3)
+    // its sessions are closed by the removal itself, before any heartbeat could notice
+    const still = await sessionsFrom(3)
+    expect([...first.keys()].filter((peer) => still.has(peer))).toEqual([])
     expect((await nodesByHost(lab)).has(host3)).toBe(false)
+    // its next call opens a new session, whose certificate is refused: the node stops
     await waitFor('host 3 inactive', 20_000, async () =>
       (await swJson<{ state: string }>(lab, 3, 'info')).state === 'inactive' ? true : undefined,
     )
+    const log = await lab.exec(3, ['sh', '-c', 'cat /var/log/swarmnet/agent.log 2>/dev/null || true'])
+    expect(log.stdout).toMatch(/removed from the cluster/)
   })
 })

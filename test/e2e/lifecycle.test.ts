@@ -69,6 +69,8 @@ describe('task lifecycle (lab of 4 hosts)', () => {
       .split('\n')
       .filter((l) => l.includes('PERMANENT'))
       .sort()
+  const managerLog = async () =>
+    (await lab.exec(1, ['cat', '/var/log/swarmnet/agent.log'])).stdout.split('\n')
   const agentPid = async (h: number) => (await swJson<{ pid: number }>(lab, h, 'info')).pid
 
   beforeAll(async () => {
@@ -134,12 +136,31 @@ describe('task lifecycle (lab of 4 hosts)', () => {
     await swOk(lab, 1, 'node', 'update', '--availability', 'active', lab.hostname(4))
   })
 
-  it('scale 0 → 20 → 0 → 20 on 4 hosts: no duplicate IP, every row settles in 30 s, spread ≤ 6', async () => {
+  it('scale 0 → 20 → 0 → 20 on 4 hosts: no duplicate IP, every row settles in 30 s, spread ≤ 6, no node Down', async () => {
     await create('web', 0)
-    for (const n of [20, 0, 20]) {
-      await swOk(lab, 1, 'service', 'scale', `web=${n}`)
-      await settle('web', n, 30_000)
+    const downLines = async () => (await managerLog()).filter((l) => l.includes('"node down"')).length
+    const downBefore = await downLines()
+    // every node stays ready throughout: watched from the CLI and from the manager's own log
+    const notReady: string[] = []
+    let watching = true
+    const watcher = (async () => {
+      while (watching) {
+        for (const n of (await nodesByHost(lab)).values())
+          if (n.status !== 'ready') notReady.push(`${n.hostname}: ${n.status}`)
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    })()
+    try {
+      for (const n of [20, 0, 20]) {
+        await swOk(lab, 1, 'service', 'scale', `web=${n}`)
+        await settle('web', n, 30_000)
+      }
+    } finally {
+      watching = false
+      await watcher
     }
+    expect(notReady).toEqual([])
+    expect(await downLines()).toBe(downBefore)
     const rows = await ps('web')
     expect(badRows(rows)).toEqual([])
     const perNode = new Map<string, number>()

@@ -7,12 +7,13 @@
 import type { Server } from 'node:https'
 import type { AbortOptions } from '@swarmnet/interface'
 import { ConflictError, NotFoundError } from '@swarmnet/interface'
-import type { NodeView, PeerInfo, RequestContext } from '@swarmnet/wire'
+import type { NodeView, RequestContext } from '@swarmnet/wire'
 import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
 import { verifyCaller } from './auth.js'
 import { newId } from './ids.js'
 import { admitNode, type JoinRequest } from './join.js'
 import { HEARTBEAT_PERIOD_MS, Liveness } from './liveness.js'
+import { Membership } from './membership.js'
 import { mtuWarnings } from './mtu.js'
 import { mtuOf, NetworkService } from './networks.js'
 import { newNodeRecord, nodeView } from './nodes.js'
@@ -21,6 +22,7 @@ import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { resolveRef } from './refs.js'
 import { listenTls } from './server.js'
 import { ServiceController } from './services.js'
+import { Sessions } from './sessions.js'
 import type { BootstrapInit, Manager, ManagerComponents, ManagerInit } from './types.js'
 
 export { DOWN_AFTER_PERIODS, HEARTBEAT_PERIOD_MS } from './liveness.js'
@@ -32,6 +34,8 @@ export class DefaultManager implements Manager {
   private readonly nodes
   private readonly revoked
   private readonly liveness: Liveness
+  private readonly membership: Membership
+  private readonly sessions = new Sessions()
   private server: Server | undefined
   private networkService: NetworkService | undefined
   private serviceController: ServiceController | undefined
@@ -43,6 +47,7 @@ export class DefaultManager implements Manager {
     this.nodes = components.store.table<NodeRecord>('nodes')
     this.revoked = components.store.table<RevokedRecord>('revoked')
     this.liveness = new Liveness(components.clock, init.heartbeatPeriodMs, init.downAfterPeriods)
+    this.membership = new Membership(this.nodes, this.revoked, (id) => this.status(id))
   }
 
   /** Creates the cluster: CA, tokens and this node's record. Nothing is written if it fails. */
@@ -107,6 +112,7 @@ export class DefaultManager implements Manager {
     if (s === undefined) return
     s.closeAllConnections()
     await new Promise<void>((resolve) => s.close(() => resolve()))
+    this.membership.close()
   }
 
   /** Networks and endpoint addresses; needs the cluster record for its address pool. */
@@ -220,13 +226,15 @@ export class DefaultManager implements Manager {
       options,
     )
     this.liveness.forget(n.id)
+    this.sessions.close(n.id)
     await (await this.networks(options)).releaseNode(n.id, options)
     this.c.logger.info('node removed, certificate revoked', { node: n.id })
     this.c.events?.onRevoked?.(n.id)
   }
 
   private async allNodes(options?: AbortOptions): Promise<NodeRecord[]> {
-    return (await this.nodes.list(options)).map((e) => e.value)
+    await this.membership.load(options)
+    return this.membership.nodes.values()
   }
 
   private authority(cluster: ClusterRecord): { certPem: string; keyPem: string } {
@@ -234,7 +242,13 @@ export class DefaultManager implements Manager {
   }
 
   async revokedIds(options?: AbortOptions): Promise<string[]> {
-    return (await this.revoked.list(options)).map((r) => r.value.nodeId)
+    await this.membership.load(options)
+    return this.membership.revoked.values().map((r) => r.nodeId)
+  }
+
+  /** Nodes with an open session to this manager. */
+  get sessionCount(): number {
+    return this.sessions.connected
   }
 
   status(nodeId: string): NodeView['status'] {
@@ -248,14 +262,20 @@ export class DefaultManager implements Manager {
     }))
   }
 
-  /** The caller's node, from its verified client certificate; never from the body. */
+  /** The caller's node, from its client certificate (verified once per session); never from the body. */
   private async caller(ctx: RequestContext): Promise<NodeRecord> {
-    return verifyCaller(ctx, {
-      pki: this.c.pki,
-      cluster: await this.cluster(),
-      revoked: new Set(await this.revokedIds()),
-      node: (id) => this.nodes.get(id),
-    })
+    await this.membership.load()
+    return this.sessions.caller(
+      ctx,
+      async () =>
+        verifyCaller(ctx, {
+          pki: this.c.pki,
+          cluster: await this.cluster(),
+          revoked: new Set(await this.revokedIds()),
+          node: async (id) => this.membership.nodes.get(id),
+        }),
+      (id) => this.membership.nodes.get(id),
+    )
   }
 
   private routes() {
@@ -281,14 +301,15 @@ export class DefaultManager implements Manager {
             ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
           })
         }
-        const peers: PeerInfo[] = (await this.allNodes())
-          .filter((p) => p.id !== n.id)
-          .map((p) => ({ nodeId: p.id, peerId: p.peerId, addrs: p.gossipAddrs, status: this.status(p.id) }))
+        const view = await this.membership.view()
         const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
+        const periodMs = this.init.heartbeatPeriodMs ?? HEARTBEAT_PERIOD_MS
+        if (req.membership === view.version) return { periodMs, membership: view.version, warnings }
         return {
-          periodMs: this.init.heartbeatPeriodMs ?? HEARTBEAT_PERIOD_MS,
-          revoked: await this.revokedIds(),
-          peers,
+          periodMs,
+          membership: view.version,
+          revoked: [...view.revoked],
+          peers: view.peers.filter((p) => p.nodeId !== n.id),
           warnings,
         }
       }),
@@ -312,7 +333,7 @@ export class DefaultManager implements Manager {
       route(dispatcherApi.sync, async (req, ctx) => {
         const n = await this.caller(ctx)
         this.liveness.seen(n.id)
-        return (await this.services()).sync(n.id, req.reports, req.held)
+        return (await this.services()).dispatcher.sync(n.id, req)
       }),
       route(managerApi.attach, async (req, ctx) => {
         const n = await this.caller(ctx)

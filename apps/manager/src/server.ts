@@ -8,7 +8,7 @@ import https from 'node:https'
 import type { Logger } from '@swarmnet/interface'
 import { SwarmnetError } from '@swarmnet/interface'
 import type { Route } from '@swarmnet/wire'
-import { createApiHandler } from '@swarmnet/wire'
+import { createApiHandler, SESSION_IDLE_MS } from '@swarmnet/wire'
 
 export class ListenError extends SwarmnetError {
   constructor(message: string, options?: ErrorOptions) {
@@ -28,6 +28,9 @@ export async function listenTls(
   )
   server.headersTimeout = 10_000
   server.requestTimeout = 15_000
+  // nodes keep their session open between calls and close it after SESSION_IDLE_MS idle;
+  // the manager waits longer, so a node never sends on a connection the manager just closed
+  server.keepAliveTimeout = 2 * SESSION_IDLE_MS + 5_000
   try {
     server.listen(at.port, at.host)
     await once(server, 'listening')

@@ -2,27 +2,30 @@
  * Services and their tasks on the manager: the orchestrator loop and the dispatcher.
  *
  * The loop runs the pure orchestrator (reconcile, then schedule) over the stored services,
- * tasks and nodes and writes its changes in one batch; it runs on every change and every
- * {@link ORCHESTRATE_PERIOD_MS}. The dispatcher is the other half: each node syncs every
- * second, reporting the state of its tasks (applied forward-only) and receiving the tasks
- * assigned to it.
+ * tasks (from the in-memory index, task-index.ts) and nodes and writes its changes in one
+ * batch. It is woken by every change; its {@link ORCHESTRATE_PERIOD_MS} tick does a pass only
+ * when a node's status or availability changed or a task waits for its restart delay, so an
+ * idle cluster costs the manager one node listing per tick. The dispatcher (dispatcher.ts) is
+ * the other half: each node's sync, its reports in and its assignment changes out.
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
 import { createOrchestrator, isTerminal } from '@swarmnet/orchestrator'
-import type { BatchOp, Store } from '@swarmnet/store'
-import type { Assignment, ServiceViewJson, TaskJson, TaskReport } from '@swarmnet/wire'
-import { assignmentOf, logTransitions } from './dispatch.js'
+import type { Store } from '@swarmnet/store'
+import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
+import { logTransitions } from './dispatch.js'
+import { Dispatcher } from './dispatcher.js'
 import { newId } from './ids.js'
 import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
+import { TaskIndex } from './task-index.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
+/** An idle orchestrator still does a whole pass every this many ticks. */
+const FULL_PASS_EVERY = 10
 /** A node Down this long loses the addresses of its tasks that are over (it may never return). */
 export const LOST_ADDRESS_GRACE_MS = 5 * 60_000
-/** How long `service logs` waits for the nodes' next sync to bring the lines. */
-const LOGS_WAIT_MS = 5_000
 
 export interface ServiceCreate {
   name: string
@@ -54,13 +57,27 @@ export class ServiceController {
   private periodic: Periodic | undefined
   /** All writes of services and tasks, one at a time. */
   private readonly serial = serialQueue()
-  /** `service logs` waiting for a node's next sync: task id → resolvers. */
-  private readonly logWaiters = new Map<string, Array<(text: string) => void>>()
+  /** Tasks in memory, from the store's change feed. */
+  private readonly index: TaskIndex
+  readonly dispatcher: Dispatcher
 
   constructor(components: ServicesComponents) {
     this.c = components
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
+    this.index = new TaskIndex(this.tasks)
+    this.dispatcher = new Dispatcher({
+      store: components.store,
+      clock: components.clock,
+      logger: components.logger,
+      networks: components.networks,
+      orchestrator: this.orch,
+      tasks: this.tasks,
+      services: this.services,
+      index: this.index,
+      serial: (fn) => this.serial(fn),
+      wake: () => this.wake(),
+    })
   }
 
   start(): void {
@@ -76,11 +93,19 @@ export class ServiceController {
   async stop(): Promise<void> {
     this.loop.abort()
     await this.periodic?.done
+    this.index.close()
   }
 
   private wake(): void {
+    this.dirty = true
     this.periodic?.wake()
   }
+
+  /** Something changed since the last pass (or the first pass is still to come). */
+  private dirty = true
+  /** Node status and availability at the last pass. */
+  private nodesSeen = ''
+  private ticks = 0
 
   async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
     const result = await this.serial(async () => {
@@ -153,7 +178,7 @@ export class ServiceController {
 
   async ps(ref: string, options?: AbortOptions): Promise<TaskJson[]> {
     const svc = await this.find(ref, options)
-    const tasks = (await this.allTasks(options)).filter((t) => t.serviceId === svc.id)
+    const tasks = await this.serviceTasks(svc.id, options)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
     const now = this.c.clock.now()
@@ -183,23 +208,9 @@ export class ServiceController {
   /** Recent log lines of each task of a service, fetched from the nodes through their next sync. */
   async logs(ref: string, tail: number | undefined, options?: AbortOptions) {
     const rows = (await this.ps(ref, options)).filter((t) => t.nodeId !== '' && !t.name.startsWith(' '))
-    const texts = await Promise.all(
-      rows.map(
-        (t) =>
-          new Promise<string>((resolve) => {
-            const list = this.logWaiters.get(t.id) ?? []
-            list.push(resolve)
-            this.logWaiters.set(t.id, list)
-            // a node that does not answer within 5 s shows no lines; its waiter goes
-            void this.c.clock.sleep(LOGS_WAIT_MS, options).then(
-              () => {
-                this.logWaiters.delete(t.id)
-                resolve('')
-              },
-              () => resolve(''),
-            )
-          }),
-      ),
+    const texts = await this.dispatcher.waitLogs(
+      rows.map((t) => t.id),
+      options,
     )
     return rows.map((t, i) => {
       const lines = (texts[i] ?? '').split('\n').filter((l) => l.length > 0)
@@ -213,70 +224,31 @@ export class ServiceController {
   }
 
   /**
-   * The dispatcher: applies a node's reports, releases the addresses of tasks it no longer
-   * holds (and that are over), and returns the tasks assigned to it with their addresses.
+   * One pass when something asks for it: a change, a node's status or availability, a task
+   * waiting (restart delay, no node yet), or every {@link FULL_PASS_EVERY} ticks (the grace
+   * period of lost addresses).
    */
-  async sync(
-    nodeId: string,
-    reports: readonly TaskReport[],
-    held: readonly string[],
-    options?: AbortOptions,
-  ) {
-    for (const r of reports) {
-      if (r.logTail === undefined) continue
-      for (const w of this.logWaiters.get(r.id) ?? []) w(r.logTail)
-      this.logWaiters.delete(r.id)
+  private async orchestrate(signal: AbortSignal): Promise<void> {
+    const nodes = await this.c.nodes({ signal })
+    const nodesNow = nodes.map((n) => `${n.id}:${n.status}:${n.availability}`).join()
+    this.ticks = (this.ticks + 1) % FULL_PASS_EVERY
+    if (!this.dirty && nodesNow === this.nodesSeen && this.ticks !== 0) return
+    this.dirty = false
+    this.nodesSeen = nodesNow
+    try {
+      await this.pass(nodes, signal)
+    } catch (err) {
+      this.dirty = true
+      throw err
     }
-    const { changed, mine } = await this.serial(async () => {
-      const now = this.c.clock.now()
-      const ops: BatchOp[] = []
-      const byId = new Map((await this.allTasks(options)).map((t) => [t.id, t]))
-      for (const r of reports) {
-        const t = byId.get(r.id)
-        if (t === undefined || t.nodeId !== nodeId) continue
-        const next = this.orch.applyStatusReport(
-          t,
-          {
-            state: r.state,
-            ...(r.error ? { error: r.error } : {}),
-            ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
-          },
-          now,
-        )
-        if (next === t) continue
-        logTransitions(this.c.logger, t, next)
-        ops.push(this.tasks.putOp(t.id, next))
-        byId.set(t.id, next)
-      }
-      if (ops.length > 0) await this.c.store.batch(ops, options)
-      const mine = [...byId.values()].filter((t) => t.nodeId === nodeId)
-      // An address can only become free when a task leaves the node's held set or ends: look
-      // at the endpoints then, not on every sync. Inside the queue, so an allocation for a
-      // task being assigned is never mistaken for a stale one.
-      const heldNow = new Set(held)
-      const before = this.heldBy.get(nodeId)
-      this.heldBy.set(nodeId, heldNow)
-      const ended = ops.length > 0 && reports.some((r) => isTerminal(r.state))
-      if (before === undefined || ended || [...before].some((id) => !heldNow.has(id))) {
-        const live = new Set(mine.filter((t) => !isTerminal(t.state)).map((t) => t.id))
-        await this.c.networks.releaseUnheld(nodeId, heldNow, live, options)
-      }
-      return { changed: ops.length > 0, mine }
-    })
-    if (changed) this.wake()
-    const services = new Map((await this.allServices(options)).map((s) => [s.id, s]))
-    const networks = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n]))
-    const assignments: Assignment[] = mine.map((t) =>
-      assignmentOf(t, services.get(t.serviceId), networks, nodeId),
-    )
-    const wantLogs = assignments.map((a) => a.id).filter((id) => this.logWaiters.has(id))
-    return { assignments, wantLogs }
+    this.dirty ||= this.index
+      .all()
+      .some((t) => t.desiredState === 'running' && (t.state === 'pending' || isTerminal(t.state)))
   }
 
-  private async orchestrate(signal: AbortSignal): Promise<void> {
+  private async pass(nodes: Array<Node & { downSince?: number }>, signal: AbortSignal): Promise<void> {
     const now = this.c.clock.now()
     const services = await this.allServices({ signal })
-    const nodes = await this.c.nodes({ signal })
     this.logNodeChanges(nodes)
     let tasks = await this.allTasks({ signal })
     const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
@@ -339,9 +311,6 @@ export class ServiceController {
     }
   }
 
-  /** What each node reported holding at its last sync (the manager's restart starts afresh). */
-  private readonly heldBy = new Map<string, ReadonlySet<string>>()
-
   /** Down nodes whose addresses were released, with the time they went down. */
   private readonly swept = new Map<string, number>()
 
@@ -371,11 +340,17 @@ export class ServiceController {
   }
 
   private async allTasks(options?: AbortOptions): Promise<Task[]> {
-    return (await this.tasks.list(options)).map((e) => e.value)
+    await this.index.load(options)
+    return this.index.all()
+  }
+
+  private async serviceTasks(serviceId: string, options?: AbortOptions): Promise<Task[]> {
+    await this.index.load(options)
+    return this.index.ofService(serviceId)
   }
 
   private async view(s: Service, options?: AbortOptions): Promise<ServiceViewJson> {
-    const tasks = (await this.allTasks(options)).filter((t) => t.serviceId === s.id)
+    const tasks = await this.serviceTasks(s.id, options)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
     const v = this.orch.serviceView(s, tasks, nodes)

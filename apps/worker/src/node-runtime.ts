@@ -5,6 +5,7 @@
  * the node certificate at 50–80 % of its life.
  */
 
+import type { Agent as HttpsAgent } from 'node:https'
 import type { Gossip } from '@swarmnet/gossip'
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
@@ -12,8 +13,9 @@ import type { Manager } from '@swarmnet/manager'
 import { HEARTBEAT_PERIOD_MS } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
-import type { ApiTarget } from '@swarmnet/wire'
-import { callApi, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
+import type { ApiTarget, PeerInfo } from '@swarmnet/wire'
+import { callApi, createSessionAgent, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
+import { DeltaDispatcher } from './dispatcher-client.js'
 import { underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { NetworkController } from './networks.js'
@@ -54,6 +56,9 @@ export class NodeRuntime {
   private heartbeats: Periodic | undefined
   private renewAt = 0
   private revoked = new Set<string>()
+  /** The membership version whose lists this node holds, and its peers. */
+  private membership: string | undefined
+  private peers: readonly PeerInfo[] = []
   heartbeat: HeartbeatState = { ok: false, at: 0 }
   /** MTU of the interface carrying the advertise address, as last read. */
   underlayMtu: number | undefined
@@ -116,10 +121,12 @@ export class NodeRuntime {
         clock: this.c.clock,
         runtime: this.c.factories.runtime(this.c.taskDirs),
         networks: net,
-        dispatcher: {
-          sync: (req, o) =>
-            callApi(this.managerTarget(), dispatcherApi.sync, req, { ...o, timeoutMs: 5_000 }),
-        },
+        dispatcher: new DeltaDispatcher((req, o) =>
+          callApi(this.managerTarget(), dispatcherApi.sync, req, {
+            ...o,
+            timeoutMs: Math.max(5_000, 5 * (this.c.periods?.taskSyncMs ?? 1_000)),
+          }),
+        ),
         hostname: this.id.hostname,
         ...(this.c.periods?.taskSyncMs ? { periodMs: this.c.periods.taskSyncMs } : {}),
       })
@@ -161,6 +168,8 @@ export class NodeRuntime {
     await this.gossip?.stop()
     this.gossip = undefined
     await this.c.manager?.stop()
+    this.session?.destroy()
+    this.session = undefined
   }
 
   /** Tells the manager this node leaves; best effort. */
@@ -168,21 +177,30 @@ export class NodeRuntime {
     await callApi(this.managerTarget(), managerApi.leave, {}, { ...options, timeoutMs: 5_000 })
   }
 
+  /**
+   * The manager, over this node's one session with it (kept open between calls; a new one
+   * when the certificate changes).
+   */
   managerTarget(): ApiTarget {
     const [host = '', port = '2377'] = this.id.managerAddr.split(':')
-    return {
-      host,
-      port: Number(port),
-      tls: {
-        ca: this.id.caPem,
-        cert: this.id.certPem,
-        key: this.id.keyPem,
-        checkServerIdentity: this.c.pki.managerIdentityCheck(this.id.clusterId, {
-          isRevoked: (r) => this.revoked.has(r),
-        }),
-      },
+    const tls = {
+      ca: this.id.caPem,
+      cert: this.id.certPem,
+      key: this.id.keyPem,
+      checkServerIdentity: this.c.pki.managerIdentityCheck(this.id.clusterId, {
+        isRevoked: (r) => this.revoked.has(r),
+      }),
     }
+    if (this.session === undefined || this.sessionCert !== this.id.certPem) {
+      this.session?.destroy()
+      this.session = createSessionAgent(tls)
+      this.sessionCert = this.id.certPem
+    }
+    return { host, port: Number(port), tls, agent: this.session }
   }
+
+  private session: HttpsAgent | undefined
+  private sessionCert = ''
 
   private async verifyPeer(peerId: string, proof: Uint8Array): Promise<{ nodeId: string } | undefined> {
     const pem = new TextDecoder().decode(proof)
@@ -237,24 +255,36 @@ export class NodeRuntime {
         advertiseAddr: this.id.advertiseAddr,
         gossipAddrs: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}/p2p/${this.id.peerId}`],
         ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
+        ...(this.membership !== undefined ? { membership: this.membership } : {}),
       },
       { signal, timeoutMs: Math.max(4_000, 0.8 * (this.c.periods?.heartbeatMs ?? HEARTBEAT_PERIOD_MS)) },
     )
     this.heartbeat = { ok: true, at: this.c.clock.now() }
     for (const w of res.warnings) if (!this.warnings.includes(w)) this.c.logger.warn(w)
     this.warnings = res.warnings
-    const revoked = new Set(res.revoked)
-    const changed = revoked.size !== this.revoked.size || [...revoked].some((r) => !this.revoked.has(r))
-    this.revoked = revoked
-    await this.net?.applyLiveness(this.id.nodeId, new Map(res.peers.map((p) => [p.nodeId, p.status])), {
-      signal,
-    })
+    // lists come only when the membership changed since the version this node holds; it is
+    // taken as held once everything that follows from it is done
+    if (res.peers !== undefined && res.revoked !== undefined) {
+      const revoked = new Set(res.revoked)
+      const changed = revoked.size !== this.revoked.size || [...revoked].some((r) => !this.revoked.has(r))
+      this.revoked = revoked
+      this.peers = res.peers
+      await this.net?.applyLiveness(this.id.nodeId, new Map(res.peers.map((p) => [p.nodeId, p.status])), {
+        signal,
+      })
+      if (changed) await this.gossip?.reverify({ signal })
+      this.membership = res.membership
+    }
+    await this.redial(signal)
+  }
+
+  /** Dials the peers the gossip mesh is not connected to. */
+  private async redial(signal: AbortSignal): Promise<void> {
     const gossip = this.gossip
     if (gossip === undefined) return
-    if (changed) await gossip.reverify({ signal })
     const connected = new Set(gossip.peers().map((p) => p.peerId))
-    for (const p of res.peers) {
-      if (connected.has(p.peerId) || revoked.has(p.nodeId)) continue
+    for (const p of this.peers) {
+      if (connected.has(p.peerId) || this.revoked.has(p.nodeId)) continue
       for (const addr of p.addrs) {
         try {
           await gossip.dial(addr, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) })

@@ -147,7 +147,29 @@ export type ApiTarget =
       readonly host: string
       readonly port: number
       readonly tls: https.RequestOptions
+      /** A session kept open between calls ({@link createSessionAgent}); none: one connection per call. */
+      readonly agent?: https.Agent
     }
+
+/** How long a kept-open session may sit idle before this side closes it. */
+export const SESSION_IDLE_MS = 30_000
+
+/**
+ * Keeps the TLS session to one manager open between calls (keep-alive, most recent socket
+ * first), so a node's heartbeats and syncs ride one connection and its certificate is checked
+ * once, when the session opens; a few sockets, so one slow call never holds back a heartbeat.
+ * The manager keeps idle sessions longer than {@link SESSION_IDLE_MS}: the node closes first.
+ */
+export function createSessionAgent(tls: https.AgentOptions): https.Agent {
+  return new (lazyHttps().Agent)({
+    ...tls,
+    keepAlive: true,
+    maxSockets: 4,
+    maxFreeSockets: 2,
+    scheduling: 'lifo',
+    timeout: SESSION_IDLE_MS,
+  })
+}
 
 export interface CallOptions extends AbortOptions {
   /** @default 10_000 */
@@ -171,12 +193,16 @@ export async function callApi<Req extends z.ZodType, Res extends z.ZodType>(
       path: ep.path,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       signal,
-      agent: false as const,
     }
     const req =
       'socketPath' in target
-        ? lazyHttp().request({ ...common, socketPath: target.socketPath })
-        : lazyHttps().request({ ...common, ...target.tls, host: target.host, port: target.port })
+        ? lazyHttp().request({ ...common, agent: false, socketPath: target.socketPath })
+        : lazyHttps().request({
+            ...common,
+            ...(target.agent !== undefined ? { agent: target.agent } : { ...target.tls, agent: false }),
+            host: target.host,
+            port: target.port,
+          })
     req.on('response', (res) => {
       readBody(res, limits.apiBody)
         .then((text) => resolve({ status: res.statusCode ?? 0, text }))

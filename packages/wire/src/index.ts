@@ -13,7 +13,15 @@ export * from './common.js'
 export type { Endpoint, Method } from './endpoint.js'
 export { endpoint } from './endpoint.js'
 export type { ApiTarget, CallOptions, RequestContext, Route } from './http.js'
-export { callApi, createApiHandler, RemoteError, route, UnreachableError } from './http.js'
+export {
+  callApi,
+  createApiHandler,
+  createSessionAgent,
+  RemoteError,
+  route,
+  SESSION_IDLE_MS,
+  UnreachableError,
+} from './http.js'
 export { limits } from './limits.js'
 export * from './local-api.js'
 export * from './manager-api.js'

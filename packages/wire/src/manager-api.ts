@@ -63,11 +63,16 @@ export const managerApi = {
       gossipAddrs: z.array(multiaddr).max(16),
       /** MTU of the interface carrying advertiseAddr (since 0.2; absent from older nodes). */
       underlayMtu: mtu.optional(),
+      /** The membership version the node holds (since 0.3): unchanged → no lists back. */
+      membership: z.string().max(64).optional(),
     }),
     z.object({
       periodMs: z.number().int().positive(),
-      revoked: z.array(z.string()).max(100_000),
-      peers: z.array(peerInfo).max(10_000),
+      /** Version of `peers` + `revoked` (since 0.3). */
+      membership: z.string().max(64).optional(),
+      /** Absent when the node's membership version is current. */
+      revoked: z.array(z.string()).max(100_000).optional(),
+      peers: z.array(peerInfo).max(10_000).optional(),
       /** What the manager finds wrong with this node, e.g. an underlay too small (since 0.2). */
       warnings: warnings.default([]),
     }),

@@ -98,17 +98,31 @@ export const taskReport = z.object({
 })
 export type TaskReport = z.infer<typeof taskReport>
 
+/** An assignments revision: `epoch:counter`, opaque to the node. */
+const revision = z.string().max(64)
+
 export const dispatcherApi = {
+  /**
+   * A node's sync (since 0.3 with deltas): it sends the reports that changed since its last
+   * sync, `held` when it changed, and `since`, the revision it holds; the answer carries the
+   * assignments changed since then and the tasks removed, or the whole list (`full`), after
+   * which the node sends all its reports and its held set again.
+   */
   sync: endpoint(
     'POST',
     '/v1/tasks/sync',
     z.object({
       reports: z.array(taskReport).max(10_000),
       /** tasks that still hold a sandbox or a process on the node: their addresses stay taken */
-      held: z.array(z.string().max(64)).max(10_000),
+      held: z.array(z.string().max(64)).max(10_000).optional(),
+      since: revision.optional(),
     }),
     z.object({
+      revision: revision.optional(),
+      /** `assignments` is the whole list (true from managers before 0.3) */
+      full: z.boolean().default(true),
       assignments: z.array(assignment).max(10_000),
+      removed: z.array(z.string().max(64)).max(10_000).default([]),
       /** tasks whose recent log lines the manager wants in the next sync (`service logs`) */
       wantLogs: z.array(z.string()).max(10_000),
     }),

@@ -1,0 +1,159 @@
+/**
+ * The dispatcher: each node's sync. A node sends the reports that changed since its last
+ * sync, its held set when it changed, and the revision of the assignments it holds; it gets
+ * back only the assignments that changed since (the whole list when the revision is not
+ * ours: first contact or a manager restart, after which the node sends everything again).
+ * An idle node's sync touches no store record and takes no lock: O(its changes).
+ *
+ * Reports are applied forward-only in one store batch. An address can only become free when
+ * a task leaves the node's held set or ends, so the endpoints are looked at then, inside the
+ * write queue, where an allocation for a task being assigned is never mistaken for a stale one.
+ */
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import type { Orchestrator, Service } from '@swarmnet/orchestrator'
+import { isTerminal, type Task } from '@swarmnet/orchestrator'
+import type { BatchOp, Store, Table } from '@swarmnet/store'
+import type { Assignment, TaskReport } from '@swarmnet/wire'
+import { assignmentOf, logTransitions } from './dispatch.js'
+import type { NetworkService } from './networks.js'
+import type { TaskIndex } from './task-index.js'
+
+/** How long `service logs` waits for the nodes' next sync to bring the lines. */
+export const LOGS_WAIT_MS = 5_000
+
+export interface DispatcherComponents {
+  store: Store
+  clock: Clock
+  logger: Logger
+  networks: NetworkService
+  orchestrator: Orchestrator
+  tasks: Table<Task>
+  services: Table<Service>
+  index: TaskIndex
+  /** The controller's write queue (all task writes go through it). */
+  serial<T>(fn: () => Promise<T>): Promise<T>
+  /** Something changed that the orchestrator should see. */
+  wake(): void
+}
+
+export interface SyncRequest {
+  reports: readonly TaskReport[]
+  /** Absent: unchanged since the last sync. */
+  held?: readonly string[] | undefined
+  /** The assignments revision the node holds. */
+  since?: string | undefined
+}
+
+export interface SyncResponse {
+  revision: string
+  full: boolean
+  assignments: Assignment[]
+  removed: string[]
+  wantLogs: string[]
+}
+
+export class Dispatcher {
+  /** What each node reported holding (the manager's restart starts afresh). */
+  private readonly heldBy = new Map<string, ReadonlySet<string>>()
+  /** `service logs` waiting for a node's next sync: task id → resolvers. */
+  private readonly logWaiters = new Map<string, Array<(text: string) => void>>()
+
+  constructor(private readonly c: DispatcherComponents) {}
+
+  async sync(nodeId: string, req: SyncRequest, options?: AbortOptions): Promise<SyncResponse> {
+    await this.c.index.load(options)
+    for (const r of req.reports) {
+      if (r.logTail === undefined) continue
+      for (const w of this.logWaiters.get(r.id) ?? []) w(r.logTail)
+      this.logWaiters.delete(r.id)
+    }
+    // without a held set on record (manager restart) the node must send everything again
+    const knowsHeld = req.held !== undefined || this.heldBy.has(nodeId)
+    if (req.reports.length > 0 || req.held !== undefined) {
+      const changed = await this.c.serial(() => this.apply(nodeId, req, options))
+      if (changed) this.c.wake()
+    }
+    const d = this.c.index.delta(nodeId, knowsHeld ? req.since : undefined)
+    const tasks = d.full ? d.tasks : d.changed
+    const assignments = tasks.length > 0 ? await this.assignments(tasks, nodeId, options) : []
+    const wantLogs: string[] = []
+    if (this.logWaiters.size > 0)
+      for (const t of this.c.index.ofNode(nodeId)) if (this.logWaiters.has(t.id)) wantLogs.push(t.id)
+    return {
+      revision: d.revision,
+      full: d.full,
+      assignments,
+      removed: d.full ? [] : d.removed,
+      wantLogs,
+    }
+  }
+
+  /** Resolves with each task's recent lines as its node's next sync brings them ('' after 5 s). */
+  waitLogs(taskIds: readonly string[], options?: AbortOptions): Promise<string[]> {
+    return Promise.all(
+      taskIds.map(
+        (id) =>
+          new Promise<string>((resolve) => {
+            const list = this.logWaiters.get(id) ?? []
+            list.push(resolve)
+            this.logWaiters.set(id, list)
+            void this.c.clock.sleep(LOGS_WAIT_MS, options).then(
+              () => {
+                this.logWaiters.delete(id)
+                resolve('')
+              },
+              () => resolve(''),
+            )
+          }),
+      ),
+    )
+  }
+
+  /** Applies reports and the held set; true when a task changed. */
+  private async apply(nodeId: string, req: SyncRequest, options?: AbortOptions): Promise<boolean> {
+    const now = this.c.clock.now()
+    const ops: BatchOp[] = []
+    let ended = false
+    for (const r of req.reports) {
+      const t = this.c.index.get(r.id)
+      if (t === undefined || t.nodeId !== nodeId) continue
+      const next = this.c.orchestrator.applyStatusReport(
+        t,
+        {
+          state: r.state,
+          ...(r.error ? { error: r.error } : {}),
+          ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+        },
+        now,
+      )
+      if (next === t) continue
+      logTransitions(this.c.logger, t, next)
+      ops.push(this.c.tasks.putOp(t.id, next))
+      if (isTerminal(next.state)) ended = true
+    }
+    if (ops.length > 0) await this.c.store.batch(ops, options)
+    const before = this.heldBy.get(nodeId)
+    const heldNow = req.held !== undefined ? new Set(req.held) : before
+    if (heldNow === undefined) return ops.length > 0
+    this.heldBy.set(nodeId, heldNow)
+    if (before === undefined || ended || [...before].some((id) => !heldNow.has(id))) {
+      const live = new Set(
+        this.c.index
+          .ofNode(nodeId)
+          .filter((t) => !isTerminal(t.state))
+          .map((t) => t.id),
+      )
+      await this.c.networks.releaseUnheld(nodeId, heldNow, live, options)
+    }
+    return ops.length > 0
+  }
+
+  private async assignments(tasks: readonly Task[], nodeId: string, options?: AbortOptions) {
+    const networks = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n]))
+    const services = new Map<string, Service | undefined>()
+    for (const t of tasks)
+      if (!services.has(t.serviceId))
+        services.set(t.serviceId, await this.c.services.get(t.serviceId, options))
+    return tasks.map((t) => assignmentOf(t, services.get(t.serviceId), networks, nodeId))
+  }
+}

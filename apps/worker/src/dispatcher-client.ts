@@ -1,0 +1,79 @@
+/**
+ * The node's end of the dispatcher session, speaking deltas: of the reports the task agent
+ * builds each sync it sends only those that changed since the manager last took them, the
+ * held set only when it changed, and the revision of the assignments it holds; it applies the
+ * changes that come back to its copy and hands the task agent the whole list, as before.
+ * When the manager answers with the whole list (first contact, manager restart), it did not
+ * know this node's state: everything is sent again on the next sync. A failed call changes
+ * nothing here, so what it carried is sent again.
+ */
+import type { AbortOptions } from '@swarmnet/interface'
+import type { Assignment, TaskReport } from '@swarmnet/wire'
+import type { Dispatcher } from './tasks.js'
+
+export interface SyncCall {
+  reports: TaskReport[]
+  held?: string[]
+  since?: string
+}
+
+export interface SyncAnswer {
+  revision?: string | undefined
+  full: boolean
+  assignments: Assignment[]
+  removed: string[]
+  wantLogs: string[]
+}
+
+export class DeltaDispatcher implements Dispatcher {
+  /** The assignments as of {@link revision}. */
+  private readonly assigned = new Map<string, Assignment>()
+  private revision: string | undefined
+  /** Each task's last report the manager took. */
+  private readonly sent = new Map<string, string>()
+  private heldSent: string | undefined
+
+  constructor(private readonly call: (req: SyncCall, options: AbortOptions) => Promise<SyncAnswer>) {}
+
+  async sync(
+    req: { reports: TaskReport[]; held: string[] },
+    options: AbortOptions,
+  ): Promise<{ assignments: Assignment[]; wantLogs: string[] }> {
+    const reports = req.reports.filter((r) => r.logTail !== undefined || this.sent.get(r.id) !== keyOf(r))
+    const heldKey = [...req.held].sort().join()
+    const res = await this.call(
+      {
+        reports,
+        ...(heldKey !== this.heldSent ? { held: req.held } : {}),
+        ...(this.revision !== undefined ? { since: this.revision } : {}),
+      },
+      options,
+    )
+    if (res.full) {
+      this.assigned.clear()
+      for (const a of res.assignments) this.assigned.set(a.id, a)
+      // the manager did not know what this node holds: tell it all next time
+      this.sent.clear()
+      this.heldSent = this.revision === undefined ? heldKey : undefined
+      if (this.revision === undefined) this.remember(req.reports)
+    } else {
+      for (const a of res.assignments) this.assigned.set(a.id, a)
+      for (const id of res.removed) this.assigned.delete(id)
+      this.heldSent = heldKey
+      this.remember(req.reports)
+    }
+    this.revision = res.revision
+    return { assignments: [...this.assigned.values()], wantLogs: res.wantLogs }
+  }
+
+  /** The reports of this sync are now the manager's; tasks no longer reported are forgotten. */
+  private remember(reports: readonly TaskReport[]): void {
+    const now = new Set(reports.map((r) => r.id))
+    for (const id of this.sent.keys()) if (!now.has(id)) this.sent.delete(id)
+    for (const r of reports) this.sent.set(r.id, keyOf(r))
+  }
+}
+
+function keyOf(r: TaskReport): string {
+  return JSON.stringify([r.state, r.error, r.exitCode])
+}
