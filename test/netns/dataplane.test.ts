@@ -118,6 +118,48 @@ describe('dataplane on the real kernel', () => {
     expect(r.steps).toBe(0)
   })
 
+  it('a network the kernel refuses fails alone: its endpoint with it, everything else is programmed', async () => {
+    const net = (id: string, vni: number, third: number): NetworkSpec => ({
+      id,
+      vni,
+      subnet: `10.0.${third}.0/24`,
+      gateway: `10.0.${third}.1`,
+      peers: [],
+    })
+    const e3 = { id: 'e3', attachments: [{ networkId: 'net-b', ip: '10.0.3.2' }] }
+    const e4 = { id: 'e4', attachments: [{ networkId: 'net-c', ip: '10.0.4.2' }] }
+    const desired = {
+      networks: [network(peers), net('net-b', 4099, 3), net('net-c', 4100, 4)],
+      endpoints: [e1, e3, e4],
+    }
+    // another tool's vxlan device holds net-b's VNI on the same port: the kernel refuses ours
+    const squatter = ['link', 'add', 'zzvx4099', 'type', 'vxlan', 'id', '4099', 'dstport', '4789']
+    await h1.run(['ip', ...squatter, 'local', h1.address, 'nolearning'])
+    try {
+      const r = await dp1.reconcile(desired)
+      expect(Object.fromEntries(r.failed)).toEqual({
+        'network:net-b': expect.stringMatching(/VNI already exists/),
+        'endpoint:e3': expect.stringMatching(/needs network:net-b/),
+      })
+      const [eth0] = await json(h1, ['ip', '-j', '-n', 'sn-ep-e4', 'addr', 'show', 'eth0'])
+      expect(JSON.stringify(eth0?.addr_info)).toContain('"local":"10.0.4.2","prefixlen":24')
+      expect((await ourState(h1)).netns).not.toContain('sn-ep-e3')
+      await waitFor('e4 reaches its gateway', async () =>
+        (await pingOk(h1, 'sn-ep-e4', '10.0.4.1')) ? true : undefined,
+      )
+      await h1.run(['ip', 'link', 'del', 'zzvx4099'])
+      // the conflict gone, the next reconcile programs what failed
+      const again = await dp1.reconcile(desired)
+      expect(again.failed.size).toBe(0)
+      expect((await ourState(h1)).netns).toContain('sn-ep-e3')
+    } finally {
+      await h1.run(['ip', 'link', 'del', 'zzvx4099'], { reject: false })
+      const back = await dp1.reconcile({ networks: [network(peers)], endpoints: [e1] })
+      expect(back.failed.size).toBe(0)
+    }
+    expect((await ourState(h1)).netns.sort()).toEqual(['sn-ep-e1', 'sn-ov-4097'])
+  })
+
   it('restores neighbour and FDB entries deleted by hand', async () => {
     await h1.run(['ip', '-n', 'sn-ov-4097', 'neigh', 'del', '10.0.1.3', 'dev', 'vxlan0'])
     await h1.run([

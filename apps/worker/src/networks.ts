@@ -9,10 +9,10 @@
  * before publishing, so the snapshot answer is not missed) → local entry published →
  * kernel reconciled. Detach runs the reverse, and releases the address last.
  */
-import type { Dataplane, DesiredState } from '@swarmnet/dataplane'
-import { sandboxNamespace } from '@swarmnet/dataplane'
+import type { Dataplane, DesiredState, ReconcileResult } from '@swarmnet/dataplane'
+import { endpointOwner, sandboxNamespace } from '@swarmnet/dataplane'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { NotFoundError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
+import { NotFoundError, type Periodic, SwarmnetError, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Netdb } from '@swarmnet/netdb'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, EndpointView } from '@swarmnet/wire'
@@ -73,7 +73,9 @@ export class NetworkController {
       clock: this.c.clock,
       periodMs: this.c.periodMs ?? RECONCILE_PERIOD_MS,
       signal: this.loop.signal,
-      tick: (signal) => this.reconcileNow({ signal }),
+      tick: async (signal) => {
+        await this.reconcileNow({ signal })
+      },
       onError: (err) => this.c.logger.warn('reconcile failed', { err }),
     })
   }
@@ -109,16 +111,22 @@ export class NetworkController {
     await this.local.put(id, { id, attachments }, options)
     await this.c.netdb.join(got.network.id, options)
     await this.publish(got.network.id, await this.endpoints(options), options)
-    await this.reconcileNow(options)
+    const why = (await this.reconcileNow(options)).failed.get(endpointOwner(id))
+    if (why !== undefined)
+      throw new SwarmnetError(`endpoint ${id} could not be programmed: ${why}`, 'ERR_KERNEL')
     return { ...got, namespace: sandboxNamespace(id) }
   }
 
   /**
    * Builds the sandboxes of a burst of task starts in one reconcile: records persisted, each
    * network joined and published once, then the kernel programmed once. Returns the ids whose
-   * sandbox did not exist before (what a failed start may undo).
+   * sandbox did not exist before (what a failed start may undo) and those whose sandbox (or one
+   * of its networks) could not be programmed, with why; the others are ready.
    */
-  async prepare(requests: readonly SandboxRequest[], options?: AbortOptions): Promise<Set<string>> {
+  async prepare(
+    requests: readonly SandboxRequest[],
+    options?: AbortOptions,
+  ): Promise<{ created: Set<string>; failed: Map<string, string> }> {
     const created = new Set<string>()
     const networks = new Set<string>()
     for (const r of requests) {
@@ -131,8 +139,13 @@ export class NetworkController {
       await this.c.netdb.join(n, options)
       await this.publish(n, eps, options)
     }
-    await this.reconcileNow(options)
-    return created
+    const result = await this.reconcileNow(options)
+    const failed = new Map<string, string>()
+    for (const r of requests) {
+      const why = result.failed.get(endpointOwner(r.id))
+      if (why !== undefined) failed.set(r.id, why)
+    }
+    return { created, failed }
   }
 
   /**
@@ -225,12 +238,12 @@ export class NetworkController {
   }
 
   /** Runs one reconcile after any in flight; attach/detach wait for their effect. */
-  private reconcileNow(options?: AbortOptions): Promise<void> {
+  private reconcileNow(options?: AbortOptions): Promise<ReconcileResult> {
     return this.serial(() => this.reconcile(options))
   }
 
-  private async reconcile(options?: AbortOptions): Promise<void> {
-    await this.c.dataplane.reconcile(await this.desired(options), options)
+  private async reconcile(options?: AbortOptions): Promise<ReconcileResult> {
+    return this.c.dataplane.reconcile(await this.desired(options), options)
   }
 
   async desired(options?: AbortOptions): Promise<DesiredState> {

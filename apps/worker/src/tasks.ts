@@ -219,25 +219,34 @@ export class TaskAgent {
 
   /** One burst: every sandbox in one reconcile, then the processes side by side. */
   private async launch(batch: readonly Assignment[], signal: AbortSignal): Promise<void> {
-    let created: Set<string>
+    let prepared: { created: Set<string>; failed: Map<string, string> }
     try {
-      created = await this.c.networks.prepare(
+      prepared = await this.c.networks.prepare(
         batch.map((a) => ({ id: a.id, attachments: a.attachments })),
         { signal },
       )
     } catch (err) {
       // nothing of these tasks runs yet: each is rejected and its sandbox goes
-      for (const a of batch) this.reject(a, err)
-      await this.c.networks
-        .release(
-          batch.map((a) => a.id),
-          { signal },
-        )
-        .catch(() => undefined)
+      await this.rejectAll(batch, err, signal)
       return
     }
-    for (const a of batch) this.tasks.set(a.id, { phase: 'starting' })
-    await Promise.all(batch.map((a) => this.startProcess(a, created.has(a.id), signal)))
+    // a sandbox the kernel refused fails its own task only; the rest of the burst starts
+    const refused = batch.filter((a) => prepared.failed.has(a.id))
+    for (const a of refused)
+      await this.rejectAll([a], new Error(`sandbox: ${prepared.failed.get(a.id)}`), signal)
+    const ready = batch.filter((a) => !prepared.failed.has(a.id))
+    for (const a of ready) this.tasks.set(a.id, { phase: 'starting' })
+    await Promise.all(ready.map((a) => this.startProcess(a, prepared.created.has(a.id), signal)))
+  }
+
+  private async rejectAll(batch: readonly Assignment[], err: unknown, signal: AbortSignal): Promise<void> {
+    for (const a of batch) this.reject(a, err)
+    await this.c.networks
+      .release(
+        batch.map((a) => a.id),
+        { signal },
+      )
+      .catch(() => undefined)
   }
 
   private async startProcess(a: Assignment, sandboxCreated: boolean, signal: AbortSignal): Promise<void> {

@@ -81,6 +81,8 @@ export class FakeNetworks {
   readonly bursts: string[][] = []
   readonly #gate = new Gate()
   failPrepare: Error | undefined
+  /** Sandboxes the kernel refuses (id → its error); the rest of a burst is programmed. */
+  readonly refuse = new Map<string, string>()
 
   holdPrepare(): void {
     this.#gate.close()
@@ -88,14 +90,21 @@ export class FakeNetworks {
   releasePrepare(): void {
     this.#gate.open()
   }
-  async prepare(requests: readonly SandboxRequest[]): Promise<Set<string>> {
+  async prepare(
+    requests: readonly SandboxRequest[],
+  ): Promise<{ created: Set<string>; failed: Map<string, string> }> {
     this.preparing.push(...requests.map((r) => r.id))
     this.bursts.push(requests.map((r) => r.id))
     await this.#gate.pass()
     if (this.failPrepare) throw this.failPrepare
     const created = new Set(requests.map((r) => r.id).filter((id) => !this.sandboxes.has(id)))
-    for (const r of requests) this.sandboxes.add(r.id)
-    return created
+    const failed = new Map<string, string>()
+    for (const r of requests) {
+      const why = this.refuse.get(r.id)
+      if (why === undefined) this.sandboxes.add(r.id)
+      else failed.set(r.id, why)
+    }
+    return { created, failed }
   }
   async release(ids: readonly string[]): Promise<void> {
     for (const id of ids) this.sandboxes.delete(id)

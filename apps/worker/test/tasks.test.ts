@@ -115,6 +115,23 @@ describe('task agent', () => {
     expect(agent.counters.rejected).toBe(2)
   })
 
+  it('a sandbox the kernel refuses fails its own task only; the rest of the burst starts', async () => {
+    const { clock, runtime, networks, dispatcher, agent } = setup()
+    networks.refuse.set('b', 'RTNETLINK answers: File exists')
+    dispatcher.answerWith([web('a'), web('b'), web('c')])
+    agent.start()
+    await settle()
+    expect(networks.bursts).toEqual([['a', 'b', 'c']])
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.starts.sort()).toEqual(['a', 'c'])
+    expect([...dispatcher.lastReports()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: 'a', state: 'running' },
+      { id: 'b', state: 'rejected', error: 'sandbox: RTNETLINK answers: File exists' },
+      { id: 'c', state: 'running' },
+    ])
+    expect(agent.counters).toMatchObject({ started: 2, rejected: 1 })
+  })
+
   it('stops what is shut down, frees the sandbox of what stopped, removes what is unassigned', async () => {
     const { clock, runtime, networks, dispatcher, agent } = setup()
     dispatcher.answerWith([web('a'), web('b')])

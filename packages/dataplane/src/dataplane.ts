@@ -53,6 +53,11 @@ export interface ReconcileResult {
   /** Processes spawned for observation and changes. */
   readonly processes: number
   readonly warnings: readonly string[]
+  /**
+   * What could not be programmed, the rest being applied: `network:<id>` / `endpoint:<id>`
+   * → the kernel's error (an endpoint on a failed network is failed with it).
+   */
+  readonly failed: ReadonlyMap<string, string>
 }
 
 export interface Dataplane {
@@ -154,7 +159,8 @@ export class LinuxDataplane implements Dataplane {
       const before = this.#exec.spawns
       const observed = await observeOverlay(this.#exec, overlayNamespace(net.vni), options)
       // No namespace (no local endpoint yet): the peers go in when reconcile builds it.
-      if (observed.broken) return { steps: 0, processes: this.#exec.spawns - before, warnings: [] }
+      if (observed.broken)
+        return { steps: 0, processes: this.#exec.spawns - before, warnings: [], failed: new Map() }
       return this.#apply(`peers ${networkId}`, planPeers(net, this.#cfg, observed), before, options)
     })
   }
@@ -178,12 +184,19 @@ export class LinuxDataplane implements Dataplane {
 
   async #apply(what: string, plan: Plan, before: number, options?: AbortOptions): Promise<ReconcileResult> {
     for (const w of plan.warnings) this.#log.warn(w)
+    let failed: ReadonlyMap<string, string> = new Map()
     if (plan.steps.length > 0) {
       this.#log.debug(`${what}: applying ${plan.steps.length} steps`, {
         first: plan.steps.slice(0, 5).map(describeStep),
       })
-      await this.#exec.apply(plan, options)
+      failed = (await this.#exec.apply(plan, options)).failed
+      for (const [owner, error] of failed) this.#log.warn(`${what}: ${owner} not programmed`, { error })
     }
-    return { steps: plan.steps.length, processes: this.#exec.spawns - before, warnings: plan.warnings }
+    return {
+      steps: plan.steps.length,
+      processes: this.#exec.spawns - before,
+      warnings: plan.warnings,
+      failed,
+    }
   }
 }

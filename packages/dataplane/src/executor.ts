@@ -5,8 +5,11 @@
  * `ip [-n NS] -batch -`, `bridge [-n NS] -batch -`, `nft -f -` or `sysctl -w …` process,
  * fed on stdin. Order between batches is the plan's order, so a planner that needs
  * "namespace exists" before "link inside it" just puts the host step first. A batch stops
- * at its first failing line (no `-force`): later lines usually depend on earlier ones, and
- * the next reconcile starts again from observed state.
+ * at its first failing line (no `-force`): later lines usually depend on earlier ones.
+ * When the failing step has owners (a network, an endpoint), those owners are marked failed,
+ * every later step of theirs is dropped, and the rest goes on from the line after the failure
+ * (`nft -f` is atomic: its whole batch again); a failure of an ownerless (node-wide) step
+ * stops the plan. The next reconcile starts again from observed state either way.
  *
  * Every argv may be prefixed by `wrap` (e.g. `nsenter -t PID -n -m --`) to act for a
  * simulated host, and every spawn gets the caller's AbortSignal.
@@ -43,6 +46,8 @@ export interface Batch {
 export interface ApplyResult {
   readonly steps: number
   readonly processes: number
+  /** Owners whose steps failed (or were dropped with them): owner → error. */
+  readonly failed: ReadonlyMap<string, string>
 }
 
 // A batch line is split on white space by iproute2; quotes, comments and line breaks
@@ -81,29 +86,51 @@ export function toBatches(steps: readonly Step[]): Batch[] {
   const out: Batch[] = []
   let i = 0
   while (i < steps.length) {
-    const first = steps[i] as Step
-    const key = batchKey(first)
-    const lines: string[] = []
-    while (i < steps.length && batchKey(steps[i] as Step) === key) {
-      lines.push(lineOf(steps[i] as Step))
-      i++
-    }
-    let argv: string[]
-    switch (first.tool) {
-      case 'ip':
-      case 'bridge':
-        argv = [first.tool, ...(first.netns === undefined ? [] : ['-n', first.netns]), '-batch', '-']
-        break
-      case 'nft':
-        argv = ['nft', '-f', '-']
-        break
-      case 'sysctl':
-        argv = ['sysctl', '-q', '-w', ...lines]
-        break
-    }
-    out.push({ argv, input: first.tool === 'sysctl' ? '' : `${lines.join('\n')}\n`, steps: lines.length })
+    const b = firstBatch(steps.slice(i))
+    out.push(b)
+    i += b.steps
   }
   return out
+}
+
+/** The process for the longest run of steps at the head of `steps` with one (tool, namespace). */
+function firstBatch(steps: readonly Step[]): Batch {
+  const first = steps[0] as Step
+  const key = batchKey(first)
+  const lines: string[] = []
+  while (lines.length < steps.length && batchKey(steps[lines.length] as Step) === key)
+    lines.push(lineOf(steps[lines.length] as Step))
+  let argv: string[]
+  switch (first.tool) {
+    case 'ip':
+    case 'bridge':
+      argv = [first.tool, ...(first.netns === undefined ? [] : ['-n', first.netns]), '-batch', '-']
+      break
+    case 'nft':
+      argv = ['nft', '-f', '-']
+      break
+    case 'sysctl':
+      argv = ['sysctl', '-q', '-w', ...lines]
+      break
+  }
+  return { argv, input: first.tool === 'sysctl' ? '' : `${lines.join('\n')}\n`, steps: lines.length }
+}
+
+/**
+ * Pure: which step of a failed batch failed, from the tool's message (`Command failed -:N`
+ * from ip/bridge, `/dev/stdin:N:` from nft, N counting input lines), or undefined.
+ */
+export function failedStep(steps: readonly Step[], stderr: string): number | undefined {
+  const first = steps[0]
+  if (first === undefined) return undefined
+  const m = first.tool === 'nft' ? /\/dev\/stdin:(\d+):/.exec(stderr) : /Command failed -:(\d+)/.exec(stderr)
+  if (m === null) return undefined
+  let line = Number(m[1])
+  for (let i = 0; i < steps.length; i++) {
+    line -= lineOf(steps[i] as Step).split('\n').length
+    if (line <= 0) return i
+  }
+  return undefined
 }
 
 export class Executor {
@@ -154,13 +181,41 @@ export class Executor {
     return result
   }
 
-  /** Runs a plan batch by batch, in order; stops at the first failing batch. */
+  /**
+   * Runs a plan batch by batch, in order. A failed step with owners fails those owners only
+   * (see the module note); a failed ownerless step throws.
+   */
   async apply(plan: Plan, options?: AbortOptions): Promise<ApplyResult> {
     let processes = 0
-    for (const batch of toBatches(plan.steps)) {
-      await this.run(batch.argv, { input: batch.input, ...options })
+    const failed = new Map<string, string>()
+    let rest = plan.steps
+    while (rest.length > 0) {
+      const batch = firstBatch(rest)
+      const steps = rest.slice(0, batch.steps)
+      const r = await this.tryRun(batch.argv, { input: batch.input, ...options })
       processes++
+      if (r.exitCode === 0) {
+        rest = rest.slice(batch.steps)
+        continue
+      }
+      const at = failedStep(steps, r.stderr)
+      const owners = at === undefined ? undefined : (steps[at] as Step).owners
+      if (at === undefined || owners === undefined || owners.length === 0)
+        throw new CommandFailedError([...this.#wrap, ...batch.argv], r.exitCode, r.stderr)
+      const why = r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`
+      const culprit = owners[0] as string
+      failed.set(culprit, why)
+      // what needs the failed owner goes too (an endpoint on a failed network)
+      const drop = (s: Step): boolean => s.owners?.some((o) => failed.has(o)) === true
+      const applied = (steps[0] as Step).tool === 'nft' ? 0 : at
+      const remaining = rest.slice(applied)
+      for (const s of remaining)
+        if (drop(s)) {
+          const mine = s.owners?.[0]
+          if (mine !== undefined && !failed.has(mine)) failed.set(mine, `needs ${culprit}: ${why}`)
+        }
+      rest = remaining.filter((s) => !drop(s))
     }
-    return { steps: plan.steps.length, processes }
+    return { steps: plan.steps.length, processes, failed }
   }
 }

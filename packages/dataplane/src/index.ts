@@ -37,7 +37,7 @@ export type {
   VxlanInfo,
 } from './observe.js'
 export type { Plan, Step } from './plan.js'
-export { describePlan, describeStep } from './plan.js'
+export { describePlan, describeStep, endpointOwner, networkOwner } from './plan.js'
 export type { KernelCapabilities } from './probe.js'
 export type { AttachmentSpec, DesiredState, EndpointSpec, NetworkSpec, Peer } from './spec.js'
 

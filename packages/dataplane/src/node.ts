@@ -11,13 +11,16 @@
  * 3. Overlays ensured, each with its full peer set.
  * 4. Sandboxes ensured (their veths need the overlay bridges of step 3).
  * 5. Gateway removed when no sandbox needs it any more.
+ *
+ * Steps 3 and 4 are owned by their network / endpoint (an endpoint's also by its networks):
+ * a failure there drops only what depends on it (executor.ts).
  */
 
 import { planGateway, planGatewayRemoval } from './gateway.js'
 import { sandboxNamespace, VXLAN_CREATE_PREFIX } from './names.js'
 import type { ObservedNode } from './observe.js'
 import { planOverlay, planOverlayRemoval } from './overlay.js'
-import { concatPlans, ip, type Plan, type Step } from './plan.js'
+import { concatPlans, endpointOwner, ip, networkOwner, owned, type Plan, type Step } from './plan.js'
 import { assignGatewayIps, planSandbox } from './sandbox.js'
 import type { CheckedDesired, NodeConfig } from './spec.js'
 
@@ -57,7 +60,7 @@ export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: N
     }
   }
   for (const net of desired.networks) {
-    plans.push(planOverlay(net, cfg, host, observed.overlays.get(net.vni)))
+    plans.push(owned(planOverlay(net, cfg, host, observed.overlays.get(net.vni)), networkOwner(net.id)))
   }
   const gatewayIps = assignGatewayIps(desired.endpoints, cfg, observed.sandboxes)
   for (const ep of desired.endpoints) {
@@ -72,7 +75,8 @@ export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: N
     )
     const warnings =
       ep.gateway && gwIp === undefined ? [`endpoint ${ep.id}: no free gateway-bridge address`] : []
-    plans.push(concatPlans(plan, { steps: [], warnings }))
+    const owners = [endpointOwner(ep.id), ...ep.attachments.map((a) => networkOwner(a.network.id))]
+    plans.push(concatPlans(owned(plan, ...owners), { steps: [], warnings }))
   }
   if (!needGateway) plans.push(planGatewayRemoval(cfg, host))
   return concatPlans(...plans)

@@ -4,30 +4,39 @@
  * turns each run of consecutive steps for the same (tool, namespace) into ONE batch
  * process, so planners order steps to keep such runs long: host work first (namespaces,
  * devices that must be created on the underlay), then the work inside each namespace.
+ *
+ * A step may name its owners (the network or endpoint it is for, most specific first): when
+ * it fails, the executor drops the rest of what those owners need and applies everything
+ * else, so one broken network or sandbox does not hold back the others.
  */
 
+/** Who a step is for: `network:<id>` or `endpoint:<id>`, most specific first. */
+export interface Owned {
+  readonly owners?: readonly string[]
+}
+
 /** An `ip` command line (without `ip`), run in `netns` or in the node's own namespace. */
-export interface IpStep {
+export interface IpStep extends Owned {
   readonly tool: 'ip'
   readonly netns?: string
   readonly args: readonly string[]
 }
 
 /** A `bridge` command line (without `bridge`), run in `netns` or in the node's namespace. */
-export interface BridgeStep {
+export interface BridgeStep extends Owned {
   readonly tool: 'bridge'
   readonly netns?: string
   readonly args: readonly string[]
 }
 
 /** An nftables script fragment, loaded atomically with the neighbouring fragments. */
-export interface NftStep {
+export interface NftStep extends Owned {
   readonly tool: 'nft'
   readonly script: string
 }
 
 /** A sysctl of the node's namespace, e.g. `net.ipv4.ip_forward` = `1`. */
-export interface SysctlStep {
+export interface SysctlStep extends Owned {
   readonly tool: 'sysctl'
   readonly key: string
   readonly value: string
@@ -42,6 +51,17 @@ export interface Plan {
 }
 
 export const emptyPlan: Plan = { steps: [], warnings: [] }
+
+export const networkOwner = (id: string): string => `network:${id}`
+export const endpointOwner = (id: string): string => `endpoint:${id}`
+
+/** The plan's steps, each also owned by `owners` (appended after any it has). */
+export function owned(plan: Plan, ...owners: string[]): Plan {
+  return {
+    steps: plan.steps.map((s) => ({ ...s, owners: [...(s.owners ?? []), ...owners] })),
+    warnings: plan.warnings,
+  }
+}
 
 export function ip(netns: string | undefined, ...args: string[]): IpStep {
   return netns === undefined ? { tool: 'ip', args } : { tool: 'ip', netns, args }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { nodeConfig } from '../src/dataplane.js'
-import { toBatches } from '../src/executor.js'
+import { failedStep, toBatches } from '../src/executor.js'
 import { planGateway } from '../src/gateway.js'
 import { planNode } from '../src/node.js'
 import { planOverlay, planPeers } from '../src/overlay.js'
-import { describePlan } from '../src/plan.js'
+import { describePlan, ip as ipStep } from '../src/plan.js'
 import { planSandbox } from '../src/sandbox.js'
 import { normalizeDesired } from '../src/spec.js'
 import { cfg, desired, emptyNode, fixtureHost, fixtureNode, fixtureOverlay, peers } from './fixtures.js'
@@ -253,5 +253,19 @@ describe('validation', () => {
         endpoints: [{ id: 'a', attachments: [{ networkId: 'x', ip: '10.0.0.2' }] }],
       }),
     ).toThrow(/unknown network/)
+  })
+})
+
+describe('which step of a failed batch failed', () => {
+  it('maps ip/bridge "Command failed -:N" and nft "/dev/stdin:N:" to the step, counting script lines', () => {
+    const ips = [ipStep('ns', 'link', 'show', 'lo'), ipStep('ns', 'link', 'del', 'x'), ipStep('ns', 'a')]
+    expect(failedStep(ips, 'Cannot find device "x"\nCommand failed -:2\n')).toBe(1)
+    expect(failedStep(ips, 'something else')).toBeUndefined()
+    const nfts = [
+      { tool: 'nft' as const, script: 'add table inet t\nadd chain inet t c' },
+      { tool: 'nft' as const, script: 'add rule inet t nochain accept' },
+    ]
+    expect(failedStep(nfts, '/dev/stdin:3:21-27: Error: Could not process rule')).toBe(1)
+    expect(failedStep(nfts, '/dev/stdin:2:1-3: Error')).toBe(0)
   })
 })
