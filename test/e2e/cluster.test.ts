@@ -156,18 +156,18 @@ describe('cluster membership (lab of 4 hosts)', () => {
     expect(refused.stderr).toMatch(/not down/)
     // a node's heartbeats and syncs ride one long-lived session: one connection keeps
     // carrying calls (its received bytes grow by many calls), no handshake per call
-    const first = await waitFor('host 3 holds a session', 10_000, async () => {
-      const s = await sessionsFrom(3)
-      return s.size > 0 ? s : undefined
-    })
-    await waitFor('one session carries many calls', 20_000, async () => {
+    // (bytes counted from when each connection was first seen)
+    const seen = new Map<string, number>()
+    await waitFor('one session carries many calls', 30_000, async () => {
       const now = await sessionsFrom(3)
-      return [...first].some(([peer, bytes]) => (now.get(peer) ?? 0) > bytes + 4_000) ? true : undefined
+      for (const [peer, bytes] of now) if (!seen.has(peer)) seen.set(peer, bytes)
+      return [...now].some(([peer, bytes]) => bytes > (seen.get(peer) ?? bytes) + 2_000) ? true : undefined
     })
+    const open = await sessionsFrom(3)
     await swOk(lab, 1, 'node', 'rm', '--force', host3)
     // its sessions are closed by the removal itself, before any heartbeat could notice
     const still = await sessionsFrom(3)
-    expect([...first.keys()].filter((peer) => still.has(peer))).toEqual([])
+    expect([...open.keys()].filter((peer) => still.has(peer))).toEqual([])
     expect((await nodesByHost(lab)).has(host3)).toBe(false)
     // its next call opens a new session, whose certificate is refused: the node stops
     await waitFor('host 3 inactive', 20_000, async () =>

@@ -57,8 +57,52 @@ export class Dispatcher {
   private readonly heldBy = new Map<string, ReadonlySet<string>>()
   /** `service logs` waiting for a node's next sync: task id → resolvers. */
   private readonly logWaiters = new Map<string, Array<(text: string) => void>>()
+  /** Nodes' pending watches: node id → wake-ups. */
+  private readonly watchers = new Map<string, Set<() => void>>()
 
   constructor(private readonly c: DispatcherComponents) {}
+
+  /** The node's assignments moved: its watch answers now. */
+  nodeChanged(nodeId: string): void {
+    const w = this.watchers.get(nodeId)
+    if (w === undefined) return
+    this.watchers.delete(nodeId)
+    for (const wake of w) wake()
+  }
+
+  /**
+   * Answers when the node has something to sync (assignments changed since `since`, or logs
+   * wanted), or after `waitMs` with nothing: the push half of the session, so a node learns of
+   * its assignments at once instead of at its next sync.
+   */
+  async watch(nodeId: string, since: string, waitMs: number, options?: AbortOptions): Promise<boolean> {
+    await this.c.index.load(options)
+    if (this.pending(nodeId, since)) return true
+    const stop = new AbortController()
+    const woken = new Promise<void>((resolve) => {
+      let set = this.watchers.get(nodeId)
+      if (set === undefined) {
+        set = new Set()
+        this.watchers.set(nodeId, set)
+      }
+      const wake = (): void => {
+        set.delete(wake)
+        resolve()
+      }
+      set.add(wake)
+      stop.signal.addEventListener('abort', wake)
+    })
+    const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
+    await Promise.race([woken, this.c.clock.sleep(waitMs, { signal }).catch(() => undefined)])
+    stop.abort()
+    return this.pending(nodeId, since)
+  }
+
+  private pending(nodeId: string, since: string): boolean {
+    const d = this.c.index.delta(nodeId, since)
+    if (d.full || d.changed.length > 0 || d.removed.length > 0) return true
+    return this.logWaiters.size > 0 && this.c.index.ofNode(nodeId).some((t) => this.logWaiters.has(t.id))
+  }
 
   async sync(nodeId: string, req: SyncRequest, options?: AbortOptions): Promise<SyncResponse> {
     await this.c.index.load(options)
@@ -97,6 +141,8 @@ export class Dispatcher {
             const list = this.logWaiters.get(id) ?? []
             list.push(resolve)
             this.logWaiters.set(id, list)
+            const nodeId = this.c.index.get(id)?.nodeId
+            if (nodeId) this.nodeChanged(nodeId)
             void this.c.clock.sleep(LOGS_WAIT_MS, options).then(
               () => {
                 this.logWaiters.delete(id)

@@ -335,6 +335,10 @@ export class DefaultManager implements Manager {
         this.liveness.seen(n.id)
         return (await this.services()).dispatcher.sync(n.id, req)
       }),
+      route(dispatcherApi.watch, async (req, ctx) => {
+        const n = await this.caller(ctx)
+        return { changed: await (await this.services()).dispatcher.watch(n.id, req.since, req.waitMs) }
+      }),
       route(managerApi.attach, async (req, ctx) => {
         const n = await this.caller(ctx)
         return (await this.networks()).attach(n.id, req.network, req.endpointId)

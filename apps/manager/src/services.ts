@@ -65,7 +65,7 @@ export class ServiceController {
     this.c = components
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
-    this.index = new TaskIndex(this.tasks)
+    this.index = new TaskIndex(this.tasks, (nodeId) => this.dispatcher.nodeChanged(nodeId))
     this.dispatcher = new Dispatcher({
       store: components.store,
       clock: components.clock,

@@ -47,7 +47,11 @@ export class TaskIndex {
   readonly #epoch = randomUUID().slice(0, 8)
   #rev = 0
 
-  constructor(table: Table<Task>) {
+  /** `onNodeChange` hears of every node whose assignments moved. */
+  constructor(
+    table: Table<Task>,
+    private readonly onNodeChange?: (nodeId: string) => void,
+  ) {
     this.#mirror = new TableMirror(table, (id, after) => (after ? this.#put(after) : this.#del(id)))
   }
 
@@ -120,6 +124,7 @@ export class TaskIndex {
     if (t.nodeId) {
       add(this.#byNode, t.nodeId, t.id)
       this.#logs.get(t.nodeId)?.gone.delete(t.id)
+      this.onNodeChange?.(t.nodeId)
     }
     add(this.#bySvc, t.serviceId, t.id)
   }
@@ -142,6 +147,7 @@ export class TaskIndex {
       this.#logs.set(t.nodeId, log)
     }
     log.gone.set(t.id, rev)
+    this.onNodeChange?.(t.nodeId)
     while (log.gone.size > TOMBSTONES_PER_NODE) {
       const [oldest, at] = log.gone.entries().next().value as [string, number]
       log.gone.delete(oldest)

@@ -6,21 +6,7 @@ import type { Task } from '@swarmnet/orchestrator'
 import { createStore, type Store, type Table } from '@swarmnet/store'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TaskIndex, TOMBSTONES_PER_NODE } from '../src/task-index.js'
-
-const task = (id: string, nodeId: string, over: Partial<Task> = {}): Task => ({
-  id,
-  serviceId: 'svc1',
-  slot: 1,
-  nodeId,
-  desiredState: 'running',
-  state: 'assigned',
-  error: '',
-  createdAt: 0,
-  updatedAt: 0,
-  statusAt: 0,
-  attempt: 0,
-  ...over,
-})
+import { task } from './fixtures.js'
 
 describe('the manager task index: a node gets the changes since its revision', () => {
   let dir: string

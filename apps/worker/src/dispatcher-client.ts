@@ -32,6 +32,8 @@ export class DeltaDispatcher implements Dispatcher {
   /** Each task's last report the manager took. */
   private readonly sent = new Map<string, string>()
   private heldSent: string | undefined
+  /** Waiting for the next sync that answers. */
+  private synced: Array<() => void> = []
 
   constructor(private readonly call: (req: SyncCall, options: AbortOptions) => Promise<SyncAnswer>) {}
 
@@ -63,7 +65,24 @@ export class DeltaDispatcher implements Dispatcher {
       this.remember(req.reports)
     }
     this.revision = res.revision
+    const waiting = this.synced
+    this.synced = []
+    for (const w of waiting) w()
     return { assignments: [...this.assigned.values()], wantLogs: res.wantLogs }
+  }
+
+  /** The revision of the assignments held (undefined before the first answer). */
+  get held(): string | undefined {
+    return this.revision
+  }
+
+  /** Resolves after the next sync the manager answers (or when `signal` aborts). */
+  nextSync(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve()
+      this.synced.push(resolve)
+      signal.addEventListener('abort', () => resolve(), { once: true })
+    })
   }
 
   /** The reports of this sync are now the manager's; tasks no longer reported are forgotten. */

@@ -40,6 +40,9 @@ export interface NodeRuntimeComponents {
   periods?: Partial<AgentPeriods>
 }
 
+/** How long one watch call waits for a change before asking again. */
+export const WATCH_WAIT_MS = 25_000
+
 export interface HeartbeatState {
   ok: boolean
   at: number
@@ -121,16 +124,12 @@ export class NodeRuntime {
         clock: this.c.clock,
         runtime: this.c.factories.runtime(this.c.taskDirs),
         networks: net,
-        dispatcher: new DeltaDispatcher((req, o) =>
-          callApi(this.managerTarget(), dispatcherApi.sync, req, {
-            ...o,
-            timeoutMs: Math.max(5_000, 5 * (this.c.periods?.taskSyncMs ?? 1_000)),
-          }),
-        ),
+        dispatcher: this.dispatcher,
         hostname: this.id.hostname,
         ...(this.c.periods?.taskSyncMs ? { periodMs: this.c.periods.taskSyncMs } : {}),
       })
       this.tasks.start()
+      this.watching = this.watchLoop(this.loop.signal)
     } catch (err) {
       await this.gossip?.stop()
       this.gossip = undefined
@@ -147,6 +146,48 @@ export class NodeRuntime {
     })
   }
 
+  /** This node's end of the dispatcher session (assignment deltas). */
+  private readonly dispatcher = new DeltaDispatcher((req, o) =>
+    callApi(this.managerTarget(), dispatcherApi.sync, req, {
+      ...o,
+      timeoutMs: Math.max(5_000, 5 * (this.c.periods?.taskSyncMs ?? 1_000)),
+    }),
+  )
+  private watching: Promise<void> | undefined
+
+  /**
+   * The push half of the session: a call the manager answers when this node's assignments
+   * change (or after {@link WATCH_WAIT_MS}); the task agent then syncs at once. Without it a
+   * node learns of a new task at its next periodic sync.
+   */
+  private async watchLoop(signal: AbortSignal): Promise<void> {
+    const retryMs = this.c.periods?.taskSyncMs ?? 1_000
+    while (!signal.aborted) {
+      const since = this.dispatcher.held
+      try {
+        if (since === undefined) {
+          await this.dispatcher.nextSync(signal)
+          continue
+        }
+        const res = await callApi(
+          this.managerTarget(),
+          dispatcherApi.watch,
+          { since, waitMs: WATCH_WAIT_MS },
+          { signal, timeoutMs: WATCH_WAIT_MS + Math.max(5_000, 5 * retryMs) },
+        )
+        if (!res.changed) continue
+        const synced = this.dispatcher.nextSync(signal)
+        this.tasks?.wake()
+        await synced
+      } catch (err) {
+        if (signal.aborted) return
+        // an older manager (no watch) or none reachable: the periodic sync carries on alone
+        this.c.logger.debug('dispatcher watch failed', { err })
+        await this.c.clock.sleep(5 * retryMs, { signal }).catch(() => undefined)
+      }
+    }
+  }
+
   /** The node's overlay networks; present while the runtime runs. */
   get networks(): NetworkController {
     if (this.net === undefined) throw new Error('node runtime not started')
@@ -156,6 +197,7 @@ export class NodeRuntime {
   async stop(options?: { teardown?: boolean }): Promise<void> {
     this.loop.abort()
     await this.heartbeats?.done
+    await this.watching
     await this.tasks?.stop()
     if (options?.teardown)
       await this.tasks

@@ -93,6 +93,11 @@ export class TaskAgent {
     })
   }
 
+  /** Syncs now (the manager has something, or a burst of starts finished). */
+  wake(): void {
+    this.periodic?.wake()
+  }
+
   async stop(): Promise<void> {
     this.loop.abort()
     await this.periodic?.done
@@ -214,7 +219,11 @@ export class TaskAgent {
 
   private track(burst: Promise<void>): void {
     this.bursts.add(burst)
-    void burst.finally(() => this.bursts.delete(burst))
+    // report the burst's outcome at once rather than at the next period
+    void burst.finally(() => {
+      this.bursts.delete(burst)
+      this.wake()
+    })
   }
 
   /** One burst: every sandbox in one reconcile, then the processes side by side. */

@@ -1,7 +1,8 @@
 // Programming rate: remote-peer entries (one neighbour + one FDB entry each) written into
-// one overlay namespace, batched (`ip -batch -` + `bridge -batch -`, via the planner and
-// the executor) versus naive (one `ip` and one `bridge` process per entry), in the same
-// run. Needs root. Build first (`tsc -p tsconfig.json`), then:
+// one overlay namespace, batched (observation, planner and executor: `ip -batch -` +
+// `bridge -batch -`, side by side) versus raw (the same lines fed by hand to one `ip -batch -`
+// then one `bridge -batch -`, no observation, no planning) versus naive (one `ip` and one
+// `bridge` process per entry), in the same run. Needs root. Build first (`tsc -p tsconfig.json`), then:
 //   node packages/dataplane/bench/programming-rate.ts [batchedEntries=10000] [naiveEntries=1000]
 // Prints a table and one JSON line. Not a CI gate.
 import { randomBytes } from 'node:crypto'
@@ -81,6 +82,16 @@ const batched = await withVni(vniBase, async (ns) => {
   return { entries: batchedCount, ms, processes: applied.processes + 2, applyProcesses: exec.spawns - before }
 })
 
+const raw = await withVni(vniBase + 2, async (ns) => {
+  const peers = Array.from({ length: batchedCount }, (_, i) => peer(i, 0))
+  const neigh = peers.map((p) => `neigh replace ${p.ip} lladdr ${p.mac} dev vxlan0 nud permanent`)
+  const fdb = peers.map((p) => `fdb replace ${p.mac} dev vxlan0 dst ${p.vtep} self permanent`)
+  const t0 = performance.now()
+  await exec.run(['ip', '-n', ns, '-batch', '-'], { input: `${neigh.join('\n')}\n` })
+  await exec.run(['bridge', '-n', ns, '-batch', '-'], { input: `${fdb.join('\n')}\n` })
+  return { entries: batchedCount, ms: performance.now() - t0, processes: 2 }
+})
+
 const naive = await withVni(vniBase + 1, async (ns) => {
   const t0 = performance.now()
   for (let i = 0; i < naiveCount; i++) {
@@ -118,29 +129,26 @@ const naive = await withVni(vniBase + 1, async (ns) => {
 })
 
 const rate = (r: { entries: number; ms: number }) => Math.round((r.entries / r.ms) * 1000)
+type Run = { entries: number; ms: number; processes: number }
+const row = (mode: string, r: Run) => [
+  mode,
+  r.entries,
+  r.processes,
+  r.ms.toFixed(0),
+  rate(r),
+  ((r.ms * 1000) / r.entries).toFixed(1),
+]
 const rows = [
   ['mode', 'entries', 'processes', 'ms', 'entries/s', 'µs/entry'],
-  [
-    'batched',
-    batched.entries,
-    batched.processes,
-    batched.ms.toFixed(0),
-    rate(batched),
-    ((batched.ms * 1000) / batched.entries).toFixed(1),
-  ],
-  [
-    'naive',
-    naive.entries,
-    naive.processes,
-    naive.ms.toFixed(0),
-    rate(naive),
-    ((naive.ms * 1000) / naive.entries).toFixed(1),
-  ],
+  row('batched', batched),
+  row('raw', raw),
+  row('naive', naive),
 ].map((r) => r.map(String))
 const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]?.length ?? 0))) ?? []
 for (const r of rows) console.log(r.map((v, c) => v.padStart(widths[c] ?? 0)).join('  '))
 const naive10k = (naive.ms / naive.entries) * batched.entries
 console.log(`naive extrapolated to ${batched.entries} entries: ${(naive10k / 1000).toFixed(1)} s`)
+console.log(`batched / raw rate: ${(rate(batched) / rate(raw)).toFixed(2)}×`)
 console.log(
   JSON.stringify({
     bench: 'programming-rate',
@@ -157,6 +165,8 @@ console.log(
       ms: Math.round(naive.ms),
       entriesPerSec: rate(naive),
     },
+    raw: { entries: raw.entries, processes: raw.processes, ms: Math.round(raw.ms), entriesPerSec: rate(raw) },
+    batchedVsRaw: Number((rate(batched) / rate(raw)).toFixed(2)),
     naiveExtrapolatedMs: Math.round(naive10k),
     ratio: Number((rate(batched) / rate(naive)).toFixed(1)),
   }),

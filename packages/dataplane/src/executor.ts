@@ -10,6 +10,8 @@
  * every later step of theirs is dropped, and the rest goes on from the line after the failure
  * (`nft -f` is atomic: its whole batch again); a failure of an ownerless (node-wide) step
  * stops the plan. The next reconcile starts again from observed state either way.
+ * Two consecutive batches of one step group (a namespace's neighbour and FDB entries) run at
+ * the same time; their failures are then handled one after the other, as above.
  *
  * Every argv may be prefixed by `wrap` (e.g. `nsenter -t PID -n -m --`) to act for a
  * simulated host, and every spawn gets the caller's AbortSignal.
@@ -55,13 +57,14 @@ export interface ApplyResult {
 const SAFE_ARG = /^[A-Za-z0-9_.:/@+,=-]+$/
 
 function batchKey(step: Step): string {
+  const group = step.group === undefined ? '' : ` ${step.group}`
   switch (step.tool) {
     case 'ip':
     case 'bridge':
-      return `${step.tool} ${step.netns ?? ''}`
+      return `${step.tool} ${step.netns ?? ''}${group}`
     case 'nft':
     case 'sysctl':
-      return step.tool
+      return `${step.tool}${group}`
   }
 }
 
@@ -114,6 +117,14 @@ function firstBatch(steps: readonly Step[]): Batch {
       break
   }
   return { argv, input: first.tool === 'sysctl' ? '' : `${lines.join('\n')}\n`, steps: lines.length }
+}
+
+/** The batch after `head` when both belong to one step group (they may run side by side). */
+function pairedBatch(steps: readonly Step[], head: Batch): Batch | undefined {
+  const group = steps[0]?.group
+  const next = steps[head.steps]
+  if (group === undefined || next === undefined || next.group !== group) return undefined
+  return firstBatch(steps.slice(head.steps))
 }
 
 /**
@@ -190,19 +201,34 @@ export class Executor {
     const failed = new Map<string, string>()
     let rest = plan.steps
     while (rest.length > 0) {
-      const batch = firstBatch(rest)
-      const steps = rest.slice(0, batch.steps)
-      const r = await this.tryRun(batch.argv, { input: batch.input, ...options })
-      processes++
-      if (r.exitCode === 0) {
-        rest = rest.slice(batch.steps)
+      const head = firstBatch(rest)
+      const pair = pairedBatch(rest, head)
+      const batches = pair === undefined ? [head] : [head, pair]
+      const results = await Promise.all(
+        batches.map((b) => this.tryRun(b.argv, { input: b.input, ...options })),
+      )
+      processes += batches.length
+      let offset = 0
+      let failedAt: { batch: Batch; steps: readonly Step[]; stderr: string; exitCode: number } | undefined
+      for (const [i, b] of batches.entries()) {
+        const r = results[i] as RunResult
+        if (r.exitCode !== 0) {
+          failedAt = { batch: b, steps: rest.slice(offset, offset + b.steps), ...r }
+          break
+        }
+        offset += b.steps
+      }
+      if (failedAt === undefined) {
+        rest = rest.slice(offset)
         continue
       }
-      const at = failedStep(steps, r.stderr)
+      rest = rest.slice(offset)
+      const { batch, steps, stderr, exitCode } = failedAt
+      const at = failedStep(steps, stderr)
       const owners = at === undefined ? undefined : (steps[at] as Step).owners
       if (at === undefined || owners === undefined || owners.length === 0)
-        throw new CommandFailedError([...this.#wrap, ...batch.argv], r.exitCode, r.stderr)
-      const why = r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`
+        throw new CommandFailedError([...this.#wrap, ...batch.argv], exitCode, stderr)
+      const why = stderr.trim().split('\n')[0] ?? `exit ${exitCode}`
       const culprit = owners[0] as string
       failed.set(culprit, why)
       // what needs the failed owner goes too (an endpoint on a failed network)

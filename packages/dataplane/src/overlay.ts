@@ -18,7 +18,7 @@
 
 import { BRIDGE, overlayNamespace, VXLAN, vxlanCreateName } from './names.js'
 import type { ObservedHost, ObservedNamespace } from './observe.js'
-import { bridge, concatPlans, ip, type Plan, type Step } from './plan.js'
+import { bridge, grouped, ip, type Plan, type Step } from './plan.js'
 import { type CheckedNetwork, type CheckedPeer, type NodeConfig, VXLAN_OVERHEAD } from './spec.js'
 
 /** The MTU of a network that names none: this node's underlay MTU − the vxlan overhead. */
@@ -93,7 +93,8 @@ export function planPeers(
       fdbSteps.push(bridge(ns, 'fdb', 'replace', mac, 'dev', VXLAN, 'dst', vtep, 'self', 'permanent'))
     }
   }
-  return { steps: [...neighSteps, ...fdbSteps], warnings }
+  // neighbour and FDB entries need only vxlan0, not each other: one batch each, side by side
+  return { steps: [...grouped(neighSteps, 'peers'), ...grouped(fdbSteps, 'peers')], warnings }
 }
 
 /** Ensures the overlay namespace, its bridge, its vxlan and its peers. */
@@ -153,7 +154,9 @@ export function planOverlay(
 
   // A new vxlan starts without entries; otherwise diff against what it holds.
   const peers = planPeers(net, cfg, vxOk && observed !== undefined ? observed : { neigh: [], fdb: [] })
-  return concatPlans({ steps: [...pre, ...hostSteps, ...inside], warnings: [] }, peers)
+  // after set-up steps in the namespace the neighbour lines ride their batch (one process fewer)
+  const peerSteps = inside.length === 0 ? peers.steps : peers.steps.map(({ group: _, ...s }) => s)
+  return { steps: [...pre, ...hostSteps, ...inside, ...peerSteps], warnings: peers.warnings }
 }
 
 /** Deletes an overlay namespace: vxlan first (synchronously), then the namespace. */

@@ -13,6 +13,11 @@
 /** Who a step is for: `network:<id>` or `endpoint:<id>`, most specific first. */
 export interface Owned {
   readonly owners?: readonly string[]
+  /**
+   * Consecutive batches of one group do not depend on each other and may run at the same
+   * time (a namespace's neighbour and FDB entries, both needing only its vxlan device).
+   */
+  readonly group?: string
 }
 
 /** An `ip` command line (without `ip`), run in `netns` or in the node's own namespace. */
@@ -54,6 +59,11 @@ export const emptyPlan: Plan = { steps: [], warnings: [] }
 
 export const networkOwner = (id: string): string => `network:${id}`
 export const endpointOwner = (id: string): string => `endpoint:${id}`
+
+/** The steps, each in `group` (see {@link Owned.group}). */
+export function grouped<S extends Step>(steps: readonly S[], group: string): S[] {
+  return steps.map((s) => ({ ...s, group }))
+}
 
 /** The plan's steps, each also owned by `owners` (appended after any it has). */
 export function owned(plan: Plan, ...owners: string[]): Plan {

@@ -165,7 +165,7 @@ export function createSessionAgent(tls: https.AgentOptions): https.Agent {
     ...tls,
     keepAlive: true,
     maxSockets: 4,
-    maxFreeSockets: 2,
+    maxFreeSockets: 4,
     scheduling: 'lifo',
     timeout: SESSION_IDLE_MS,
   })

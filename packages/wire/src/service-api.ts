@@ -127,4 +127,14 @@ export const dispatcherApi = {
       wantLogs: z.array(z.string()).max(10_000),
     }),
   ),
+  /**
+   * Waits (up to `waitMs`) until the node's assignments change since `since`, or the manager
+   * wants its logs; answers at once when they already have (since 0.3). The node then syncs.
+   */
+  watch: endpoint(
+    'POST',
+    '/v1/tasks/watch',
+    z.object({ since: revision, waitMs: z.number().int().min(0).max(60_000) }),
+    z.object({ changed: z.boolean() }),
+  ),
 } as const
