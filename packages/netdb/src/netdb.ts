@@ -29,6 +29,15 @@
  *   within one period, any difference triggers a sync. Silence alone withdraws nothing
  *   (`ownerExpiryMs` is off by default): a cut-off owner's entries stay until the manager
  *   declares its node Down.
+ * - Left network, last delete lost: a node that leaves a network publishes an empty `full` and
+ *   unsubscribes; if that (and the deletes before it) were lost, no digest of that owner would
+ *   ever reach the topic again and, with silence withdrawing nothing, its entries would stay
+ *   forever. So the leaver keeps publishing an empty digest (count 0 at the time of its leave)
+ *   to the topic for `tombstoneTtlMs`, and a digest with count 0 is read as what it says —
+ *   "no entries at time l", an empty snapshot: the receiver deletes that owner's entries at
+ *   ≤ l (newer ones stay and are synced as usual). One ~200-byte message per period per left
+ *   network for the TTL; a re-join stops it. (A node restarted after losing its endpoints while
+ *   down does not know it left; its entries there go only when its node is withdrawn.)
  * - Down / removed node: the app calls `withdrawNode` (its entries go, its messages are ignored)
  *   and `restoreNode` when it is ready again (an immediate request, then digests).
  *
@@ -113,6 +122,7 @@ class NetdbImpl implements Netdb {
     this.#loop = undefined
     for (const net of core.joined.values()) core.pubsub.unsubscribe(net.topic)
     core.joined.clear()
+    core.left.clear()
     options?.signal?.throwIfAborted()
   }
 
@@ -122,6 +132,7 @@ class NetdbImpl implements Netdb {
     if (core.joined.has(networkId)) return
     const net = newJoined(networkId)
     core.joined.set(networkId, net)
+    core.left.delete(networkId)
     if (!core.started) return
     this.#subscribe(net)
     await this.#sender.announce(net, options)
@@ -138,7 +149,13 @@ class NetdbImpl implements Netdb {
     if (core.started) {
       // our entries there become deletions: an empty snapshot at a new time
       if (local !== undefined && local.version > 0) {
-        await this.#sender.publish(net.topic, this.#sender.fullParts(networkId, [], core.next()), options)
+        const l = core.next()
+        core.left.set(networkId, {
+          topic: net.topic,
+          l,
+          until: core.clock.now() + core.tuning.tombstoneTtlMs,
+        })
+        await this.#sender.publish(net.topic, this.#sender.fullParts(networkId, [], l), options)
       }
       core.pubsub.unsubscribe(net.topic)
     }
@@ -265,6 +282,10 @@ class NetdbImpl implements Netdb {
     for (const net of this.#core.joined.values()) {
       this.#housekeep(net, now)
       digests.push(this.#sender.digest(net, { signal }))
+    }
+    for (const [networkId, left] of this.#core.left) {
+      if (now >= left.until) this.#core.left.delete(networkId)
+      else digests.push(this.#sender.leftDigest(networkId, left, { signal }))
     }
     await Promise.all(digests)
   }

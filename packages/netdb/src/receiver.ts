@@ -135,6 +135,18 @@ export class Receiver {
     const core = this.#core
     const view = net.owners.get(msg.owner)
     if (view !== undefined) view.lastHeard = core.clock.now()
+    if (view !== undefined && msg.count === 0 && view.liveCount > 0) {
+      // "none at time l" is a whole snapshot: an empty `full` at l (entries newer than l stay)
+      const expiresAt = core.clock.now() + core.tuning.tombstoneTtlMs
+      if (view.retainOnly(new Set(), msg.l, expiresAt)) {
+        core.stats.ownersEmptied++
+        core.log.debug('owner holds no entries here any more: dropped ours of it', {
+          network: net.id,
+          owner: msg.owner,
+        })
+        this.#applied(net)
+      }
+    }
     const mine = view?.digest() ?? { count: 0, hash: EMPTY_HASH }
     if (mine.count === msg.count && mine.hash === msg.hash) return
     core.stats.digestMismatches++

@@ -10,7 +10,7 @@ import {
 } from '@swarmnet/wire'
 import { EMPTY_HASH, type Stamped } from './hash.js'
 import { LocalSet } from './local.js'
-import { type Core, chunks, type Joined } from './state.js'
+import { type Core, chunks, type Joined, type Left } from './state.js'
 
 /**
  * Everything a node publishes: its changes, snapshots, digests and sync requests, and the
@@ -190,5 +190,21 @@ export class Sender {
     }
     core.stats.digestsSent++
     await this.publish(net.topic, [digest], options)
+  }
+
+  /** The empty digest of a network we left, at the time we left it. */
+  async leftDigest(networkId: string, left: Left, options?: AbortOptions): Promise<void> {
+    const core = this.#core
+    const digest: NetdbDigestMessage = {
+      v: 1,
+      t: 'digest',
+      network: networkId,
+      owner: core.nodeId,
+      l: left.l,
+      count: 0,
+      hash: EMPTY_HASH,
+    }
+    core.stats.leftDigestsSent++
+    await this.publish(left.topic, [digest], options)
   }
 }

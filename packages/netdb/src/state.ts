@@ -32,6 +32,17 @@ export interface Joined {
   requestScheduled: boolean
 }
 
+/**
+ * A network we left having published entries there: until `until` (the tombstone TTL) we keep
+ * publishing an empty digest at `l`, the time of our leave, so a peer that lost our last delete
+ * and our leave still drops our entries there (see the design note in `netdb.ts`).
+ */
+export interface Left {
+  topic: string
+  l: number
+  until: number
+}
+
 export function newJoined(networkId: string): Joined {
   return {
     id: networkId,
@@ -62,6 +73,8 @@ export function zeroStats(): NetdbStats {
     restamps: 0,
     tombstonesPurged: 0,
     ownersExpired: 0,
+    leftDigestsSent: 0,
+    ownersEmptied: 0,
   }
 }
 
@@ -95,6 +108,7 @@ export class Core {
   readonly random: () => number
   readonly joined = new Map<string, Joined>()
   readonly local = new Map<string, LocalSet>()
+  readonly left = new Map<string, Left>()
   readonly withdrawn = new Set<string>()
   readonly listeners = new Set<(networkId: string) => void>()
   readonly #pendingChanges = new Set<string>()

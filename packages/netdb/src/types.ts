@@ -93,6 +93,10 @@ export interface NetdbStats {
   tombstonesPurged: number
   /** owners whose entries were dropped for silence */
   ownersExpired: number
+  /** empty digests we published for networks we left (for the tombstone TTL after leaving) */
+  leftDigestsSent: number
+  /** owners whose entries we dropped because their digest said they hold none (a lost delete) */
+  ownersEmptied: number
 }
 
 export interface NetdbEvents {
