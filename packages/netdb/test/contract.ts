@@ -124,10 +124,21 @@ export function describeNetdbContract(name: string, transport: () => Transport, 
         adds: [{ ...entry(66, 6), l: Number.MAX_SAFE_INTEGER }],
         dels: [{ ip: entry(1, 1).ip, l: Number.MAX_SAFE_INTEGER }],
       })
+      const forgedFull = encodeNetdb({
+        v: 1,
+        t: 'full',
+        network: NET,
+        owner: 'a',
+        l: 1e15,
+        part: 0,
+        parts: 1,
+        entries: [],
+      })
       await c?.pubsub.publish(TOPIC, forged)
+      await c?.pubsub.publish(TOPIC, forgedFull)
       await c?.pubsub.publish(TOPIC, new TextEncoder().encode('{"v":1,'))
       await vi.waitFor(() => {
-        expect(b?.netdb.stats()).toMatchObject({ droppedWrongOwner: 1, droppedMalformed: 1 })
+        expect(b?.netdb.stats()).toMatchObject({ droppedWrongOwner: 2, droppedMalformed: 1 })
       })
       await converged([line('a', entry(1, 1)), line('b', entry(2, 2)), line('c', entry(3, 3))])
     })
