@@ -135,6 +135,7 @@ class NetdbImpl implements Netdb {
     core.left.delete(networkId)
     if (!core.started) return
     this.#subscribe(net)
+    core.hurry?.()
     await this.#sender.announce(net, options)
   }
 
@@ -155,6 +156,7 @@ class NetdbImpl implements Netdb {
           l,
           until: core.clock.now() + core.tuning.tombstoneTtlMs,
         })
+        core.hurry?.()
         await this.#sender.publish(net.topic, this.#sender.fullParts(networkId, [], l), options)
       }
       core.pubsub.unsubscribe(net.topic)
@@ -179,6 +181,7 @@ class NetdbImpl implements Netdb {
     const l = core.next()
     const stamped = local.apply(adds, dels, l)
     core.changed(networkId)
+    core.hurry?.()
     const net = core.joined.get(networkId)
     if (net === undefined || !core.started) return
     await this.#sender.entries(net, stamped, dels, l, options)
@@ -257,15 +260,29 @@ class NetdbImpl implements Netdb {
 
   // ---- anti-entropy loop ----
 
+  /**
+   * Publishes digests one fast period after a change, then at doubling periods up to the idle
+   * one; `core.hurry` (a change) pulls the next one in to one fast period from now.
+   */
   async #run(signal: AbortSignal): Promise<void> {
     const core = this.#core
-    const { digestIntervalMs, digestJitter } = core.tuning
+    const { digestIntervalMs: fast, digestJitter } = core.tuning
+    const slow = Math.max(fast, core.tuning.digestIdleIntervalMs)
+    const jittered = (ms: number) => Math.max(1, ms * (1 + digestJitter * (2 * core.random() - 1)))
+    let period = fast
+    let due = core.clock.now() + jittered(period)
     while (!signal.aborted) {
-      const period = digestIntervalMs * (1 + digestJitter * (2 * core.random() - 1))
+      const hurried = new AbortController()
+      core.hurry = () => hurried.abort()
       try {
-        await core.clock.sleep(Math.max(1, period), { signal })
+        await core.clock.sleep(Math.max(1, due - core.clock.now()), {
+          signal: AbortSignal.any([signal, hurried.signal]),
+        })
       } catch {
-        break
+        if (signal.aborted) break
+        period = fast
+        due = Math.min(due, core.clock.now() + jittered(fast))
+        continue
       }
       try {
         await this.#tick(signal)
@@ -273,7 +290,10 @@ class NetdbImpl implements Netdb {
         if (signal.aborted) break
         core.log.error('anti-entropy tick failed', { error: String(err) })
       }
+      period = Math.min(2 * period, slow)
+      due = core.clock.now() + jittered(period)
     }
+    core.hurry = undefined
   }
 
   async #tick(signal: AbortSignal): Promise<void> {

@@ -117,6 +117,8 @@ export class Core {
   lamport = 0
   /** Set while started; aborted by `stop`. */
   controller: AbortController | undefined
+  /** Set by the anti-entropy loop: brings the next digest to within one fast period. */
+  hurry: (() => void) | undefined
 
   constructor(init: CoreInit) {
     this.log = init.log

@@ -36,8 +36,13 @@ export interface Entry extends LocalEntry {
 }
 
 export interface NetdbTuning {
-  /** How often each node publishes the digest of its own entries per joined network (± jitter). */
+  /**
+   * How soon after a change of its own entries (or a join or leave) a node publishes their digest
+   * per network (± jitter); while nothing changes, the period doubles up to `digestIdleIntervalMs`.
+   */
   digestIntervalMs: number
+  /** The longest digest period, reached after a few unchanged periods (≥ `digestIntervalMs`). */
+  digestIdleIntervalMs: number
   /** Fraction of the interval a digest period is randomly moved by (0…1). */
   digestJitter: number
   /** How long a delete is remembered to refuse stale re-adds. */

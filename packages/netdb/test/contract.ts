@@ -21,6 +21,7 @@ export interface Transport {
 /** Tuning both transports converge with in well under a second. */
 export const CONTRACT_TUNING: Partial<NetdbTuning> = {
   digestIntervalMs: 100,
+  digestIdleIntervalMs: 400,
   syncBackoffMs: 50,
   syncCoalesceMs: 5,
   tombstoneTtlMs: 3_000,
@@ -177,12 +178,12 @@ export function describeNetdbContract(name: string, transport: () => Transport, 
         [line('a', entry(1, 1)), line('c', entry(3, 3)), line('c', entry(15, 3))],
         [b as Node, c as Node],
       )
-      // nothing is withdrawn for silence: the other side's entries stay while both publish 10 digests unheard
+      // nothing is withdrawn for silence: the other side's entries stay while both publish 5 digests unheard
       const [da, db] = [a?.netdb.stats().digestsSent ?? 0, b?.netdb.stats().digestsSent ?? 0]
       await vi.waitFor(
         () => {
-          expect(a?.netdb.stats().digestsSent).toBeGreaterThanOrEqual(da + 10)
-          expect(b?.netdb.stats().digestsSent).toBeGreaterThanOrEqual(db + 10)
+          expect(a?.netdb.stats().digestsSent).toBeGreaterThanOrEqual(da + 5)
+          expect(b?.netdb.stats().digestsSent).toBeGreaterThanOrEqual(db + 5)
         },
         { timeout: timeoutMs, interval: 20 },
       )

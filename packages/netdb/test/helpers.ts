@@ -13,6 +13,7 @@ import {
 /** Short periods so anti-entropy runs many times within a test. */
 export const FAST: Partial<NetdbTuning> = {
   digestIntervalMs: 40,
+  digestIdleIntervalMs: 160,
   syncBackoffMs: 20,
   syncCoalesceMs: 2,
   ownerExpiryMs: 0,

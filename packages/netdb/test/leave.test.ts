@@ -8,6 +8,7 @@ const TOPIC = '/swarmnet/net/net1/1.0.0'
 // one digest per second, no jitter; tombstones (and so a leaver's empty digests) live 10 s
 const tuning = {
   digestIntervalMs: 1_000,
+  digestIdleIntervalMs: 1_000,
   digestJitter: 0,
   syncBackoffMs: 500,
   syncCoalesceMs: 0,

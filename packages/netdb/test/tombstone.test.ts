@@ -12,6 +12,7 @@ describe('tombstones (fake clock)', () => {
     const hub = createMemoryHub()
     const tuning = {
       digestIntervalMs: 1000,
+      digestIdleIntervalMs: 1000,
       digestJitter: 0,
       syncCoalesceMs: 0,
       tombstoneTtlMs: 60_000,

@@ -1,0 +1,49 @@
+import { silentLogger } from '@swarmnet/logger'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMemoryHub, createNetdb, defaultNetdbTuning, type Netdb } from '../src/index.js'
+import { entry, FakeClock, line, NET, settle, view } from './helpers.js'
+
+// the default periods, without jitter so the counts are exact
+const tuning = { digestJitter: 0, syncCoalesceMs: 0 }
+
+let running: Netdb[] = []
+afterEach(async () => {
+  await Promise.all(running.map((n) => n.stop()))
+  running = []
+})
+
+describe('digests when idle (fake clock, default periods)', () => {
+  it('back off to the idle period, and a change brings the next one within the fast period', async () => {
+    const clock = new FakeClock()
+    const hub = createMemoryHub()
+    const make = (id: string) =>
+      createNetdb({ logger: silentLogger, clock, pubsub: hub.pubsub(id) }, { nodeId: id, tuning })
+    const a = make('a')
+    const b = make('b')
+    running = [a, b]
+    await Promise.all([a.start(), b.start()])
+    await a.setLocal(NET, [entry(1, 1)])
+    await a.join(NET)
+    await b.join(NET)
+    await settle()
+
+    const { digestIntervalMs: fast, digestIdleIntervalMs: idle } = defaultNetdbTuning
+    expect(idle).toBeGreaterThan(fast)
+    await clock.advance(60_000)
+    // fast, then doubling up to the idle period: 1 + 2 + 4 + 8 s, then one per 8 s
+    const idleDigests = a.stats().digestsSent
+    expect(idleDigests).toBeLessThanOrEqual(4 + Math.ceil(60_000 / idle))
+    expect(idleDigests).toBeGreaterThanOrEqual(Math.floor(60_000 / idle))
+
+    // a change lost on its way to b: a's digest follows within one fast period and repairs it
+    hub.filter = (d) => !(d.from === 'a' && new TextDecoder().decode(d.data).includes('"entries"'))
+    await a.setLocal(NET, [entry(1, 1), entry(2, 1)])
+    await settle()
+    hub.filter = undefined
+    expect(view(b)).toEqual([line('a', entry(1, 1))])
+    await clock.advance(fast)
+    await settle()
+    expect(a.stats().digestsSent).toBe(idleDigests + 1)
+    expect(view(b)).toEqual([line('a', entry(1, 1)), line('a', entry(2, 1))])
+  })
+})
