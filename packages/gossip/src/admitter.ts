@@ -24,7 +24,22 @@ export interface AdmissionCounters {
   refusedPeers: number
   revokedPeers: number
   droppedMessages: number
+  droppedUnadmittedRelay: number
+  droppedUnsigned: number
+  droppedUnknownSigner: number
+  droppedBadAnnouncement: number
   deniedConnections: number
+  messagesOut: number
+  bytesOut: number
+}
+
+/** Counts a dropped message under its reason and in the total. */
+function drop(
+  counters: AdmissionCounters,
+  reason: 'droppedUnadmittedRelay' | 'droppedUnsigned' | 'droppedUnknownSigner' | 'droppedBadAnnouncement',
+): void {
+  counters.droppedMessages++
+  counters[reason]++
 }
 
 export interface AdmitterComponents {
@@ -181,11 +196,11 @@ export class Admitter {
   validate(source: PeerId, msg: Message): TopicValidatorResult {
     const { table, counters } = this.#c
     if (table.nodeId(source.toString()) === undefined) {
-      counters.droppedMessages++
+      drop(counters, 'droppedUnadmittedRelay')
       return TopicValidatorResult.Reject
     }
     if (msg.type !== 'signed') {
-      counters.droppedMessages++
+      drop(counters, 'droppedUnsigned')
       return TopicValidatorResult.Reject
     }
     const from = msg.from.toString()
@@ -193,7 +208,7 @@ export class Admitter {
     if (from === this.#c.peerId) return TopicValidatorResult.Ignore
     if (table.signer(from) === undefined) {
       // the relay may know the signer a moment before its announcement reaches us: ignore, not reject
-      counters.droppedMessages++
+      drop(counters, 'droppedUnknownSigner')
       return TopicValidatorResult.Ignore
     }
     return TopicValidatorResult.Accept
@@ -203,7 +218,7 @@ export class Admitter {
   async validateMember(source: PeerId, msg: Message): Promise<TopicValidatorResult> {
     const { table, counters, tuning, log } = this.#c
     if (table.nodeId(source.toString()) === undefined || msg.type !== 'signed') {
-      counters.droppedMessages++
+      drop(counters, msg.type === 'signed' ? 'droppedUnadmittedRelay' : 'droppedUnsigned')
       return TopicValidatorResult.Reject
     }
     const from = msg.from.toString()
@@ -223,7 +238,7 @@ export class Admitter {
       }
     }
     if (nodeId === undefined || nodeId === '') {
-      counters.droppedMessages++
+      drop(counters, 'droppedBadAnnouncement')
       return TopicValidatorResult.Reject
     }
     if (table.learn(from, nodeId, msg.data.slice(), ttl)) {
@@ -264,7 +279,10 @@ export class Admitter {
     const pubsub = this.#c.node()?.services.pubsub
     if (pubsub === undefined) return
     try {
-      await pubsub.publish(MEMBERS_TOPIC, this.#c.admission.credentials())
+      const proof = this.#c.admission.credentials()
+      await pubsub.publish(MEMBERS_TOPIC, proof)
+      this.#c.counters.messagesOut++
+      this.#c.counters.bytesOut += proof.length
     } catch (err) {
       this.#c.log.debug('announce failed', { error: errorMessage(err) })
     }

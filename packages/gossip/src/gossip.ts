@@ -61,8 +61,15 @@ class GossipNode implements Gossip {
     refusedPeers: 0,
     revokedPeers: 0,
     droppedMessages: 0,
+    droppedUnadmittedRelay: 0,
+    droppedUnsigned: 0,
+    droppedUnknownSigner: 0,
+    droppedBadAnnouncement: 0,
     deniedConnections: 0,
+    messagesOut: 0,
+    bytesOut: 0,
   }
+  readonly #received = { messagesIn: 0, bytesIn: 0 }
   #node: Node | undefined
   #lifetime = new AbortController()
 
@@ -190,6 +197,8 @@ class GossipNode implements Gossip {
       )
     }
     const result = await node.services.pubsub.publish(topic, data)
+    this.#counters.messagesOut++
+    this.#counters.bytesOut += data.length
     return { recipients: result.recipients.map((p) => p.toString()) }
   }
 
@@ -251,6 +260,7 @@ class GossipNode implements Gossip {
       admitted: this.#table.count('admitted'),
       pending: this.#table.count('pending'),
       ...this.#counters,
+      ...this.#received,
     }
   }
 
@@ -309,6 +319,8 @@ class GossipNode implements Gossip {
   }
 
   #onMessage({ msg }: GossipsubMessage): void {
+    this.#received.messagesIn++
+    this.#received.bytesIn += msg.data.length
     const handler = this.#handlers.get(msg.topic)
     if (handler === undefined || msg.type !== 'signed') return
     const peerId = msg.from.toString()

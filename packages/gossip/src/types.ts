@@ -41,8 +41,22 @@ export interface GossipStats {
   refusedPeers: number
   /** Admitted peers removed by `revoke` or `reverify`. */
   revokedPeers: number
-  /** Messages rejected because their sender or their relay was not admitted. */
+  /** Messages rejected because their sender or their relay was not admitted (the sum of the four below). */
   droppedMessages: number
+  /** … because the peer that relayed it to us is not admitted. */
+  droppedUnadmittedRelay: number
+  /** … because it was not signed. */
+  droppedUnsigned: number
+  /** … because its signer is neither admitted nor an announced member. */
+  droppedUnknownSigner: number
+  /** Member announcements whose proof did not verify. */
+  droppedBadAnnouncement: number
+  /** Messages we published (our own; relayed ones are gossipsub's) and their payload bytes. */
+  messagesOut: number
+  bytesOut: number
+  /** Messages accepted from peers (all topics, announcements included) and their payload bytes. */
+  messagesIn: number
+  bytesIn: number
   /** Connections turned away by the gater because the peer is banned. */
   deniedConnections: number
 }

@@ -29,6 +29,7 @@ export class Receiver {
   receive(networkId: string, data: Uint8Array, from: MessageFrom): void {
     const core = this.#core
     core.stats.received++
+    core.stats.bytesReceived += data.length
     let msg: NetdbMessage
     try {
       msg = decodeNetdb(data)

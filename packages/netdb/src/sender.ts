@@ -28,7 +28,10 @@ export class Sender {
     const core = this.#core
     for (const m of messages) {
       try {
-        await core.pubsub.publish(topic, encodeNetdb(m), options)
+        const data = encodeNetdb(m)
+        await core.pubsub.publish(topic, data, options)
+        core.stats.sent++
+        core.stats.bytesSent += data.length
       } catch (err) {
         options?.signal?.throwIfAborted()
         core.stats.publishErrors++

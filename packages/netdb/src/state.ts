@@ -60,6 +60,9 @@ export function newJoined(networkId: string): Joined {
 export function zeroStats(): NetdbStats {
   return {
     received: 0,
+    bytesReceived: 0,
+    sent: 0,
+    bytesSent: 0,
     applied: 0,
     droppedMalformed: 0,
     droppedWrongOwner: 0,

@@ -72,8 +72,12 @@ export interface NetdbInit {
 }
 
 export interface NetdbStats {
-  /** messages handed to us by the gossip layer */
+  /** messages handed to us by the gossip layer, and their bytes */
   received: number
+  bytesReceived: number
+  /** messages we published (every kind), and their bytes */
+  sent: number
+  bytesSent: number
   /** messages that changed our view */
   applied: number
   /** not a valid v1 message (size, JSON, schema) or for another network than the topic's */

@@ -37,6 +37,9 @@ describe('netdb convergence', () => {
     expect(fired).toContain(NET)
     off()
     expect(b.netdb.stats().received).toBeGreaterThan(0)
+    expect(b.netdb.stats().bytesReceived).toBeGreaterThan(b.netdb.stats().received * 50)
+    expect(a.netdb.stats().sent).toBeGreaterThan(0)
+    expect(a.netdb.stats().bytesSent).toBeGreaterThan(a.netdb.stats().sent * 50)
     expect(b.netdb.networks()).toEqual([NET])
   })
 
