@@ -15,6 +15,10 @@
  * and `sync-request` (asks named owners, or with `all` everyone, for a `full`).
  *
  * Why it converges without help:
+ * - Digest periods: one fast period (`digestIntervalMs`) after a change of our own entries, a
+ *   join or a leave, then doubling while nothing changes up to `digestIdleIntervalMs`: loss
+ *   happens when something is sent, so the digests that repair it come right after it; idle
+ *   ones only cover partitions and lost leaves.
  * - Lost message: the owner's next digest no longer matches the receiver's view of that owner
  *   (count/hash cover IP, MAC, VTEP and Lamport time of every live entry), so the receiver
  *   asks for a sync and the owner's `full` repairs it: within one digest period + a round trip.
@@ -26,7 +30,8 @@
  *   digest check fails, and their request carries the newest time they know for the owner
  *   (`known`): an owner asked with `known` ≥ its own version re-stamps its entries above it.
  * - Healed partition: digests keep flowing; on heal every node sees each owner's digest
- *   within one period, any difference triggers a sync. Silence alone withdraws nothing
+ *   within one (idle) period, any difference triggers a sync, and a node that saw a mismatch
+ *   sends its own digest within one fast period, so the other direction follows at once. Silence alone withdraws nothing
  *   (`ownerExpiryMs` is off by default): a cut-off owner's entries stay until the manager
  *   declares its node Down.
  * - Left network, last delete lost: a node that leaves a network publishes an empty `full` and

@@ -152,6 +152,9 @@ export class Receiver {
     if (mine.count === msg.count && mine.hash === msg.hash) return
     core.stats.digestMismatches++
     this.#sender.wantSync(net, msg.owner)
+    // a mismatch means something was lost or cut off (a healed partition): the other side
+    // likely lacks news of ours too, so our digest goes out within one fast period, not an idle one
+    core.hurry?.()
   }
 
   #onSyncRequest(net: Joined, msg: NetdbSyncRequestMessage): void {

@@ -46,4 +46,37 @@ describe('digests when idle (fake clock, default periods)', () => {
     expect(a.stats().digestsSent).toBe(idleDigests + 1)
     expect(view(b)).toEqual([line('a', entry(1, 1)), line('a', entry(2, 1))])
   })
+
+  it('after a partition, the first digest across it brings the other side’s within one fast period', async () => {
+    const clock = new FakeClock()
+    const hub = createMemoryHub()
+    const make = (id: string) =>
+      createNetdb({ logger: silentLogger, clock, pubsub: hub.pubsub(id) }, { nodeId: id, tuning })
+    const a = make('a')
+    const b = make('b')
+    running = [a, b]
+    await Promise.all([a.start(), b.start()])
+    await a.join(NET)
+    await b.join(NET)
+    hub.partition(['a'], ['b'])
+    await a.setLocal(NET, [entry(1, 1)])
+    await clock.advance(3_000) // b's digests run 3 s out of phase with a's
+    await b.setLocal(NET, [entry(2, 2)])
+    await clock.advance(60_000) // both backed off to the idle period
+    hub.heal()
+    const { digestIntervalMs: fast } = defaultNetdbTuning
+    const mismatches = () => a.stats().digestMismatches + b.stats().digestMismatches
+    let crossed: number | undefined
+    const want = [line('a', entry(1, 1)), line('b', entry(2, 2))].join('\n')
+    for (let t = 0; t < 20_000; t += 100) {
+      await clock.advance(100)
+      if (crossed === undefined && mismatches() > 0) crossed = t
+      if (view(a).join('\n') === want && view(b).join('\n') === want) {
+        expect(crossed).toBeDefined()
+        expect(t - (crossed ?? 0)).toBeLessThanOrEqual(fast + 200)
+        return
+      }
+    }
+    throw new Error(`not converged: a sees ${view(a)}, b sees ${view(b)}`)
+  })
 })
