@@ -276,18 +276,29 @@ class NetdbImpl implements Netdb {
     const jittered = (ms: number) => Math.max(1, ms * (1 + digestJitter * (2 * core.random() - 1)))
     let period = fast
     let due = core.clock.now() + jittered(period)
+    // set by a change at any time, also while a tick is publishing; wakes the sleep if there is one
+    let hurried = false
+    let wake: AbortController | undefined
+    core.hurry = () => {
+      hurried = true
+      wake?.abort()
+    }
     while (!signal.aborted) {
-      const hurried = new AbortController()
-      core.hurry = () => hurried.abort()
+      if (hurried) {
+        hurried = false
+        period = fast
+        due = Math.min(due, core.clock.now() + jittered(fast))
+      }
+      wake = new AbortController()
       try {
         await core.clock.sleep(Math.max(1, due - core.clock.now()), {
-          signal: AbortSignal.any([signal, hurried.signal]),
+          signal: AbortSignal.any([signal, wake.signal]),
         })
       } catch {
         if (signal.aborted) break
-        period = fast
-        due = Math.min(due, core.clock.now() + jittered(fast))
         continue
+      } finally {
+        wake = undefined
       }
       try {
         await this.#tick(signal)

@@ -1,6 +1,6 @@
 import { silentLogger } from '@swarmnet/logger'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMemoryHub, createNetdb, defaultNetdbTuning, type Netdb } from '../src/index.js'
+import { createMemoryHub, createNetdb, defaultNetdbTuning, type Netdb, type PubSub } from '../src/index.js'
 import { entry, FakeClock, line, NET, settle, view } from './helpers.js'
 
 // the default periods, without jitter so the counts are exact
@@ -78,5 +78,40 @@ describe('digests when idle (fake clock, default periods)', () => {
       }
     }
     throw new Error(`not converged: a sees ${view(a)}, b sees ${view(b)}`)
+  })
+
+  it('a change made while a digest is being published still brings the next one within the fast period', async () => {
+    const clock = new FakeClock()
+    const hub = createMemoryHub()
+    const inner = hub.pubsub('a')
+    let hold: Promise<void> | undefined
+    const pubsub: PubSub = {
+      subscribe: (topic, handler) => inner.subscribe(topic, handler),
+      unsubscribe: (topic) => inner.unsubscribe(topic),
+      async publish(topic, data, options) {
+        if (new TextDecoder().decode(data).includes('"digest"')) await hold // a slow signature, say
+        return inner.publish(topic, data, options)
+      },
+    }
+    const a = createNetdb({ logger: silentLogger, clock, pubsub }, { nodeId: 'a', tuning })
+    running = [a]
+    await a.start()
+    await a.setLocal(NET, [entry(1, 1)])
+    await a.join(NET)
+    await clock.advance(60_000) // backed off to the idle period
+    const { digestIntervalMs: fast, digestIdleIntervalMs: idle } = defaultNetdbTuning
+    let release = () => {}
+    hold = new Promise((r) => {
+      release = r
+    })
+    const sent = a.stats().digestsSent
+    await clock.advance(idle) // the next digest starts and is held
+    expect(a.stats().digestsSent).toBe(sent + 1)
+    await a.setLocal(NET, [entry(1, 1), entry(2, 1)])
+    hold = undefined
+    release()
+    await settle()
+    await clock.advance(fast)
+    expect(a.stats().digestsSent).toBe(sent + 2)
   })
 })
