@@ -1,27 +1,17 @@
-import { silentLogger } from '@swarmnet/logger'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMemoryHub, createNetdb, defaultNetdbTuning, type Netdb, type PubSub } from '../src/index.js'
-import { entry, FakeClock, line, NET, settle, view } from './helpers.js'
+import { createMemoryHub, defaultNetdbTuning, type PubSub } from '../src/index.js'
+import { entry, FakeClock, line, NET, settle, startOn, startPair, stopStarted, view } from './helpers.js'
 
 // the default periods, without jitter so the counts are exact
 const tuning = { digestJitter: 0, syncCoalesceMs: 0 }
 
-let running: Netdb[] = []
-afterEach(async () => {
-  await Promise.all(running.map((n) => n.stop()))
-  running = []
-})
+afterEach(stopStarted)
 
 describe('digests when idle (fake clock, default periods)', () => {
   it('back off to the idle period, and a change brings the next one within the fast period', async () => {
     const clock = new FakeClock()
     const hub = createMemoryHub()
-    const make = (id: string) =>
-      createNetdb({ logger: silentLogger, clock, pubsub: hub.pubsub(id) }, { nodeId: id, tuning })
-    const a = make('a')
-    const b = make('b')
-    running = [a, b]
-    await Promise.all([a.start(), b.start()])
+    const [a, b] = await startPair(clock, hub, tuning)
     await a.setLocal(NET, [entry(1, 1)])
     await a.join(NET)
     await b.join(NET)
@@ -50,12 +40,7 @@ describe('digests when idle (fake clock, default periods)', () => {
   it('after a partition, the first digest across it brings the other side’s within one fast period', async () => {
     const clock = new FakeClock()
     const hub = createMemoryHub()
-    const make = (id: string) =>
-      createNetdb({ logger: silentLogger, clock, pubsub: hub.pubsub(id) }, { nodeId: id, tuning })
-    const a = make('a')
-    const b = make('b')
-    running = [a, b]
-    await Promise.all([a.start(), b.start()])
+    const [a, b] = await startPair(clock, hub, tuning)
     await a.join(NET)
     await b.join(NET)
     hub.partition(['a'], ['b'])
@@ -93,9 +78,7 @@ describe('digests when idle (fake clock, default periods)', () => {
         return inner.publish(topic, data, options)
       },
     }
-    const a = createNetdb({ logger: silentLogger, clock, pubsub }, { nodeId: 'a', tuning })
-    running = [a]
-    await a.start()
+    const a = await startOn(clock, 'a', pubsub, tuning)
     await a.setLocal(NET, [entry(1, 1)])
     await a.join(NET)
     await clock.advance(60_000) // backed off to the idle period

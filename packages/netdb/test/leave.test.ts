@@ -1,7 +1,6 @@
-import { silentLogger } from '@swarmnet/logger'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMemoryHub, createNetdb, type MemoryHub, type Netdb } from '../src/index.js'
-import { entry, FakeClock, line, NET, settle, view } from './helpers.js'
+import { createMemoryHub, type MemoryHub, type Netdb } from '../src/index.js'
+import { entry, FakeClock, line, NET, settle, startPair, stopStarted, view } from './helpers.js'
 
 const TOPIC = '/swarmnet/net/net1/1.0.0'
 
@@ -16,19 +15,10 @@ const tuning = {
   ownerExpiryMs: 0,
 }
 
-let running: Netdb[] = []
-afterEach(async () => {
-  await Promise.all(running.map((n) => n.stop()))
-  running = []
-})
+afterEach(stopStarted)
 
 async function pair(clock: FakeClock, hub: MemoryHub): Promise<[Netdb, Netdb]> {
-  const make = (id: string) =>
-    createNetdb({ logger: silentLogger, clock, pubsub: hub.pubsub(id) }, { nodeId: id, tuning })
-  const a = make('a')
-  const b = make('b')
-  running = [a, b]
-  await Promise.all([a.start(), b.start()])
+  const [a, b] = await startPair(clock, hub, tuning)
   await a.setLocal(NET, [entry(1, 1), entry(2, 1)])
   await a.join(NET)
   await b.setLocal(NET, [entry(3, 2)])
