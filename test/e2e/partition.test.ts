@@ -10,11 +10,12 @@
 import type { Lab } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BIN,
+  createWhoami,
   curlFromTask,
   dumpAgentLogs,
   formCluster,
   newLab,
+  overlayTables,
   settledRows,
   swJson,
   swOk,
@@ -30,16 +31,6 @@ const CUT_RULES = `table inet gspcut {
   chain out { type filter hook output priority -10; tcp dport 7946 drop; tcp sport 7946 drop; }
 }`
 
-interface Neigh {
-  dst: string
-  lladdr?: string
-  state?: string[]
-}
-interface Fdb {
-  mac: string
-  dst?: string
-}
-
 describe('gossip-only partition of one host (lab of 3 hosts)', () => {
   let lab: Lab
   let vni = 0
@@ -52,13 +43,7 @@ describe('gossip-only partition of one host (lab of 3 hosts)', () => {
 
   /** The tasks of other hosts whose neighbour + FDB entries host `h`'s overlay namespace lacks. */
   const missing = async (h: number, tasks: readonly TaskJson[]): Promise<string[]> => {
-    const ns = `sn-ov-${vni}`
-    const [n, f] = await Promise.all([
-      lab.exec(h, ['ip', '-j', '-n', ns, 'neigh', 'show', 'dev', 'vxlan0']),
-      lab.exec(h, ['bridge', '-j', '-n', ns, 'fdb', 'show', 'dev', 'vxlan0']),
-    ])
-    const neigh = JSON.parse(n.stdout || '[]') as Neigh[]
-    const fdb = JSON.parse(f.stdout || '[]') as Fdb[]
+    const { neigh, fdb } = await overlayTables(lab, h, vni)
     return tasks
       .filter((t) => hostOf(t) !== h)
       .filter((t) => {
@@ -91,23 +76,7 @@ describe('gossip-only partition of one host (lab of 3 hosts)', () => {
     await formCluster(lab, 3)
     await swOk(lab, 1, 'network', 'create', 'appnet')
     vni = (await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'ls'))[0]?.vni ?? 0
-    await swOk(
-      lab,
-      1,
-      'service',
-      'create',
-      '--name',
-      'web',
-      '--replicas',
-      '3',
-      '--network',
-      'appnet',
-      '--',
-      BIN,
-      'whoami',
-      '--port',
-      '8080',
-    )
+    await createWhoami(lab, 'web', 3, 'appnet')
     before = await waitFor('3 running tasks', 60_000, () => running(3))
     expect(new Set(before.map(hostOf)).size).toBe(3)
     for (const h of HOSTS)
