@@ -15,7 +15,7 @@ import { createLab } from '@swarmnet/lab'
 import { silentLogger } from '@swarmnet/logger'
 import { swJson, swOk } from '../lib/cluster.ts'
 
-export { BIN, formCluster, sw, swJson, swOk, waitFor } from '../lib/cluster.ts'
+export { BIN, createWhoami, formCluster, sw, swJson, swOk, waitFor } from '../lib/cluster.ts'
 
 export const SOCKET = '/run/swarmnet/swarmnet.sock'
 

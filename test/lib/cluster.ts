@@ -184,3 +184,52 @@ export function curlFromTask(fromTask: string, ip: string, maxTimeS: number): st
     `http://${ip}:8080/`,
   ]
 }
+
+/** `service create` of a whoami service (answers on :8080) with `replicas` tasks on `network`. */
+export async function createWhoami(lab: Lab, name: string, replicas: number, network: string): Promise<void> {
+  const whoami = [BIN, 'whoami', '--port', '8080']
+  await swOk(
+    lab,
+    1,
+    'service',
+    'create',
+    '--name',
+    name,
+    '--replicas',
+    String(replicas),
+    '--network',
+    network,
+    '--',
+    ...whoami,
+  )
+}
+
+/** A neighbour entry as `ip -j neigh` shows it. */
+export interface NeighJson {
+  dst: string
+  lladdr?: string
+  state?: string[]
+}
+
+/** An FDB entry as `bridge -j fdb` shows it (`dst`: the VTEP, on our static vxlan entries). */
+export interface FdbJson {
+  mac: string
+  dst?: string
+}
+
+/** The neighbour and FDB entries on `vxlan0` in host `host`'s namespace of network `vni`. */
+export async function overlayTables(
+  lab: Lab,
+  host: number,
+  vni: number,
+): Promise<{ neigh: NeighJson[]; fdb: FdbJson[] }> {
+  const ns = `sn-ov-${vni}`
+  const [n, f] = await Promise.all([
+    lab.exec(host, ['ip', '-j', '-n', ns, 'neigh', 'show', 'dev', 'vxlan0']),
+    lab.exec(host, ['bridge', '-j', '-n', ns, 'fdb', 'show', 'dev', 'vxlan0']),
+  ])
+  return {
+    neigh: JSON.parse(n.stdout || '[]') as NeighJson[],
+    fdb: JSON.parse(f.stdout || '[]') as FdbJson[],
+  }
+}

@@ -21,17 +21,17 @@
  */
 export { ADMIT_PROTOCOL, type Admission, MAX_PROOF_BYTES } from './admission.js'
 export { AdmissionRefusedError, GossipNotStartedError } from './errors.js'
-export {
-  createGossip,
-  type Gossip,
-  type GossipComponents,
-  type GossipEvents,
-  type GossipInit,
-  type GossipPeer,
-  type GossipStats,
-  type MessageOrigin,
-  type PublishResult,
-  type TopicHandler,
-} from './gossip.js'
+export { createGossip } from './gossip.js'
 export { generateIdentity, type Identity, identityFromPrivateKey } from './identity.js'
 export { type GossipTuning, lanPreset } from './preset.js'
+export type {
+  Gossip,
+  GossipComponents,
+  GossipEvents,
+  GossipInit,
+  GossipPeer,
+  GossipStats,
+  MessageOrigin,
+  PublishResult,
+  TopicHandler,
+} from './types.js'

@@ -70,6 +70,11 @@ describe('gossip mesh between admitted nodes', { timeout: 20_000 }, () => {
     }
     expect(w1.received.filter((m) => m.from.nodeId === 'worker-2')).toHaveLength(10)
     for (const n of [manager, w1, w2]) expect(n.gossip.stats().droppedMessages).toBe(0)
+    // traffic counters (payload bytes): w2 published its 10 pings (+ announcements), w1 got them
+    const w2Stats = w2.gossip.stats()
+    expect(w2Stats.messagesOut).toBeGreaterThanOrEqual(10)
+    expect(w2Stats.bytesOut).toBeGreaterThanOrEqual(10 * 'ping-0'.length)
+    expect(w1.gossip.stats().messagesIn).toBeGreaterThanOrEqual(11)
   })
 
   it('emits peer:gone when an admitted peer stops', async () => {

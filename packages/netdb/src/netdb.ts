@@ -15,6 +15,10 @@
  * and `sync-request` (asks named owners, or with `all` everyone, for a `full`).
  *
  * Why it converges without help:
+ * - Digest periods: one fast period (`digestIntervalMs`) after a change of our own entries, a
+ *   join or a leave, then doubling while nothing changes up to `digestIdleIntervalMs`: loss
+ *   happens when something is sent, so the digests that repair it come right after it; idle
+ *   ones only cover partitions and lost leaves.
  * - Lost message: the owner's next digest no longer matches the receiver's view of that owner
  *   (count/hash cover IP, MAC, VTEP and Lamport time of every live entry), so the receiver
  *   asks for a sync and the owner's `full` repairs it: within one digest period + a round trip.
@@ -26,9 +30,19 @@
  *   digest check fails, and their request carries the newest time they know for the owner
  *   (`known`): an owner asked with `known` ≥ its own version re-stamps its entries above it.
  * - Healed partition: digests keep flowing; on heal every node sees each owner's digest
- *   within one period, any difference triggers a sync. Silence alone withdraws nothing
+ *   within one (idle) period, any difference triggers a sync, and a node that saw a mismatch
+ *   sends its own digest within one fast period, so the other direction follows at once. Silence alone withdraws nothing
  *   (`ownerExpiryMs` is off by default): a cut-off owner's entries stay until the manager
  *   declares its node Down.
+ * - Left network, last delete lost: a node that leaves a network publishes an empty `full` and
+ *   unsubscribes; if that (and the deletes before it) were lost, no digest of that owner would
+ *   ever reach the topic again and, with silence withdrawing nothing, its entries would stay
+ *   forever. So the leaver keeps publishing an empty digest (count 0 at the time of its leave)
+ *   to the topic for `tombstoneTtlMs`, and a digest with count 0 is read as what it says —
+ *   "no entries at time l", an empty snapshot: the receiver deletes that owner's entries at
+ *   ≤ l (newer ones stay and are synced as usual). One ~200-byte message per period per left
+ *   network for the TTL; a re-join stops it. (A node restarted after losing its endpoints while
+ *   down does not know it left; its entries there go only when its node is withdrawn.)
  * - Down / removed node: the app calls `withdrawNode` (its entries go, its messages are ignored)
  *   and `restoreNode` when it is ready again (an immediate request, then digests).
  *
@@ -45,280 +59,192 @@
  * minutes-long staleness users report). The cost is N digests per period per network at each
  * subscriber, ~200 bytes each, bounded by the subscriber count of that network.
  */
-import { type AbortOptions, type Clock, InvalidInputError, type Logger } from '@swarmnet/interface'
+import { type AbortOptions, InvalidInputError } from '@swarmnet/interface'
 import { isIpv4 } from '@swarmnet/ipv4'
-import {
-  decodeNetdb,
-  encodeNetdb,
-  endpointMac,
-  type NetdbDigestMessage,
-  type NetdbEntriesMessage,
-  type NetdbFullMessage,
-  type NetdbMessage,
-  type NetdbSyncRequestMessage,
-  type NetdbWireEntry,
-  netdbNetworkId,
-  netdbNodeId,
-} from '@swarmnet/wire'
-import { EMPTY_HASH, type Stamped } from './hash.js'
+import { endpointMac, netdbNetworkId, netdbNodeId } from '@swarmnet/wire'
 import { LocalSet } from './local.js'
+import { Receiver } from './receiver.js'
+import { Sender } from './sender.js'
+import { Core, type Joined, netdbTopic, newJoined } from './state.js'
 import { defaultNetdbTuning } from './tuning.js'
 import type {
   Entry,
   LocalEntry,
-  MessageFrom,
   Netdb,
   NetdbComponents,
   NetdbEvents,
   NetdbInit,
   NetdbStats,
-  NetdbTuning,
-  PubSub,
 } from './types.js'
-import { OwnerView } from './view.js'
 
-/** The gossip topic of an overlay network. */
-export function netdbTopic(networkId: string): string {
-  return `/swarmnet/net/${networkId}/1.0.0`
-}
+export { netdbTopic }
 
-/** A snapshot being received in parts. */
-interface Assembly {
-  l: number
-  parts: number
-  got: Set<number>
-  listed: Set<string>
-  startedAt: number
-}
-
-/** What we hold for one joined network. */
-interface Joined {
-  id: string
-  topic: string
-  owners: Map<string, OwnerView>
-  assemblies: Map<string, Assembly>
-  lastRequest: Map<string, number>
-  /** a snapshot of ours is scheduled; `restampAbove` is the highest `known` asked with */
-  fullScheduled: boolean
-  restampAbove: number
-  /** owners whose snapshot we are about to ask for (digest mismatches, batched) */
-  wanted: Set<string>
-  requestScheduled: boolean
-}
-
-function zeroStats(): NetdbStats {
-  return {
-    received: 0,
-    applied: 0,
-    droppedMalformed: 0,
-    droppedWrongOwner: 0,
-    droppedWithdrawn: 0,
-    staleEntries: 0,
-    syncsRequested: 0,
-    syncsSent: 0,
-    digestsSent: 0,
-    digestMismatches: 0,
-    publishErrors: 0,
-    restamps: 0,
-    tombstonesPurged: 0,
-    ownersExpired: 0,
-  }
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
+/**
+ * The public surface and the anti-entropy loop; what goes out is in `sender.ts`, what comes in
+ * in `receiver.ts`, the state they share in `state.ts`.
+ */
 class NetdbImpl implements Netdb {
-  readonly #log: Logger
-  readonly #clock: Clock
-  readonly #pubsub: PubSub
-  readonly #nodeId: string
-  readonly #tuning: NetdbTuning
-  readonly #random: () => number
-  readonly #joined = new Map<string, Joined>()
-  readonly #local = new Map<string, LocalSet>()
-  readonly #withdrawn = new Set<string>()
-  readonly #listeners = new Set<(networkId: string) => void>()
-  readonly #pendingChanges = new Set<string>()
-  #stats = zeroStats()
-  #lamport = 0
-  #controller: AbortController | undefined
+  readonly #core: Core
+  readonly #sender: Sender
+  readonly #receiver: Receiver
   #loop: Promise<void> | undefined
 
   constructor(components: NetdbComponents, init: NetdbInit) {
     if (!netdbNodeId.safeParse(init.nodeId).success)
       throw new InvalidInputError(`invalid node id: ${init.nodeId}`)
-    this.#log = components.logger
-    this.#clock = components.clock
-    this.#pubsub = components.pubsub
-    this.#nodeId = init.nodeId
-    this.#tuning = { ...defaultNetdbTuning, ...init.tuning }
-    this.#random = init.random ?? Math.random
-  }
-
-  get #started(): boolean {
-    return this.#controller !== undefined
+    this.#core = new Core({
+      log: components.logger,
+      clock: components.clock,
+      pubsub: components.pubsub,
+      nodeId: init.nodeId,
+      tuning: { ...defaultNetdbTuning, ...init.tuning },
+      random: init.random ?? Math.random,
+    })
+    this.#sender = new Sender(this.#core)
+    this.#receiver = new Receiver(this.#core, this.#sender)
   }
 
   async start(options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    if (this.#started) return
-    this.#lamport = Math.max(this.#lamport, this.#clock.now())
+    const core = this.#core
+    if (core.started) return
+    core.lamport = Math.max(core.lamport, core.clock.now())
     const controller = new AbortController()
-    this.#controller = controller
-    for (const net of this.#joined.values()) this.#subscribe(net)
-    await Promise.all([...this.#joined.values()].map((net) => this.#announce(net, options)))
+    core.controller = controller
+    for (const net of core.joined.values()) this.#subscribe(net)
+    await Promise.all([...core.joined.values()].map((net) => this.#sender.announce(net, options)))
     this.#loop = this.#run(controller.signal)
-    this.#log.debug('started', { nodeId: this.#nodeId, networks: this.#joined.size })
+    core.log.debug('started', { nodeId: core.nodeId, networks: core.joined.size })
   }
 
   async stop(options?: AbortOptions): Promise<void> {
-    const controller = this.#controller
+    const core = this.#core
+    const controller = core.controller
     if (controller === undefined) return
-    this.#controller = undefined
+    core.controller = undefined
     controller.abort()
     await this.#loop
     this.#loop = undefined
-    for (const net of this.#joined.values()) this.#pubsub.unsubscribe(net.topic)
-    this.#joined.clear()
+    for (const net of core.joined.values()) core.pubsub.unsubscribe(net.topic)
+    core.joined.clear()
+    core.left.clear()
     options?.signal?.throwIfAborted()
   }
 
   async join(networkId: string, options?: AbortOptions): Promise<void> {
     this.#checkNetwork(networkId)
-    if (this.#joined.has(networkId)) return
-    const net: Joined = {
-      id: networkId,
-      topic: netdbTopic(networkId),
-      owners: new Map(),
-      assemblies: new Map(),
-      lastRequest: new Map(),
-      fullScheduled: false,
-      restampAbove: 0,
-      wanted: new Set(),
-      requestScheduled: false,
-    }
-    this.#joined.set(networkId, net)
-    if (!this.#started) return
+    const core = this.#core
+    if (core.joined.has(networkId)) return
+    const net = newJoined(networkId)
+    core.joined.set(networkId, net)
+    core.left.delete(networkId)
+    if (!core.started) return
     this.#subscribe(net)
-    await this.#announce(net, options)
+    core.hurry?.()
+    await this.#sender.announce(net, options)
   }
 
   async leave(networkId: string, options?: AbortOptions): Promise<void> {
-    const net = this.#joined.get(networkId)
+    const core = this.#core
+    const net = core.joined.get(networkId)
     if (net === undefined) return
-    const local = this.#local.get(networkId)
+    const local = core.local.get(networkId)
     const hadRemote = [...net.owners.values()].some((v) => v.liveCount > 0)
-    this.#joined.delete(networkId)
-    this.#local.delete(networkId)
-    if (this.#started) {
+    core.joined.delete(networkId)
+    core.local.delete(networkId)
+    if (core.started) {
       // our entries there become deletions: an empty snapshot at a new time
       if (local !== undefined && local.version > 0) {
-        await this.#publish(net.topic, this.#fullParts(networkId, [], this.#next()), options)
+        const l = core.next()
+        core.left.set(networkId, {
+          topic: net.topic,
+          l,
+          until: core.clock.now() + core.tuning.tombstoneTtlMs,
+        })
+        core.hurry?.()
+        await this.#sender.publish(net.topic, this.#sender.fullParts(networkId, [], l), options)
       }
-      this.#pubsub.unsubscribe(net.topic)
+      core.pubsub.unsubscribe(net.topic)
     }
-    if (hadRemote || (local?.size ?? 0) > 0) this.#changed(networkId)
+    if (hadRemote || (local?.size ?? 0) > 0) core.changed(networkId)
   }
 
   async setLocal(networkId: string, entries: readonly LocalEntry[], options?: AbortOptions): Promise<void> {
     this.#checkNetwork(networkId)
+    const core = this.#core
     const wanted = entries.map((e) => this.#checkEntry(e))
     const ips = new Set(wanted.map((e) => e.ip))
     if (ips.size !== wanted.length)
       throw new InvalidInputError(`duplicate endpoint IP on network ${networkId}`)
-    let local = this.#local.get(networkId)
+    let local = core.local.get(networkId)
     if (local === undefined) {
       local = new LocalSet()
-      this.#local.set(networkId, local)
+      core.local.set(networkId, local)
     }
     const { adds, dels } = local.diff(wanted)
     if (adds.length === 0 && dels.length === 0) return
-    const l = this.#next()
+    const l = core.next()
     const stamped = local.apply(adds, dels, l)
-    this.#changed(networkId)
-    const net = this.#joined.get(networkId)
-    if (net === undefined || !this.#started) return
-    const max = this.#tuning.maxEntriesPerMessage
-    const items: Array<{ add: NetdbWireEntry } | { del: string }> = [
-      ...stamped.map((add) => ({ add })),
-      ...dels.map((del) => ({ del })),
-    ]
-    const messages = chunks(items, max).map(
-      (part): NetdbEntriesMessage => ({
-        v: 1,
-        t: 'entries',
-        network: networkId,
-        owner: this.#nodeId,
-        adds: part.flatMap((i) => ('add' in i ? [i.add] : [])),
-        dels: part.flatMap((i) => ('del' in i ? [{ ip: i.del, l }] : [])),
-      }),
-    )
-    await this.#publish(net.topic, messages, options)
+    core.changed(networkId)
+    core.hurry?.()
+    const net = core.joined.get(networkId)
+    if (net === undefined || !core.started) return
+    await this.#sender.entries(net, stamped, dels, l, options)
   }
 
   entries(networkId: string): Entry[] {
+    const core = this.#core
     const out: Entry[] = []
-    for (const e of this.#local.get(networkId)?.values() ?? []) {
-      out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node: this.#nodeId })
+    for (const e of core.local.get(networkId)?.values() ?? []) {
+      out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node: core.nodeId })
     }
-    for (const [node, view] of this.#joined.get(networkId)?.owners ?? []) {
+    for (const [node, view] of core.joined.get(networkId)?.owners ?? []) {
       for (const e of view.live()) out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node })
     }
     return out
   }
 
   networks(): string[] {
-    return [...this.#joined.keys()]
+    return [...this.#core.joined.keys()]
   }
 
   withdrawNode(nodeId: string): void {
-    if (nodeId === this.#nodeId) {
-      this.#log.warn('refusing to withdraw our own node')
+    const core = this.#core
+    if (nodeId === core.nodeId) {
+      core.log.warn('refusing to withdraw our own node')
       return
     }
-    this.#withdrawn.add(nodeId)
-    for (const net of this.#joined.values()) {
+    core.withdrawn.add(nodeId)
+    for (const net of core.joined.values()) {
       const view = net.owners.get(nodeId)
       net.owners.delete(nodeId)
       net.assemblies.delete(nodeId)
       net.lastRequest.delete(nodeId)
-      if (view !== undefined && view.liveCount > 0) this.#changed(net.id)
+      if (view !== undefined && view.liveCount > 0) core.changed(net.id)
     }
-    this.#log.debug('node withdrawn', { nodeId })
+    core.log.debug('node withdrawn', { nodeId })
   }
 
   async restoreNode(nodeId: string, options?: AbortOptions): Promise<void> {
-    if (!this.#withdrawn.delete(nodeId) || !this.#started) return
+    const core = this.#core
+    if (!core.withdrawn.delete(nodeId) || !core.started) return
     await Promise.all(
-      [...this.#joined.values()].map((net) => this.#requestSync(net, [nodeId], false, options)),
+      [...core.joined.values()].map((net) => this.#sender.requestSync(net, [nodeId], false, options)),
     )
   }
 
   on<E extends keyof NetdbEvents>(event: E, listener: NetdbEvents[E]): () => void {
     if (event !== 'change') throw new InvalidInputError(`unknown event ${String(event)}`)
     const l = listener as (networkId: string) => void
-    this.#listeners.add(l)
-    return () => this.#listeners.delete(l)
+    this.#core.listeners.add(l)
+    return () => this.#core.listeners.delete(l)
   }
 
   stats(): NetdbStats {
-    return { ...this.#stats }
+    return { ...this.#core.stats }
   }
 
-  // ---- clock, validation, events ----
-
-  #next(): number {
-    this.#lamport = Math.max(this.#lamport + 1, this.#clock.now())
-    return this.#lamport
-  }
-
-  #witness(l: number): void {
-    if (l > this.#lamport) this.#lamport = l
-  }
+  // ---- validation ----
 
   #checkNetwork(networkId: string): void {
     if (!netdbNetworkId.safeParse(networkId).success)
@@ -333,337 +259,89 @@ class NetdbImpl implements Netdb {
     return { ip: e.ip, mac, vtep: e.vtep }
   }
 
-  #changed(networkId: string): void {
-    if (this.#pendingChanges.size === 0) queueMicrotask(() => this.#flushChanges())
-    this.#pendingChanges.add(networkId)
-  }
-
-  #flushChanges(): void {
-    const nets = [...this.#pendingChanges]
-    this.#pendingChanges.clear()
-    for (const networkId of nets) {
-      for (const listener of this.#listeners) {
-        try {
-          listener(networkId)
-        } catch (err) {
-          this.#log.error('change listener failed', { networkId, error: String(err) })
-        }
-      }
-    }
-  }
-
-  // ---- publishing ----
-
   #subscribe(net: Joined): void {
-    this.#pubsub.subscribe(net.topic, (data, from) => this.#receive(net.id, data, from))
-  }
-
-  /** On start and join: our snapshot, and a hello asking every owner for theirs. */
-  async #announce(net: Joined, options?: AbortOptions): Promise<void> {
-    const local = this.#local.get(net.id)
-    if (local !== undefined && local.version > 0) await this.#sendFull(net, options)
-    await this.#requestSync(net, [], true, options)
-  }
-
-  async #publish(topic: string, messages: readonly NetdbMessage[], options?: AbortOptions): Promise<void> {
-    for (const m of messages) {
-      try {
-        await this.#pubsub.publish(topic, encodeNetdb(m), options)
-      } catch (err) {
-        options?.signal?.throwIfAborted()
-        this.#stats.publishErrors++
-        this.#log.warn('publish failed; anti-entropy will repair', { topic, t: m.t, error: String(err) })
-      }
-    }
-  }
-
-  #fullParts(networkId: string, entries: readonly Stamped[], l: number): NetdbFullMessage[] {
-    const parts = entries.length === 0 ? [[]] : chunks(entries, this.#tuning.maxEntriesPerMessage)
-    return parts.map((part, i) => ({
-      v: 1,
-      t: 'full',
-      network: networkId,
-      owner: this.#nodeId,
-      l,
-      part: i,
-      parts: parts.length,
-      entries: part,
-    }))
-  }
-
-  async #sendFull(net: Joined, options?: AbortOptions): Promise<void> {
-    let local = this.#local.get(net.id)
-    if (local === undefined) {
-      local = new LocalSet()
-      this.#local.set(net.id, local)
-    }
-    if (net.restampAbove > 0 && net.restampAbove >= local.version) {
-      // someone holds entries of ours at least as new as our version: an earlier incarnation's
-      this.#witness(net.restampAbove)
-      local.restamp(this.#next())
-      this.#stats.restamps++
-      this.#log.debug('re-stamped our entries above an earlier incarnation', { network: net.id })
-    }
-    net.restampAbove = 0
-    this.#stats.syncsSent++
-    await this.#publish(net.topic, this.#fullParts(net.id, local.values(), local.version), options)
-  }
-
-  #scheduleFull(net: Joined, known: number): void {
-    net.restampAbove = Math.max(net.restampAbove, known)
-    if (net.fullScheduled) return
-    net.fullScheduled = true
-    const signal = this.#controller?.signal
-    void (async () => {
-      try {
-        if (this.#tuning.syncCoalesceMs > 0) await this.#clock.sleep(this.#tuning.syncCoalesceMs, { signal })
-        else await Promise.resolve()
-      } catch {
-        return // stopped
-      } finally {
-        net.fullScheduled = false
-      }
-      if (this.#joined.get(net.id) !== net) return
-      await this.#sendFull(net, { signal })
-    })().catch((err: unknown) => this.#log.debug('snapshot not sent', { error: String(err) }))
-  }
-
-  async #requestSync(
-    net: Joined,
-    owners: readonly string[],
-    all: boolean,
-    options?: AbortOptions,
-  ): Promise<void> {
-    const now = this.#clock.now()
-    const due = owners.filter(
-      (o) => (net.lastRequest.get(o) ?? -Infinity) + this.#tuning.syncBackoffMs <= now,
-    )
-    if (!all && due.length === 0) return
-    for (const o of due) net.lastRequest.set(o, now)
-    const message: NetdbSyncRequestMessage = {
-      v: 1,
-      t: 'sync-request',
-      network: net.id,
-      all,
-      owners: due.map((owner) => ({ owner, known: net.owners.get(owner)?.maxL ?? 0 })),
-    }
-    this.#stats.syncsRequested++
-    await this.#publish(net.topic, [message], options)
+    this.#core.pubsub.subscribe(net.topic, (data, from) => this.#receiver.receive(net.id, data, from))
   }
 
   // ---- anti-entropy loop ----
 
+  /**
+   * Publishes digests one fast period after a change, then at doubling periods up to the idle
+   * one; `core.hurry` (a change) pulls the next one in to one fast period from now.
+   */
   async #run(signal: AbortSignal): Promise<void> {
-    const { digestIntervalMs, digestJitter } = this.#tuning
+    const core = this.#core
+    const { digestIntervalMs: fast, digestJitter } = core.tuning
+    const slow = Math.max(fast, core.tuning.digestIdleIntervalMs)
+    const jittered = (ms: number) => Math.max(1, ms * (1 + digestJitter * (2 * core.random() - 1)))
+    let period = fast
+    let due = core.clock.now() + jittered(period)
+    // set by a change at any time, also while a tick is publishing; wakes the sleep if there is one
+    let hurried = false
+    let wake: AbortController | undefined
+    core.hurry = () => {
+      hurried = true
+      wake?.abort()
+    }
     while (!signal.aborted) {
-      const period = digestIntervalMs * (1 + digestJitter * (2 * this.#random() - 1))
+      if (hurried) {
+        hurried = false
+        period = fast
+        due = Math.min(due, core.clock.now() + jittered(fast))
+      }
+      wake = new AbortController()
       try {
-        await this.#clock.sleep(Math.max(1, period), { signal })
+        await core.clock.sleep(Math.max(1, due - core.clock.now()), {
+          signal: AbortSignal.any([signal, wake.signal]),
+        })
       } catch {
-        break
+        if (signal.aborted) break
+        continue
+      } finally {
+        wake = undefined
       }
       try {
         await this.#tick(signal)
       } catch (err) {
         if (signal.aborted) break
-        this.#log.error('anti-entropy tick failed', { error: String(err) })
+        core.log.error('anti-entropy tick failed', { error: String(err) })
       }
+      period = Math.min(2 * period, slow)
+      due = core.clock.now() + jittered(period)
     }
+    core.hurry = undefined
   }
 
   async #tick(signal: AbortSignal): Promise<void> {
-    const now = this.#clock.now()
+    const now = this.#core.clock.now()
     const digests: Array<Promise<void>> = []
-    for (const net of this.#joined.values()) {
+    for (const net of this.#core.joined.values()) {
       this.#housekeep(net, now)
-      const local = this.#local.get(net.id)
-      const { count, hash } = local?.digest() ?? { count: 0, hash: EMPTY_HASH }
-      const digest: NetdbDigestMessage = {
-        v: 1,
-        t: 'digest',
-        network: net.id,
-        owner: this.#nodeId,
-        l: local?.version ?? 0,
-        count,
-        hash,
-      }
-      this.#stats.digestsSent++
-      digests.push(this.#publish(net.topic, [digest], { signal }))
+      digests.push(this.#sender.digest(net, { signal }))
+    }
+    for (const [networkId, left] of this.#core.left) {
+      if (now >= left.until) this.#core.left.delete(networkId)
+      else digests.push(this.#sender.leftDigest(networkId, left, { signal }))
     }
     await Promise.all(digests)
   }
 
   /** Purges tombstones, drops silent owners and abandoned snapshot assemblies. */
   #housekeep(net: Joined, now: number): void {
-    const { ownerExpiryMs, digestIntervalMs } = this.#tuning
+    const core = this.#core
+    const { ownerExpiryMs, digestIntervalMs } = core.tuning
     for (const [owner, view] of net.owners) {
-      this.#stats.tombstonesPurged += view.purge(now)
+      core.stats.tombstonesPurged += view.purge(now)
       if (ownerExpiryMs > 0 && now - view.lastHeard > ownerExpiryMs) {
         net.owners.delete(owner)
-        this.#stats.ownersExpired++
-        if (view.liveCount > 0) this.#changed(net.id)
-        this.#log.debug('owner silent, entries dropped', { network: net.id, owner })
+        core.stats.ownersExpired++
+        if (view.liveCount > 0) core.changed(net.id)
+        core.log.debug('owner silent, entries dropped', { network: net.id, owner })
       }
     }
     for (const [owner, asm] of net.assemblies) {
       if (now - asm.startedAt > 10 * digestIntervalMs) net.assemblies.delete(owner)
     }
-  }
-
-  // ---- receiving ----
-
-  #receive(networkId: string, data: Uint8Array, from: MessageFrom): void {
-    this.#stats.received++
-    let msg: NetdbMessage
-    try {
-      msg = decodeNetdb(data)
-    } catch {
-      this.#stats.droppedMalformed++
-      return
-    }
-    if (msg.network !== networkId) {
-      this.#stats.droppedMalformed++
-      return
-    }
-    const net = this.#joined.get(networkId)
-    if (net === undefined || !this.#started) return
-    if (msg.t !== 'sync-request') {
-      if (msg.owner !== from.nodeId) {
-        this.#stats.droppedWrongOwner++
-        this.#log.debug('dropped: owner is not the sender', {
-          network: networkId,
-          owner: msg.owner,
-          from: from.nodeId,
-        })
-        return
-      }
-      if ('l' in msg) this.#witness(msg.l)
-    }
-    if (from.nodeId === this.#nodeId) return // an earlier incarnation's message: witnessed, nothing else
-    if (this.#withdrawn.has(from.nodeId)) {
-      this.#stats.droppedWithdrawn++
-      return
-    }
-    switch (msg.t) {
-      case 'entries':
-        this.#onEntries(net, msg)
-        return
-      case 'full':
-        this.#onFull(net, msg)
-        return
-      case 'digest':
-        this.#onDigest(net, msg)
-        return
-      case 'sync-request':
-        this.#onSyncRequest(net, msg)
-        return
-    }
-  }
-
-  #view(net: Joined, owner: string): OwnerView {
-    let view = net.owners.get(owner)
-    if (view === undefined) {
-      view = new OwnerView(this.#clock.now())
-      net.owners.set(owner, view)
-    }
-    view.lastHeard = this.#clock.now()
-    return view
-  }
-
-  #onEntries(net: Joined, msg: NetdbEntriesMessage): void {
-    const view = this.#view(net, msg.owner)
-    const expiresAt = this.#clock.now() + this.#tuning.tombstoneTtlMs
-    let changed = false
-    for (const e of msg.adds) {
-      this.#witness(e.l)
-      if (view.add(e)) changed = true
-      else this.#stats.staleEntries++
-    }
-    for (const d of msg.dels) {
-      this.#witness(d.l)
-      if (view.delete(d.ip, d.l, expiresAt)) changed = true
-    }
-    if (changed) {
-      this.#stats.applied++
-      this.#changed(net.id)
-    }
-  }
-
-  #onFull(net: Joined, msg: NetdbFullMessage): void {
-    const view = this.#view(net, msg.owner)
-    let asm = net.assemblies.get(msg.owner)
-    const older = asm !== undefined && msg.l < asm.l
-    if (!older && (asm === undefined || asm.l !== msg.l || asm.parts !== msg.parts)) {
-      asm = { l: msg.l, parts: msg.parts, got: new Set(), listed: new Set(), startedAt: this.#clock.now() }
-      net.assemblies.set(msg.owner, asm)
-    }
-    let changed = false
-    for (const e of msg.entries) if (view.add(e)) changed = true
-    if (!older && asm !== undefined) {
-      asm.got.add(msg.part)
-      for (const e of msg.entries) asm.listed.add(e.ip)
-      if (asm.got.size === asm.parts) {
-        net.assemblies.delete(msg.owner)
-        const expiresAt = this.#clock.now() + this.#tuning.tombstoneTtlMs
-        if (view.retainOnly(asm.listed, asm.l, expiresAt)) changed = true
-      }
-    }
-    if (changed) {
-      this.#stats.applied++
-      this.#changed(net.id)
-    }
-  }
-
-  #onDigest(net: Joined, msg: NetdbDigestMessage): void {
-    const view = net.owners.get(msg.owner)
-    if (view !== undefined) view.lastHeard = this.#clock.now()
-    const mine = view?.digest() ?? { count: 0, hash: EMPTY_HASH }
-    if (mine.count === msg.count && mine.hash === msg.hash) return
-    this.#stats.digestMismatches++
-    this.#wantSync(net, msg.owner)
-  }
-
-  /**
-   * Asks for an owner's snapshot after a short random delay, batched with other owners, and
-   * not at all if another node asks for it first: the answer is published to the topic, so one
-   * request serves every subscriber that saw the same digest (as in SRM's request suppression).
-   * Without this, one lost message at N nodes costs N requests, each delivered to N nodes.
-   */
-  #wantSync(net: Joined, owner: string): void {
-    const now = this.#clock.now()
-    if ((net.lastRequest.get(owner) ?? -Infinity) + this.#tuning.syncBackoffMs > now) return
-    net.wanted.add(owner)
-    if (net.requestScheduled) return
-    net.requestScheduled = true
-    const signal = this.#controller?.signal
-    const delay = this.#tuning.syncCoalesceMs * this.#random()
-    void (async () => {
-      try {
-        if (delay > 0) await this.#clock.sleep(delay, { signal })
-        else await Promise.resolve()
-      } finally {
-        net.requestScheduled = false
-      }
-      const owners = [...net.wanted]
-      net.wanted.clear()
-      if (this.#joined.get(net.id) !== net || owners.length === 0) return
-      await this.#requestSync(net, owners, false, { signal })
-    })().catch((err: unknown) => this.#log.debug('sync request not sent', { error: String(err) }))
-  }
-
-  #onSyncRequest(net: Joined, msg: NetdbSyncRequestMessage): void {
-    const now = this.#clock.now()
-    for (const { owner } of msg.owners) {
-      // someone asked first: its answer reaches us too (retried after the backoff if lost)
-      if (net.wanted.delete(owner)) net.lastRequest.set(owner, now)
-    }
-    const mine = msg.owners.find((o) => o.owner === this.#nodeId)
-    if (mine !== undefined) {
-      this.#scheduleFull(net, mine.known)
-      return
-    }
-    // a hello: answer only if we have something to say (a newcomer's empty view matches an empty digest)
-    if (msg.all && (this.#local.get(net.id)?.size ?? 0) > 0) this.#scheduleFull(net, 0)
   }
 }
 

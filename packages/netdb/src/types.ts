@@ -36,8 +36,13 @@ export interface Entry extends LocalEntry {
 }
 
 export interface NetdbTuning {
-  /** How often each node publishes the digest of its own entries per joined network (± jitter). */
+  /**
+   * How soon after a change of its own entries (or a join or leave) a node publishes their digest
+   * per network (± jitter); while nothing changes, the period doubles up to `digestIdleIntervalMs`.
+   */
   digestIntervalMs: number
+  /** The longest digest period, reached after a few unchanged periods (≥ `digestIntervalMs`). */
+  digestIdleIntervalMs: number
   /** Fraction of the interval a digest period is randomly moved by (0…1). */
   digestJitter: number
   /** How long a delete is remembered to refuse stale re-adds. */
@@ -67,8 +72,12 @@ export interface NetdbInit {
 }
 
 export interface NetdbStats {
-  /** messages handed to us by the gossip layer */
+  /** messages handed to us by the gossip layer, and their bytes */
   received: number
+  bytesReceived: number
+  /** messages we published (every kind), and their bytes */
+  sent: number
+  bytesSent: number
   /** messages that changed our view */
   applied: number
   /** not a valid v1 message (size, JSON, schema) or for another network than the topic's */
@@ -93,6 +102,10 @@ export interface NetdbStats {
   tombstonesPurged: number
   /** owners whose entries were dropped for silence */
   ownersExpired: number
+  /** empty digests we published for networks we left (for the tombstone TTL after leaving) */
+  leftDigestsSent: number
+  /** owners whose entries we dropped because their digest said they hold none (a lost delete) */
+  ownersEmptied: number
 }
 
 export interface NetdbEvents {

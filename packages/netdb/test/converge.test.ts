@@ -1,8 +1,7 @@
 import { systemClock } from '@swarmnet/interface'
-import { encodeNetdb } from '@swarmnet/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryHub, type MemoryHub } from '../src/index.js'
-import { converged, entry, line, NET, startNode, stopNode, type TestNode, view } from './helpers.js'
+import { converged, entry, line, NET, startNode, stopNode, type TestNode } from './helpers.js'
 
 let nodes: TestNode[] = []
 afterEach(async () => {
@@ -38,49 +37,10 @@ describe('netdb convergence', () => {
     expect(fired).toContain(NET)
     off()
     expect(b.netdb.stats().received).toBeGreaterThan(0)
+    expect(b.netdb.stats().bytesReceived).toBeGreaterThan(b.netdb.stats().received * 50)
+    expect(a.netdb.stats().sent).toBeGreaterThan(0)
+    expect(a.netdb.stats().bytesSent).toBeGreaterThan(a.netdb.stats().sent * 50)
     expect(b.netdb.networks()).toEqual([NET])
-  })
-
-  it('a delete propagates, and a changed MAC/VTEP replaces the old one', async () => {
-    const hub = createMemoryHub()
-    const [a] = await three(hub)
-    await a?.netdb.setLocal(NET, [{ ...entry(1, 1), vtep: '192.168.9.9' }])
-    await converged(nodes, [
-      line('a', { ...entry(1, 1), vtep: '192.168.9.9' }),
-      line('b', entry(2, 2)),
-      line('c', entry(3, 3)),
-    ])
-    await a?.netdb.setLocal(NET, [])
-    await converged(nodes, [line('b', entry(2, 2)), line('c', entry(3, 3))])
-  })
-
-  it('drops and counts messages whose owner is not the authenticated sender', async () => {
-    const hub = createMemoryHub()
-    const [, b] = await three(hub)
-    const evil = hub.pubsub('evil')
-    const forged = encodeNetdb({
-      v: 1,
-      t: 'entries',
-      network: NET,
-      owner: 'a',
-      adds: [{ ...entry(66, 6), l: Number.MAX_SAFE_INTEGER }],
-      dels: [{ ip: entry(1, 1).ip, l: Number.MAX_SAFE_INTEGER }],
-    })
-    const full = encodeNetdb({
-      v: 1,
-      t: 'full',
-      network: NET,
-      owner: 'c',
-      l: 1e15,
-      part: 0,
-      parts: 1,
-      entries: [],
-    })
-    await evil.publish('/swarmnet/net/net1/1.0.0', forged)
-    await evil.publish('/swarmnet/net/net1/1.0.0', full)
-    await new Promise((r) => setTimeout(r, 100))
-    expect(b?.netdb.stats().droppedWrongOwner).toBe(2)
-    await converged(nodes, [line('a', entry(1, 1)), line('b', entry(2, 2)), line('c', entry(3, 3))])
   })
 
   it('drops and counts garbage without crashing', async () => {
@@ -133,31 +93,6 @@ describe('netdb convergence', () => {
     await converged(nodes, [line('a', entry(1, 1)), line('b', entry(2, 2)), line('c', entry(3, 3))])
   })
 
-  it('a lost message is repaired by digest + sync', async () => {
-    const hub = createMemoryHub()
-    const [a, , c] = await three(hub)
-    let lost = 0
-    hub.filter = (d) => {
-      const m = JSON.parse(new TextDecoder().decode(d.data)) as { t: string }
-      if (d.from === 'a' && d.to === 'c' && m.t === 'entries' && lost === 0) {
-        lost++
-        return false
-      }
-      return true
-    }
-    await a?.netdb.setLocal(NET, [entry(1, 1), entry(11, 1)])
-    await converged(nodes, [
-      line('a', entry(1, 1)),
-      line('a', entry(11, 1)),
-      line('b', entry(2, 2)),
-      line('c', entry(3, 3)),
-    ])
-    expect(lost).toBe(1)
-    expect(c?.netdb.stats().digestMismatches).toBeGreaterThan(0)
-    expect(c?.netdb.stats().syncsRequested).toBeGreaterThan(0)
-    expect(a?.netdb.stats().syncsSent).toBeGreaterThan(0)
-  })
-
   it('converges under 30% random loss', async () => {
     const hub = createMemoryHub()
     await three(hub)
@@ -170,23 +105,6 @@ describe('netdb convergence', () => {
       [line('a', entry(1, 1)), line('a', entry(12, 1)), line('a', entry(13, 1)), line('c', entry(3, 3))],
       5000,
     )
-  })
-
-  it('a restarted node (same id) converges and its new entries win', async () => {
-    const hub = createMemoryHub()
-    const [, b] = await three(hub)
-    if (b === undefined) throw new Error('b')
-    await stopNode(b)
-    // same IP, new MAC and VTEP, plus one more entry
-    const moved = [{ ...entry(2, 2), mac: '02:42:0a:00:00:99', vtep: '192.168.0.22' }, entry(20, 2)]
-    const b2 = await startNode(hub, 'b', { entries: moved })
-    nodes[1] = b2
-    await converged(nodes, [
-      line('a', entry(1, 1)),
-      line('c', entry(3, 3)),
-      ...moved.map((e) => line('b', e)),
-    ])
-    expect(b2.netdb.stats().restamps).toBe(0) // the wall clock moved on: new stamps win by themselves
   })
 
   it('a restarted node whose clock went back an hour still wins (re-stamp above what others hold)', async () => {
@@ -206,52 +124,6 @@ describe('netdb convergence', () => {
     expect(b2.netdb.stats().restamps).toBeGreaterThan(0)
   })
 
-  it('a partition heals', async () => {
-    const hub = createMemoryHub()
-    const [a, b, c] = await three(hub)
-    hub.partition(['a'], ['b', 'c'])
-    await a?.netdb.setLocal(NET, [entry(1, 1), entry(14, 1)])
-    await b?.netdb.setLocal(NET, [])
-    await c?.netdb.setLocal(NET, [entry(3, 3), entry(15, 3)])
-    await new Promise((r) => setTimeout(r, 150))
-    expect(view(a?.netdb ?? fail())).toContain(line('b', entry(2, 2)))
-    expect(view(b?.netdb ?? fail())).not.toContain(line('a', entry(14, 1)))
-    hub.heal()
-    await converged(nodes, [
-      line('a', entry(1, 1)),
-      line('a', entry(14, 1)),
-      line('c', entry(3, 3)),
-      line('c', entry(15, 3)),
-    ])
-  })
-
-  it('withdrawNode drops a node’s entries and ignores it; restoreNode brings them back', async () => {
-    const hub = createMemoryHub()
-    const [a, b, c] = await three(hub)
-    b?.netdb.withdrawNode('a')
-    expect(view(b?.netdb ?? fail())).toEqual([line('b', entry(2, 2)), line('c', entry(3, 3))])
-    await a?.netdb.setLocal(NET, [entry(1, 1), entry(16, 1)])
-    await new Promise((r) => setTimeout(r, 150))
-    expect(view(b?.netdb ?? fail())).toEqual([line('b', entry(2, 2)), line('c', entry(3, 3))])
-    expect(b?.netdb.stats().droppedWithdrawn).toBeGreaterThan(0)
-    expect(view(c?.netdb ?? fail())).toContain(line('a', entry(16, 1)))
-    await b?.netdb.restoreNode('a')
-    await converged(nodes, [
-      line('a', entry(1, 1)),
-      line('a', entry(16, 1)),
-      line('b', entry(2, 2)),
-      line('c', entry(3, 3)),
-    ])
-  })
-
-  it('leave publishes the deletion of our entries and forgets the network', async () => {
-    const hub = createMemoryHub()
-    const [a] = await three(hub)
-    await a?.netdb.leave(NET)
-    expect(a?.netdb.networks()).toEqual([])
-    await converged(nodes.slice(1), [line('b', entry(2, 2)), line('c', entry(3, 3))])
-  })
-
   it('rejects invalid local entries', async () => {
     const hub = createMemoryHub()
     const [a] = await three(hub)
@@ -262,7 +134,3 @@ describe('netdb convergence', () => {
     await expect(a?.netdb.setLocal('bad/net', [])).rejects.toThrow(/network id/)
   })
 })
-
-function fail(): never {
-  throw new Error('missing node')
-}

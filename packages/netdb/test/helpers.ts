@@ -8,11 +8,13 @@ import {
   type MemoryPubSub,
   type Netdb,
   type NetdbTuning,
+  type PubSub,
 } from '../src/index.js'
 
 /** Short periods so anti-entropy runs many times within a test. */
 export const FAST: Partial<NetdbTuning> = {
   digestIntervalMs: 40,
+  digestIdleIntervalMs: 160,
   syncBackoffMs: 20,
   syncCoalesceMs: 2,
   ownerExpiryMs: 0,
@@ -90,6 +92,38 @@ export async function converged(
 /** What a node's `view()` lists for its entries. */
 export function line(node: string, e: LocalEntry): string {
   return `${node} ${e.ip} ${e.mac} ${e.vtep}`
+}
+
+const started: Netdb[] = []
+
+/** A started netdb of node `id` over `pubsub` on `clock` (a fake one); {@link stopStarted} stops it. */
+export async function startOn(
+  clock: Clock,
+  id: string,
+  pubsub: PubSub,
+  tuning: Partial<NetdbTuning>,
+): Promise<Netdb> {
+  const netdb = createNetdb({ logger: silentLogger, clock, pubsub }, { nodeId: id, tuning })
+  started.push(netdb)
+  await netdb.start()
+  return netdb
+}
+
+/** Nodes a and b on `hub`, started on `clock`. */
+export async function startPair(
+  clock: Clock,
+  hub: MemoryHub,
+  tuning: Partial<NetdbTuning>,
+): Promise<[Netdb, Netdb]> {
+  return [
+    await startOn(clock, 'a', hub.pubsub('a'), tuning),
+    await startOn(clock, 'b', hub.pubsub('b'), tuning),
+  ]
+}
+
+/** Stops every netdb {@link startOn} started; call it from afterEach. */
+export async function stopStarted(): Promise<void> {
+  await Promise.all(started.splice(0).map((n) => n.stop()))
 }
 
 export { ManualClock as FakeClock, settle } from '@swarmnet/interface'
