@@ -8,7 +8,6 @@ import type { Server } from 'node:https'
 import type { AbortOptions } from '@swarmnet/interface'
 import { ConflictError, NotFoundError } from '@swarmnet/interface'
 import type { NodeView, RequestContext } from '@swarmnet/wire'
-import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
 import { verifyCaller } from './auth.js'
 import { newId } from './ids.js'
 import { admitNode, type JoinRequest } from './join.js'
@@ -20,6 +19,7 @@ import { newNodeRecord, nodeView } from './nodes.js'
 import { checkAddressPool } from './pool.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { resolveRef } from './refs.js'
+import { type HeartbeatRequest, type HeartbeatResponse, managerRoutes } from './routes.js'
 import { listenTls } from './server.js'
 import { ServiceController } from './services.js'
 import { Sessions } from './sessions.js'
@@ -279,81 +279,66 @@ export class DefaultManager implements Manager {
   }
 
   private routes() {
-    return [
-      route(managerApi.ca, async () => ({ caPem: (await this.cluster()).caCertPem })),
-      route(managerApi.join, (req) => this.join(req)),
-      route(managerApi.heartbeat, async (req, ctx) => {
-        const n = await this.caller(ctx)
-        this.liveness.seen(n.id)
-        const changed =
-          n.hostname !== req.hostname ||
-          n.addr !== req.advertiseAddr ||
-          n.gossipAddrs.join() !== req.gossipAddrs.join() ||
-          (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu)
-        if (changed) {
-          const at = new Date(this.c.clock.now()).toISOString()
-          await this.nodes.put(n.id, {
-            ...n,
-            hostname: req.hostname,
-            addr: req.advertiseAddr,
-            gossipAddrs: req.gossipAddrs,
-            updatedAt: at,
-            ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
-          })
-        }
-        const view = await this.membership.view()
-        const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
-        const periodMs = this.init.heartbeatPeriodMs ?? HEARTBEAT_PERIOD_MS
-        if (req.membership === view.version) return { periodMs, membership: view.version, warnings }
-        return {
-          periodMs,
-          membership: view.version,
-          revoked: [...view.revoked],
-          peers: view.peers.filter((p) => p.nodeId !== n.id),
-          warnings,
-        }
-      }),
-      route(managerApi.renew, async (req, ctx) => {
-        const n = await this.caller(ctx)
-        const cluster = await this.cluster()
-        const issued = this.c.pki.issueNodeCertificate(this.authority(cluster), {
-          csrPem: req.csrPem,
-          nodeId: n.id,
-          role: n.role,
-          clusterId: cluster.id,
-          peerId: n.peerId,
-        })
-        await this.nodes.put(n.id, {
-          ...n,
-          certSerial: issued.serial,
-          certExpiry: new Date(issued.notAfter).toISOString(),
-        })
-        return { certPem: issued.certPem }
-      }),
-      route(dispatcherApi.sync, async (req, ctx) => {
-        const n = await this.caller(ctx)
-        this.liveness.seen(n.id)
-        return (await this.services()).dispatcher.sync(n.id, req)
-      }),
-      route(dispatcherApi.watch, async (req, ctx) => {
-        const n = await this.caller(ctx)
-        return { changed: await (await this.services()).dispatcher.watch(n.id, req.since, req.waitMs) }
-      }),
-      route(managerApi.attach, async (req, ctx) => {
-        const n = await this.caller(ctx)
-        return (await this.networks()).attach(n.id, req.network, req.endpointId)
-      }),
-      route(managerApi.detach, async (req, ctx) => {
-        const n = await this.caller(ctx)
-        await (await this.networks()).detach(n.id, req.endpointId)
-        return { ok: true as const }
-      }),
-      route(managerApi.leave, async (_req, ctx) => {
-        const n = await this.caller(ctx)
-        await this.removeNode(n.id, true, '')
-        return { ok: true as const }
-      }),
-    ]
+    return managerRoutes({
+      caller: (ctx) => this.caller(ctx),
+      cluster: () => this.cluster(),
+      join: (req) => this.join(req),
+      heartbeat: (n, req) => this.heartbeat(n, req),
+      renew: (n, csrPem) => this.renew(n, csrPem),
+      seen: (id) => this.liveness.seen(id),
+      services: () => this.services(),
+      networks: () => this.networks(),
+      leave: (id) => this.removeNode(id, true, ''),
+    })
+  }
+
+  /** A node's heartbeat: its record kept current; the membership lists only when they moved. */
+  private async heartbeat(n: NodeRecord, req: HeartbeatRequest): Promise<HeartbeatResponse> {
+    this.liveness.seen(n.id)
+    const changed =
+      n.hostname !== req.hostname ||
+      n.addr !== req.advertiseAddr ||
+      n.gossipAddrs.join() !== req.gossipAddrs.join() ||
+      (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu)
+    if (changed) {
+      const at = new Date(this.c.clock.now()).toISOString()
+      await this.nodes.put(n.id, {
+        ...n,
+        hostname: req.hostname,
+        addr: req.advertiseAddr,
+        gossipAddrs: req.gossipAddrs,
+        updatedAt: at,
+        ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
+      })
+    }
+    const view = await this.membership.view()
+    const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
+    const periodMs = this.init.heartbeatPeriodMs ?? HEARTBEAT_PERIOD_MS
+    if (req.membership === view.version) return { periodMs, membership: view.version, warnings }
+    return {
+      periodMs,
+      membership: view.version,
+      revoked: [...view.revoked],
+      peers: view.peers.filter((p) => p.nodeId !== n.id),
+      warnings,
+    }
+  }
+
+  private async renew(n: NodeRecord, csrPem: string): Promise<{ certPem: string }> {
+    const cluster = await this.cluster()
+    const issued = this.c.pki.issueNodeCertificate(this.authority(cluster), {
+      csrPem,
+      nodeId: n.id,
+      role: n.role,
+      clusterId: cluster.id,
+      peerId: n.peerId,
+    })
+    await this.nodes.put(n.id, {
+      ...n,
+      certSerial: issued.serial,
+      certExpiry: new Date(issued.notAfter).toISOString(),
+    })
+    return { certPem: issued.certPem }
   }
 
   private async join(req: JoinRequest) {
