@@ -118,7 +118,9 @@ function firstBatch(steps: readonly Step[]): Batch {
       argv = [...netnsExec(first.netns), 'sysctl', '-q', '-w', ...lines]
       break
     case 'conntrack':
-      argv = [...netnsExec(first.netns), 'conntrack', '-R', '-']
+      // conntrack opens "-" as /dev/stdin by name, which fails on the socket a child gets
+      // as stdin from Node; `cat |` hands it a real pipe
+      argv = [...netnsExec(first.netns), 'sh', '-c', 'cat | exec conntrack -R -']
       break
     case 'ipvs':
       argv = [...netnsExec(first.netns), 'ipvsadm-restore']

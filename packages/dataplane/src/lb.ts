@@ -27,7 +27,7 @@ import { departedNftBackends, lbNftScript } from './lb-nft.js'
 import { BRIDGE, LB_LEG, lbNamespace, lbVeth, overlayNamespace } from './names.js'
 import type { ObservedHost, ObservedNamespace } from './observe.js'
 import type { ObservedLoadBalancer } from './observe-lb.js'
-import { ip, type Plan, type Step } from './plan.js'
+import { ensureNamespace, ip, type Plan, type Step } from './plan.js'
 import type { CheckedLoadBalancer } from './spec.js'
 
 /** Which balancer programs the VIPs. */
@@ -69,10 +69,7 @@ export function planLoadBalancer(
   const ovSteps: Step[] = []
   const cleanup: Step[] = []
 
-  const listed = host.namespaces.includes(ns)
-  if (observed?.broken === true && listed) hostSteps.push(ip(undefined, 'netns', 'del', ns))
-  const usable = listed && observed !== undefined && !observed.broken
-  if (!usable) hostSteps.push(ip(undefined, 'netns', 'add', ns))
+  const usable = ensureNamespace(ns, host, observed, hostSteps)
   const seen = usable ? observed : undefined
 
   if (seen?.links.get('lo')?.up !== true) inside.push(ip(ns, 'link', 'set', 'lo', 'up'))

@@ -57,11 +57,15 @@ export function overlayNamespace(vni: number): string {
   return `${OVERLAY_NS_PREFIX}${vni}`
 }
 
+function vniAfter(prefix: string, name: string): number | undefined {
+  if (!name.startsWith(prefix)) return undefined
+  const rest = name.slice(prefix.length)
+  return /^[1-9][0-9]{0,7}$/.test(rest) ? Number(rest) : undefined
+}
+
 /** The VNI of an overlay namespace name, or undefined when the name is not one of ours. */
 export function vniOfOverlayNamespace(name: string): number | undefined {
-  if (!name.startsWith(OVERLAY_NS_PREFIX)) return undefined
-  const rest = name.slice(OVERLAY_NS_PREFIX.length)
-  return /^[1-9][0-9]{0,7}$/.test(rest) ? Number(rest) : undefined
+  return vniAfter(OVERLAY_NS_PREFIX, name)
 }
 
 export function vxlanCreateName(vni: number): string {
@@ -103,9 +107,7 @@ export function lbNamespace(vni: number): string {
 
 /** The VNI of an LB namespace name, or undefined when the name is not one of ours. */
 export function vniOfLbNamespace(name: string): number | undefined {
-  if (!name.startsWith(LB_NS_PREFIX)) return undefined
-  const rest = name.slice(LB_NS_PREFIX.length)
-  return /^[1-9][0-9]{0,7}$/.test(rest) ? Number(rest) : undefined
+  return vniAfter(LB_NS_PREFIX, name)
 }
 
 /** The overlay-namespace end of the LB namespace's leg into `br0`. */

@@ -9,6 +9,7 @@
  * it fails, the executor drops the rest of what those owners need and applies everything
  * else, so one broken network or sandbox does not hold back the others.
  */
+import type { ObservedHost } from './observe.js'
 
 /** Who a step is for: `network:<id>`, `endpoint:<id>` or `lb:<id>`, most specific first. */
 export interface Owned {
@@ -101,6 +102,23 @@ export function bridge(netns: string | undefined, ...args: string[]): BridgeStep
 
 /** `netns` prefix of a step's description. */
 const inNs = (netns: string | undefined): string => (netns === undefined ? '' : `ip netns exec ${netns} `)
+
+/**
+ * Host steps that give `ns` a usable namespace: deleted first when it exists but could not be
+ * read, added when missing. True when the observation of it can be trusted (nothing to add).
+ */
+export function ensureNamespace(
+  ns: string,
+  host: ObservedHost,
+  observed: { readonly broken: boolean } | undefined,
+  hostSteps: Step[],
+): observed is { readonly broken: false } {
+  const listed = host.namespaces.includes(ns)
+  if (observed?.broken === true && listed) hostSteps.push(ip(undefined, 'netns', 'del', ns))
+  const usable = listed && observed !== undefined && !observed.broken
+  if (!usable) hostSteps.push(ip(undefined, 'netns', 'add', ns))
+  return usable
+}
 
 export function concatPlans(...plans: readonly Plan[]): Plan {
   return { steps: plans.flatMap((p) => p.steps), warnings: plans.flatMap((p) => p.warnings) }

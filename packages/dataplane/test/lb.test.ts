@@ -11,7 +11,13 @@ import {
   skeleton,
 } from '../src/lb-nft.js'
 import { planNode } from '../src/node.js'
-import { type ObservedLbTable, parseIpvsSave, parseLbTable, parseSysctls } from '../src/observe-lb.js'
+import {
+  type IpvsService,
+  type ObservedLbTable,
+  parseIpvsSave,
+  parseLbTable,
+  parseSysctls,
+} from '../src/observe-lb.js'
 import { describePlan } from '../src/plan.js'
 import { type LoadBalancerSpec, normalizeDesired } from '../src/spec.js'
 import { cfg, desired, emptyNode } from './fixtures.js'
@@ -45,6 +51,23 @@ function observedAfter(services: LoadBalancerSpec['services']): ObservedLbTable 
     for (const [name, rules] of serviceChains(s)) chains.set(name, commentsOf(rules))
   return { chains, vips: new Map(lb.services.map((s) => [s.vip, s.chain])), marks: undefined }
 }
+
+/** The nft script of `lb` against `observed`, comments stripped, one line each. */
+const scriptLines = (lb: ReturnType<typeof check>, observed: ObservedLbTable): string[] =>
+  (lbNftScript(lb, observed) ?? '').replace(/ comment "sn:[0-9a-f]{12}"/g, '').split('\n')
+
+/** An LB namespace observed with a leg-less link set (only rules, sysctls and IPVS matter here). */
+const observedLb = (nft: ObservedLbTable, sysctls: Map<string, string>, ipvs?: IpvsService[]) => ({
+  netns: 'sn-lb-4097',
+  broken: false,
+  links: new Map(),
+  neigh: [],
+  fdb: [],
+  routes: [],
+  nft,
+  sysctls,
+  ipvs,
+})
 
 describe('load balancer input', () => {
   it('is validated at the boundary', () => {
@@ -174,7 +197,7 @@ describe('nftables backend planner', () => {
     const w = lb.services[1]?.chain as string
     const a = lb.services[0]?.chain as string
     const script = lbNftScript(lb, observedAfter([web, api])) ?? ''
-    expect(script.replace(/ comment "sn:[0-9a-f]{12}"/g, '').split('\n')).toEqual([
+    expect(scriptLines(lb, observedAfter([web, api]))).toEqual([
       `add chain ip swarmnet-lb ${w}-10.0.1.9`,
       `add rule ip swarmnet-lb ${w}-10.0.1.9 dnat to 10.0.1.9`,
       `flush chain ip swarmnet-lb ${w}`,
@@ -188,24 +211,14 @@ describe('nftables backend planner', () => {
     const lb = check([shrunk, api])
     const w = lb.services[1]?.chain as string
     const before = observedAfter([web, api])
-    expect((lbNftScript(lb, before) ?? '').replace(/ comment "sn:[0-9a-f]{12}"/g, '').split('\n')).toEqual([
+    expect(scriptLines(lb, before)).toEqual([
       `flush chain ip swarmnet-lb ${w}`,
       `add rule ip swarmnet-lb ${w} numgen random mod 1 vmap { 0 : goto ${w}-10.0.1.2 }`,
       `flush chain ip swarmnet-lb ${w}-10.0.1.7`,
       `delete chain ip swarmnet-lb ${w}-10.0.1.7`,
     ])
     expect(departedNftBackends(lb, before)).toEqual([{ vip: '10.0.1.100', ip: '10.0.1.7' }])
-    const lbObserved = {
-      netns: 'sn-lb-4097',
-      broken: false,
-      links: new Map(),
-      neigh: [],
-      fdb: [],
-      routes: [],
-      nft: before,
-      sysctls: lbSysctls('nftables'),
-      ipvs: undefined,
-    }
+    const lbObserved = observedLb(before, lbSysctls('nftables'))
     const host = { ...emptyNode.host, namespaces: ['sn-lb-4097'] }
     const steps = planLoadBalancer(lb, 'nftables', host, lbObserved, undefined).steps
     expect(steps.at(-1)).toEqual({
@@ -213,15 +226,11 @@ describe('nftables backend planner', () => {
       netns: 'sn-lb-4097',
       args: ['-D', '-d', '10.0.1.100', '-r', '10.0.1.7'],
     })
-    expect(toBatches(steps).at(-1)?.argv).toEqual([
-      'ip',
-      'netns',
-      'exec',
-      'sn-lb-4097',
-      'conntrack',
-      '-R',
-      '-',
-    ])
+    expect(toBatches(steps).at(-1)).toEqual({
+      argv: ['ip', 'netns', 'exec', 'sn-lb-4097', 'sh', '-c', 'cat | exec conntrack -R -'],
+      input: '-D -d 10.0.1.100 -r 10.0.1.7\n',
+      steps: 1,
+    })
   })
 
   it('a draining backend (weight 0) leaves the numgen set but keeps its chain and its conntrack entries', () => {
@@ -232,7 +241,7 @@ describe('nftables backend planner', () => {
     const lb = check([draining, api])
     const w = lb.services[1]?.chain as string
     const before = observedAfter([web, api])
-    expect((lbNftScript(lb, before) ?? '').replace(/ comment "sn:[0-9a-f]{12}"/g, '').split('\n')).toEqual([
+    expect(scriptLines(lb, before)).toEqual([
       `flush chain ip swarmnet-lb ${w}`,
       `add rule ip swarmnet-lb ${w} numgen random mod 1 vmap { 0 : goto ${w}-10.0.1.7 }`,
     ])
@@ -436,17 +445,7 @@ describe('IPVS backend planner', () => {
     ])
     const table = { chains: new Map(), vips: undefined, marks: new Map([['10.0.1.100', w]]) }
     const host = { ...emptyNode.host, namespaces: ['sn-lb-4097'] }
-    const seen = {
-      netns: 'sn-lb-4097',
-      broken: false,
-      links: new Map(),
-      neigh: [],
-      fdb: [],
-      routes: [],
-      nft: table,
-      sysctls: lbSysctls('ipvs'),
-      ipvs: observed,
-    }
+    const seen = observedLb(table, lbSysctls('ipvs'), observed)
     const steps = planLoadBalancer(lb, 'ipvs', host, seen, undefined).steps
     expect(
       describePlan({ steps: steps.filter((s) => s.tool === 'ipvs' || s.tool === 'conntrack'), warnings: [] }),
@@ -508,6 +507,9 @@ describe('executor with LB steps', () => {
       warnings: [],
     })
     expect(Object.fromEntries(result.failed)).toEqual({ 'lb:n1': 'exit 3' })
-    expect(spawned).toEqual(['ip netns exec sn-lb-4097 conntrack -R -', 'ip -n sn-ep-task1 -batch -'])
+    expect(spawned).toEqual([
+      'ip netns exec sn-lb-4097 sh -c cat | exec conntrack -R -',
+      'ip -n sn-ep-task1 -batch -',
+    ])
   })
 })
