@@ -2,18 +2,10 @@
 // overlay traffic across vxlan, drift repair, cleanup, MASQUERADE to an "ext" namespace,
 // and the number of processes needed to program many peers.
 import { createDataplane, type Dataplane, type NetworkSpec } from '@swarmnet/dataplane'
-import type { Logger } from '@swarmnet/interface'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLab, type SimHost, type SimLab, waitFor } from './helpers/hosts.js'
+import { createLab, type SimHost, type SimLab, silentLogger, waitFor } from './helpers/hosts.js'
 
-const logger: Logger = {
-  component: 'test',
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => logger,
-}
+const logger = silentLogger
 
 const peerOf = (ip: string, vtep: string) => ({
   ip,

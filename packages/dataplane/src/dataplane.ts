@@ -6,6 +6,7 @@
 import { type AbortOptions, InvalidInputError, type Logger } from '@swarmnet/interface'
 import { assertIpv4, intToIp, networkBase, parseCidr } from './addr.js'
 import { Executor } from './executor.js'
+import type { LbBackend } from './lb.js'
 import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, overlayNamespace } from './names.js'
 import { planNode } from './node.js'
 import { type ObservedNode, observeNode, observeOverlay } from './observe.js'
@@ -41,6 +42,12 @@ export interface DataplaneInit {
   readonly wrap?: readonly string[]
   /** Called with each argv before it is spawned. */
   readonly onSpawn?: (argv: readonly string[]) => void
+  /**
+   * Service load balancer backend: `auto` takes IPVS when the kernel probe finds it,
+   * nftables otherwise (probed once, on first need).
+   * @default 'auto'
+   */
+  readonly lbBackend?: 'auto' | LbBackend
 }
 
 export interface DataplaneComponents {
@@ -72,12 +79,19 @@ export interface Dataplane {
   plan(desired: DesiredState, options?: AbortOptions): Promise<Plan>
   /** Current kernel state of everything swarmnet owns on this node. */
   observe(options?: AbortOptions): Promise<ObservedNode>
-  /** What the kernel supports (vxlan, nftables, IPVS, ESP). */
-  capabilities(options?: AbortOptions): Promise<KernelCapabilities>
+  /** What the kernel supports (vxlan, nftables, IPVS, ESP) and the LB backend chosen with it. */
+  capabilities(options?: AbortOptions): Promise<DataplaneCapabilities>
+  /** The service load balancer backend in use (the init option, or what `auto` found). */
+  lbBackend(options?: AbortOptions): Promise<LbBackend>
   /** Remove every namespace, device and nft table the dataplane made. */
   teardown(options?: AbortOptions): Promise<ReconcileResult>
   /** Processes spawned since creation. */
   readonly processes: number
+}
+
+/** Kernel capabilities plus the load balancer backend this dataplane uses. */
+export interface DataplaneCapabilities extends KernelCapabilities {
+  readonly lbBackend: LbBackend
 }
 
 const NODE_KEY = '#node'
@@ -115,12 +129,19 @@ export class LinuxDataplane implements Dataplane {
   readonly #cfg: NodeConfig
   readonly #exec: Executor
   readonly #queue = new KeyedQueue()
+  readonly #lbChoice: 'auto' | LbBackend
+  /** The kernel probe, run once (capabilities do not change while the node runs). */
+  #probe: Promise<KernelCapabilities> | undefined
   /** Last desired spec per network id: desired state, not a copy of the kernel. */
   readonly #networks = new Map<string, CheckedNetwork>()
 
   constructor(components: DataplaneComponents, init: DataplaneInit) {
     this.#log = components.logger
     this.#cfg = nodeConfig(init)
+    const choice = init.lbBackend ?? 'auto'
+    if (choice !== 'auto' && choice !== 'ipvs' && choice !== 'nftables')
+      throw new InvalidInputError(`lbBackend must be auto, ipvs or nftables: ${String(choice)}`)
+    this.#lbChoice = choice
     this.#exec = new Executor({
       ...(init.wrap === undefined ? {} : { wrap: init.wrap }),
       ...(init.onSpawn === undefined ? {} : { onSpawn: init.onSpawn }),
@@ -138,10 +159,11 @@ export class LinuxDataplane implements Dataplane {
     for (const id of this.#networks.keys())
       if (!desired.networks.some((n) => n.id === id)) this.#networks.delete(id)
     const keys = [NODE_KEY, ...desired.networks.map((n) => n.id)]
+    const backend = checked.loadBalancers.length > 0 ? await this.lbBackend(options) : 'nftables'
     return this.#queue.run(keys, async () => {
       const before = this.#exec.spawns
-      const observed = await observeNode(this.#exec, options)
-      const plan = planNode(checked, observed, this.#cfg)
+      const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs' })
+      const plan = planNode(checked, observed, this.#cfg, backend)
       return this.#apply('reconcile', plan, before, options)
     })
   }
@@ -167,15 +189,39 @@ export class LinuxDataplane implements Dataplane {
 
   async plan(desired: DesiredState, options?: AbortOptions): Promise<Plan> {
     const checked = normalizeDesired(desired, defaultOverlayMtu(this.#cfg))
-    return planNode(checked, await observeNode(this.#exec, options), this.#cfg)
+    const backend = checked.loadBalancers.length > 0 ? await this.lbBackend(options) : 'nftables'
+    const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs' })
+    return planNode(checked, observed, this.#cfg, backend)
   }
 
   observe(options?: AbortOptions): Promise<ObservedNode> {
     return observeNode(this.#exec, options)
   }
 
-  capabilities(options?: AbortOptions): Promise<KernelCapabilities> {
-    return probeKernel(this.#exec, options)
+  async capabilities(options?: AbortOptions): Promise<DataplaneCapabilities> {
+    const caps = await this.#probeOnce(options)
+    return { ...caps, lbBackend: this.#choose(caps) }
+  }
+
+  async lbBackend(options?: AbortOptions): Promise<LbBackend> {
+    return this.#lbChoice === 'auto' ? this.#choose(await this.#probeOnce(options)) : this.#lbChoice
+  }
+
+  #choose(caps: KernelCapabilities): LbBackend {
+    if (this.#lbChoice !== 'auto') return this.#lbChoice
+    return caps.ipvs ? 'ipvs' : 'nftables'
+  }
+
+  #probeOnce(options?: AbortOptions): Promise<KernelCapabilities> {
+    if (this.#probe === undefined) {
+      const probe = probeKernel(this.#exec, options)
+      this.#probe = probe
+      // a failed or aborted probe is tried again next time
+      probe.catch(() => {
+        if (this.#probe === probe) this.#probe = undefined
+      })
+    }
+    return this.#probe
   }
 
   teardown(options?: AbortOptions): Promise<ReconcileResult> {

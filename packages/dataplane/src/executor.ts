@@ -2,14 +2,16 @@
  * The only module that spawns processes.
  *
  * It runs plans by batching: consecutive steps for the same tool and namespace become one
- * `ip [-n NS] -batch -`, `bridge [-n NS] -batch -`, `nft -f -` or `sysctl -w …` process,
- * fed on stdin. Order between batches is the plan's order, so a planner that needs
+ * `ip [-n NS] -batch -`, `bridge [-n NS] -batch -`, `nft -f -`, `sysctl -w …`,
+ * `conntrack -R -` or `ipvsadm-restore` process, fed on stdin (the last four run in a
+ * namespace through `ip netns exec NS`). Order between batches is the plan's order, so a planner that needs
  * "namespace exists" before "link inside it" just puts the host step first. A batch stops
  * at its first failing line (no `-force`): later lines usually depend on earlier ones.
  * When the failing step has owners (a network, an endpoint), those owners are marked failed,
  * every later step of theirs is dropped, and the rest goes on from the line after the failure
- * (`nft -f` is atomic: its whole batch again); a failure of an ownerless (node-wide) step
- * stops the plan. The next reconcile starts again from observed state either way.
+ * (`nft -f` is atomic: its whole batch again); when the tool does not say which line failed
+ * (`ipvsadm-restore`, `conntrack -R`, `sysctl`) every owner of the batch fails with it; a
+ * failure of an ownerless (node-wide) step stops the plan. The next reconcile starts again from observed state either way.
  * Two consecutive batches of one step group (a namespace's neighbour and FDB entries) run at
  * the same time; their failures are then handled one after the other, as above.
  *
@@ -58,20 +60,15 @@ const SAFE_ARG = /^[A-Za-z0-9_.:/@+,=-]+$/
 
 function batchKey(step: Step): string {
   const group = step.group === undefined ? '' : ` ${step.group}`
-  switch (step.tool) {
-    case 'ip':
-    case 'bridge':
-      return `${step.tool} ${step.netns ?? ''}${group}`
-    case 'nft':
-    case 'sysctl':
-      return `${step.tool}${group}`
-  }
+  return `${step.tool} ${step.netns ?? ''}${group}`
 }
 
 function lineOf(step: Step): string {
   switch (step.tool) {
     case 'ip':
     case 'bridge':
+    case 'conntrack':
+    case 'ipvs':
       for (const arg of step.args) {
         if (!SAFE_ARG.test(arg))
           throw new TypeError(`unsafe argument in ${step.tool} step: ${JSON.stringify(arg)}`)
@@ -80,9 +77,14 @@ function lineOf(step: Step): string {
     case 'nft':
       return step.script
     case 'sysctl':
+      if (!SAFE_ARG.test(step.key) || !SAFE_ARG.test(step.value))
+        throw new TypeError(`unsafe sysctl step: ${JSON.stringify(`${step.key}=${step.value}`)}`)
       return `${step.key}=${step.value}`
   }
 }
+
+const netnsExec = (netns: string | undefined): string[] =>
+  netns === undefined ? [] : ['ip', 'netns', 'exec', netns]
 
 /** Pure: how a plan is cut into processes. */
 export function toBatches(steps: readonly Step[]): Batch[] {
@@ -110,10 +112,18 @@ function firstBatch(steps: readonly Step[]): Batch {
       argv = [first.tool, ...(first.netns === undefined ? [] : ['-n', first.netns]), '-batch', '-']
       break
     case 'nft':
-      argv = ['nft', '-f', '-']
+      argv = [...netnsExec(first.netns), 'nft', '-f', '-']
       break
     case 'sysctl':
-      argv = ['sysctl', '-q', '-w', ...lines]
+      argv = [...netnsExec(first.netns), 'sysctl', '-q', '-w', ...lines]
+      break
+    case 'conntrack':
+      // conntrack opens "-" as /dev/stdin by name, which fails on the socket a child gets
+      // as stdin from Node; `cat |` hands it a real pipe
+      argv = [...netnsExec(first.netns), 'sh', '-c', 'cat | exec conntrack -R -']
+      break
+    case 'ipvs':
+      argv = [...netnsExec(first.netns), 'ipvsadm-restore']
       break
   }
   return { argv, input: first.tool === 'sysctl' ? '' : `${lines.join('\n')}\n`, steps: lines.length }
@@ -134,6 +144,7 @@ function pairedBatch(steps: readonly Step[], head: Batch): Batch | undefined {
 export function failedStep(steps: readonly Step[], stderr: string): number | undefined {
   const first = steps[0]
   if (first === undefined) return undefined
+  if (first.tool !== 'nft' && first.tool !== 'ip' && first.tool !== 'bridge') return undefined
   const m = first.tool === 'nft' ? /\/dev\/stdin:(\d+):/.exec(stderr) : /Command failed -:(\d+)/.exec(stderr)
   if (m === null) return undefined
   let line = Number(m[1])
@@ -225,15 +236,17 @@ export class Executor {
       rest = rest.slice(offset)
       const { batch, steps, stderr, exitCode } = failedAt
       const at = failedStep(steps, stderr)
-      const owners = at === undefined ? undefined : (steps[at] as Step).owners
-      if (at === undefined || owners === undefined || owners.length === 0)
+      // the failing line unknown: every step of the batch is suspect
+      const suspects = at === undefined ? steps : [steps[at] as Step]
+      const culprits = suspects.map((s) => s.owners?.[0])
+      if (culprits.some((o) => o === undefined))
         throw new CommandFailedError([...this.#wrap, ...batch.argv], exitCode, stderr)
-      const why = stderr.trim().split('\n')[0] ?? `exit ${exitCode}`
-      const culprit = owners[0] as string
-      failed.set(culprit, why)
+      const why = stderr.trim().split('\n')[0] || `exit ${exitCode}`
+      const culprit = culprits[0] as string
+      for (const o of culprits) failed.set(o as string, why)
       // what needs the failed owner goes too (an endpoint on a failed network)
       const drop = (s: Step): boolean => s.owners?.some((o) => failed.has(o)) === true
-      const applied = (steps[0] as Step).tool === 'nft' ? 0 : at
+      const applied = at === undefined || (steps[0] as Step).tool === 'nft' ? 0 : at
       const remaining = rest.slice(applied)
       for (const s of remaining)
         if (drop(s)) {

@@ -1,8 +1,9 @@
 /**
  * @packageDocumentation
  * The node's kernel network programming: overlay namespaces (bridge + vxlan + permanent
- * neighbour/FDB entries for remote peers), the gateway bridge with MASQUERADE, and
- * endpoint sandboxes. Desired state in, kernel observed with `ip -j`/`bridge -j`/`nft -j`,
+ * neighbour/FDB entries for remote peers), the gateway bridge with MASQUERADE, endpoint
+ * sandboxes, and per network a service load balancer namespace (VIPs balanced by nftables
+ * or IPVS, SNAT to the node's LB address). Desired state in, kernel observed with `ip -j`/`bridge -j`/`nft -j`,
  * pure planners compute an ordered plan of idempotent steps, one executor runs it in
  * batches (`ip -batch -`, `bridge -batch -`, `nft -f -`). Kernel names: see `names.ts`.
  *
@@ -19,10 +20,18 @@
  */
 import { type Dataplane, type DataplaneComponents, type DataplaneInit, LinuxDataplane } from './dataplane.js'
 
-export type { Dataplane, DataplaneComponents, DataplaneInit, ReconcileResult } from './dataplane.js'
+export type {
+  Dataplane,
+  DataplaneCapabilities,
+  DataplaneComponents,
+  DataplaneInit,
+  ReconcileResult,
+} from './dataplane.js'
 export { CommandFailedError } from './errors.js'
+export type { LbBackend } from './lb.js'
 export {
   DEFAULT_GATEWAY_BRIDGE,
+  lbNamespace,
   overlayNamespace,
   sandboxNamespace,
 } from './names.js'
@@ -36,10 +45,20 @@ export type {
   RouteEntry,
   VxlanInfo,
 } from './observe.js'
+export type { IpvsDest, IpvsService, ObservedLbTable, ObservedLoadBalancer } from './observe-lb.js'
 export type { Plan, Step } from './plan.js'
-export { describePlan, describeStep, endpointOwner, networkOwner } from './plan.js'
+export { describePlan, describeStep, endpointOwner, lbOwner, networkOwner } from './plan.js'
 export type { KernelCapabilities } from './probe.js'
-export type { AttachmentSpec, DesiredState, EndpointSpec, NetworkSpec, Peer } from './spec.js'
+export type {
+  AttachmentSpec,
+  DesiredState,
+  EndpointSpec,
+  LbBackendSpec,
+  LbServiceSpec,
+  LoadBalancerSpec,
+  NetworkSpec,
+  Peer,
+} from './spec.js'
 
 /** Creates the dataplane of this node (Linux, iproute2 + nftables). */
 export function createDataplane(components: DataplaneComponents, init: DataplaneInit): Dataplane {

@@ -17,10 +17,16 @@
  * | endpoint veth, sandbox side         | `eth<i>` (i = attachment)| sandbox ns       |
  * | gateway leg, host side / inside     | `sngw-<key>` / `gwbr0`   | host / sandbox   |
  * | gateway bridge                      | `sn_gwbridge`            | host             |
+ * | service load balancer namespace     | `sn-lb-<vni>`            | `ip netns`       |
+ * | LB veth, overlay side / inside      | `lb-<vni>` / `eth0`      | overlay / LB ns  |
+ * | LB nft table (own planner)          | `ip swarmnet-lb`         | LB ns            |
+ * | LB chain of a service / a backend   | `svc-<skey>` / `svc-<skey>-<ip>` | LB ns    |
  *
  * `<key>` is the endpoint id when it is at most 8 characters of `[a-z0-9]`, otherwise its
  * first 3 sanitised characters plus 6 hex digits of its SHA-256 (always 9 characters, so
- * the two forms never collide).
+ * the two forms never collide). `<skey>` is a service key: up to 8 sanitised characters of
+ * the service id, `-`, and 10 hex digits of its SHA-256 (40 bits: 10 000 services collide
+ * with odds of about 1 in 20 000, and normalizeDesired refuses a collision).
  */
 import { createHash } from 'node:crypto'
 
@@ -33,6 +39,9 @@ export const SANDBOX_NS_PREFIX = 'sn-ep-'
 export const VXLAN_CREATE_PREFIX = 'sn-vx-'
 export const OVERLAY_VETH_PREFIX = 've-'
 export const GATEWAY_VETH_PREFIX = 'sngw-'
+export const LB_NS_PREFIX = 'sn-lb-'
+export const LB_VETH_PREFIX = 'lb-'
+export const LB_LEG = 'eth0'
 
 export const BRIDGE = 'br0'
 export const VXLAN = 'vxlan0'
@@ -41,16 +50,22 @@ export const DEFAULT_GATEWAY_BRIDGE = 'sn_gwbridge'
 
 /** nftables tables of our own (families ip and bridge). */
 export const NFT_TABLE = 'swarmnet'
+/** The load balancer's own table, in each LB namespace (never touched by the gateway planner). */
+export const NFT_LB_TABLE = 'swarmnet-lb'
 
 export function overlayNamespace(vni: number): string {
   return `${OVERLAY_NS_PREFIX}${vni}`
 }
 
+function vniAfter(prefix: string, name: string): number | undefined {
+  if (!name.startsWith(prefix)) return undefined
+  const rest = name.slice(prefix.length)
+  return /^[1-9][0-9]{0,7}$/.test(rest) ? Number(rest) : undefined
+}
+
 /** The VNI of an overlay namespace name, or undefined when the name is not one of ours. */
 export function vniOfOverlayNamespace(name: string): number | undefined {
-  if (!name.startsWith(OVERLAY_NS_PREFIX)) return undefined
-  const rest = name.slice(OVERLAY_NS_PREFIX.length)
-  return /^[1-9][0-9]{0,7}$/.test(rest) ? Number(rest) : undefined
+  return vniAfter(OVERLAY_NS_PREFIX, name)
 }
 
 export function vxlanCreateName(vni: number): string {
@@ -84,4 +99,33 @@ export function endpointInterface(index: number): string {
 export function indexOfEndpointInterface(name: string): number | undefined {
   const m = /^eth([0-9]{1,3})$/.exec(name)
   return m?.[1] === undefined ? undefined : Number(m[1])
+}
+
+export function lbNamespace(vni: number): string {
+  return `${LB_NS_PREFIX}${vni}`
+}
+
+/** The VNI of an LB namespace name, or undefined when the name is not one of ours. */
+export function vniOfLbNamespace(name: string): number | undefined {
+  return vniAfter(LB_NS_PREFIX, name)
+}
+
+/** The overlay-namespace end of the LB namespace's leg into `br0`. */
+export function lbVeth(vni: number): string {
+  return `${LB_VETH_PREFIX}${vni}`
+}
+
+/** Stable nft chain name of a service: a valid identifier whatever the id holds. */
+export function lbServiceChain(serviceId: string): string {
+  const clean = serviceId
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 8)
+  const hash = createHash('sha256').update(serviceId).digest('hex').slice(0, 10)
+  return `svc-${clean}${clean.length > 0 ? '-' : ''}${hash}`
+}
+
+/** The chain that DNATs one service's traffic to one backend. */
+export function lbBackendChain(serviceChain: string, backendIp: string): string {
+  return `${serviceChain}-${backendIp}`
 }

@@ -10,21 +10,31 @@
  *    names or VNI; then all the `netns del` in one host batch.
  * 3. Overlays ensured, each with its full peer set.
  * 4. Sandboxes ensured (their veths need the overlay bridges of step 3).
- * 5. Gateway removed when no sandbox needs it any more.
+ * 5. Service load balancers ensured (their legs need the overlay bridges of step 3; last,
+ *    so the sandboxes, which do not need them, come first).
+ * 6. Gateway removed when no sandbox needs it any more.
+ * Stale LB namespaces go with the stale sandboxes in step 2, the same way.
  *
- * Steps 3 and 4 are owned by their network / endpoint (an endpoint's also by its networks):
- * a failure there drops only what depends on it (executor.ts).
+ * Steps 3–5 are owned by their network / endpoint / LB (`lb:<network>`; an endpoint's and
+ * an LB's also by their networks): a failure there drops only what depends on it
+ * (executor.ts), so a failing LB never holds back a sandbox.
  */
 
 import { planGateway, planGatewayRemoval } from './gateway.js'
+import { type LbBackend, planLoadBalancer, planLoadBalancerRemoval } from './lb.js'
 import { sandboxNamespace, VXLAN_CREATE_PREFIX } from './names.js'
 import type { ObservedNode } from './observe.js'
 import { planOverlay, planOverlayRemoval } from './overlay.js'
-import { concatPlans, endpointOwner, ip, networkOwner, owned, type Plan, type Step } from './plan.js'
+import { concatPlans, endpointOwner, ip, lbOwner, networkOwner, owned, type Plan, type Step } from './plan.js'
 import { assignGatewayIps, planSandbox } from './sandbox.js'
 import type { CheckedDesired, NodeConfig } from './spec.js'
 
-export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: NodeConfig): Plan {
+export function planNode(
+  desired: CheckedDesired,
+  observed: ObservedNode,
+  cfg: NodeConfig,
+  lbBackend: LbBackend = 'nftables',
+): Plan {
   const { host } = observed
   const needGateway = desired.endpoints.some((e) => e.gateway)
   const wantedSandboxes = new Set(desired.endpoints.map((e) => sandboxNamespace(e.id)))
@@ -40,6 +50,10 @@ export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: N
     for (const l of ns.links.values())
       if (l.kind === 'veth') removal.push(ip(ns.netns, 'link', 'del', l.name))
     if (host.namespaces.includes(ns.netns)) removal.push(ip(undefined, 'netns', 'del', ns.netns))
+  }
+  const wantedLbs = new Set(desired.loadBalancers.map((lb) => lb.network.vni))
+  for (const [vni, lb] of [...observed.loadBalancers].sort(([a], [b]) => a - b)) {
+    if (!wantedLbs.has(vni)) removal.push(...planLoadBalancerRemoval(vni, host, lb))
   }
   for (const vni of [...observed.overlays.keys()].sort((a, b) => a - b)) {
     if (!wantedVnis.has(vni)) removal.push(...planOverlayRemoval(vni, host, observed.overlays.get(vni)).steps)
@@ -77,6 +91,17 @@ export function planNode(desired: CheckedDesired, observed: ObservedNode, cfg: N
       ep.gateway && gwIp === undefined ? [`endpoint ${ep.id}: no free gateway-bridge address`] : []
     const owners = [endpointOwner(ep.id), ...ep.attachments.map((a) => networkOwner(a.network.id))]
     plans.push(concatPlans(owned(plan, ...owners), { steps: [], warnings }))
+  }
+  for (const lb of desired.loadBalancers) {
+    const vni = lb.network.vni
+    const plan = planLoadBalancer(
+      lb,
+      lbBackend,
+      host,
+      observed.loadBalancers.get(vni),
+      observed.overlays.get(vni),
+    )
+    plans.push(owned(plan, lbOwner(lb.network.id), networkOwner(lb.network.id)))
   }
   if (!needGateway) plans.push(planGatewayRemoval(cfg, host))
   return concatPlans(...plans)

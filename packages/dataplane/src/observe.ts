@@ -8,13 +8,16 @@ import type { AbortOptions } from '@swarmnet/interface'
 import { CommandFailedError } from './errors.js'
 import type { Executor } from './executor.js'
 import {
+  LB_NS_PREFIX,
   NFT_TABLE,
   OVERLAY_NS_PREFIX,
   PREFIX,
   SANDBOX_NS_PREFIX,
   VXLAN,
+  vniOfLbNamespace,
   vniOfOverlayNamespace,
 } from './names.js'
+import { type ObservedLoadBalancer, observeLoadBalancer } from './observe-lb.js'
 
 export interface VxlanInfo {
   readonly id: number
@@ -84,6 +87,13 @@ export interface ObservedNode {
   readonly overlays: ReadonlyMap<number, ObservedNamespace>
   /** Our sandbox namespaces by namespace name. */
   readonly sandboxes: ReadonlyMap<string, ObservedNamespace>
+  /** Our service load balancer namespaces by VNI. */
+  readonly loadBalancers: ReadonlyMap<number, ObservedLoadBalancer>
+}
+
+export interface ObserveOptions extends AbortOptions {
+  /** Read IPVS in the LB namespaces too (the IPVS backend). */
+  readonly ipvs?: boolean
 }
 
 type Json = Record<string, unknown>
@@ -263,12 +273,13 @@ export async function observeSandbox(
   }
 }
 
-/** Host plus every namespace of ours (overlays and sandboxes), read in parallel. */
-export async function observeNode(exec: Executor, options?: AbortOptions): Promise<ObservedNode> {
+/** Host plus every namespace of ours (overlays, sandboxes, LBs), read in parallel. */
+export async function observeNode(exec: Executor, options?: ObserveOptions): Promise<ObservedNode> {
   const host = await observeHost(exec, options)
   const ours = host.namespaces.filter((n) => n.startsWith(PREFIX))
   const overlays = new Map<number, ObservedNamespace>()
   const sandboxes = new Map<string, ObservedNamespace>()
+  const loadBalancers = new Map<number, ObservedLoadBalancer>()
   await Promise.all(
     ours.map(async (netns) => {
       const vni = vniOfOverlayNamespace(netns)
@@ -276,8 +287,12 @@ export async function observeNode(exec: Executor, options?: AbortOptions): Promi
         overlays.set(vni, await observeOverlay(exec, netns, options))
       } else if (netns.startsWith(SANDBOX_NS_PREFIX)) {
         sandboxes.set(netns, await observeSandbox(exec, netns, options))
+      } else if (netns.startsWith(LB_NS_PREFIX)) {
+        const lbVni = vniOfLbNamespace(netns)
+        if (lbVni !== undefined)
+          loadBalancers.set(lbVni, await observeLoadBalancer(exec, netns, options?.ipvs === true, options))
       }
     }),
   )
-  return { host, overlays, sandboxes }
+  return { host, overlays, sandboxes, loadBalancers }
 }

@@ -18,7 +18,7 @@
 
 import { BRIDGE, overlayNamespace, VXLAN, vxlanCreateName } from './names.js'
 import type { ObservedHost, ObservedNamespace } from './observe.js'
-import { bridge, grouped, ip, type Plan, type Step } from './plan.js'
+import { bridge, ensureNamespace, grouped, ip, type Plan, type Step } from './plan.js'
 import { type CheckedNetwork, type CheckedPeer, type NodeConfig, VXLAN_OVERHEAD } from './spec.js'
 
 /** The MTU of a network that names none: this node's underlay MTU − the vxlan overhead. */
@@ -111,10 +111,7 @@ export function planOverlay(
   const hostSteps: Step[] = []
   const inside: Step[] = []
 
-  const listed = host.namespaces.includes(ns)
-  if (observed?.broken === true && listed) hostSteps.push(ip(undefined, 'netns', 'del', ns))
-  const usable = listed && observed !== undefined && !observed.broken
-  if (!usable) hostSteps.push(ip(undefined, 'netns', 'add', ns))
+  const usable = ensureNamespace(ns, host, observed, hostSteps)
   const links = usable ? observed.links : new Map()
 
   const br = links.get(BRIDGE)

@@ -9,8 +9,9 @@
  * it fails, the executor drops the rest of what those owners need and applies everything
  * else, so one broken network or sandbox does not hold back the others.
  */
+import type { ObservedHost } from './observe.js'
 
-/** Who a step is for: `network:<id>` or `endpoint:<id>`, most specific first. */
+/** Who a step is for: `network:<id>`, `endpoint:<id>` or `lb:<id>`, most specific first. */
 export interface Owned {
   readonly owners?: readonly string[]
   /**
@@ -34,20 +35,36 @@ export interface BridgeStep extends Owned {
   readonly args: readonly string[]
 }
 
-/** An nftables script fragment, loaded atomically with the neighbouring fragments. */
+/** An nftables script fragment, loaded atomically with the neighbouring fragments of its namespace. */
 export interface NftStep extends Owned {
   readonly tool: 'nft'
+  readonly netns?: string
   readonly script: string
 }
 
-/** A sysctl of the node's namespace, e.g. `net.ipv4.ip_forward` = `1`. */
+/** A sysctl of `netns` or of the node's namespace, e.g. `net.ipv4.ip_forward` = `1`. */
 export interface SysctlStep extends Owned {
   readonly tool: 'sysctl'
+  readonly netns?: string
   readonly key: string
   readonly value: string
 }
 
-export type Step = IpStep | BridgeStep | NftStep | SysctlStep
+/** One `conntrack` command line (e.g. `-D -d VIP -r BACKEND`), batched through `conntrack -R -`. */
+export interface ConntrackStep extends Owned {
+  readonly tool: 'conntrack'
+  readonly netns: string
+  readonly args: readonly string[]
+}
+
+/** One `ipvsadm` command line (e.g. `-A -f 256 -s rr`), batched through `ipvsadm-restore`. */
+export interface IpvsStep extends Owned {
+  readonly tool: 'ipvs'
+  readonly netns: string
+  readonly args: readonly string[]
+}
+
+export type Step = IpStep | BridgeStep | NftStep | SysctlStep | ConntrackStep | IpvsStep
 
 export interface Plan {
   readonly steps: readonly Step[]
@@ -59,6 +76,8 @@ export const emptyPlan: Plan = { steps: [], warnings: [] }
 
 export const networkOwner = (id: string): string => `network:${id}`
 export const endpointOwner = (id: string): string => `endpoint:${id}`
+/** The service load balancer of a network. */
+export const lbOwner = (networkId: string): string => `lb:${networkId}`
 
 /** The steps, each in `group` (see {@link Owned.group}). */
 export function grouped<S extends Step>(steps: readonly S[], group: string): S[] {
@@ -81,6 +100,26 @@ export function bridge(netns: string | undefined, ...args: string[]): BridgeStep
   return netns === undefined ? { tool: 'bridge', args } : { tool: 'bridge', netns, args }
 }
 
+/** `netns` prefix of a step's description. */
+const inNs = (netns: string | undefined): string => (netns === undefined ? '' : `ip netns exec ${netns} `)
+
+/**
+ * Host steps that give `ns` a usable namespace: deleted first when it exists but could not be
+ * read, added when missing. True when the observation of it can be trusted (nothing to add).
+ */
+export function ensureNamespace(
+  ns: string,
+  host: ObservedHost,
+  observed: { readonly broken: boolean } | undefined,
+  hostSteps: Step[],
+): observed is { readonly broken: false } {
+  const listed = host.namespaces.includes(ns)
+  if (observed?.broken === true && listed) hostSteps.push(ip(undefined, 'netns', 'del', ns))
+  const usable = listed && observed !== undefined && !observed.broken
+  if (!usable) hostSteps.push(ip(undefined, 'netns', 'add', ns))
+  return usable
+}
+
 export function concatPlans(...plans: readonly Plan[]): Plan {
   return { steps: plans.flatMap((p) => p.steps), warnings: plans.flatMap((p) => p.warnings) }
 }
@@ -92,9 +131,13 @@ export function describeStep(step: Step): string {
     case 'bridge':
       return [step.tool, ...(step.netns === undefined ? [] : ['-n', step.netns]), ...step.args].join(' ')
     case 'nft':
-      return `nft -f - <<${step.script.split('\n').length} lines>>`
+      return `${inNs(step.netns)}nft -f - <<${step.script.split('\n').length} lines>>`
     case 'sysctl':
-      return `sysctl -w ${step.key}=${step.value}`
+      return `${inNs(step.netns)}sysctl -w ${step.key}=${step.value}`
+    case 'conntrack':
+      return `${inNs(step.netns)}conntrack ${step.args.join(' ')}`
+    case 'ipvs':
+      return `${inNs(step.netns)}ipvsadm ${step.args.join(' ')}`
   }
 }
 

@@ -25,7 +25,7 @@ import {
   sandboxNamespace,
 } from './names.js'
 import type { LinkState, ObservedHost, ObservedNamespace } from './observe.js'
-import { ip, type Plan, type Step } from './plan.js'
+import { ensureNamespace, ip, type Plan, type Step } from './plan.js'
 import type { CheckedEndpoint, NodeConfig } from './spec.js'
 
 /** Exact IPv4 address set of a link: delete the others, add the wanted one if missing. */
@@ -50,10 +50,7 @@ export function planSandbox(
   const config: Step[] = []
   const perOverlay = new Map<string, Step[]>()
 
-  const listed = host.namespaces.includes(ns)
-  if (observed?.broken === true && listed) hostSteps.push(ip(undefined, 'netns', 'del', ns))
-  const usable = listed && observed !== undefined && !observed.broken
-  if (!usable) hostSteps.push(ip(undefined, 'netns', 'add', ns))
+  const usable = ensureNamespace(ns, host, observed, hostSteps)
   const links: ReadonlyMap<string, LinkState> = usable ? observed.links : new Map()
 
   if (links.get('lo')?.up !== true) config.push(ip(ns, 'link', 'set', 'lo', 'up'))

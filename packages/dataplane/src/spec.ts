@@ -4,8 +4,8 @@
  * and resolves defaults, so the planners work on checked, complete values only.
  */
 import { InvalidInputError } from '@swarmnet/interface'
-import { assertIpv4, type Cidr, contains, macFromIp, normalizeMac, parseCidr } from './addr.js'
-import { sandboxNamespace } from './names.js'
+import { assertIpv4, type Cidr, contains, ipToInt, macFromIp, normalizeMac, parseCidr } from './addr.js'
+import { lbServiceChain, sandboxNamespace } from './names.js'
 
 /** One endpoint of an overlay network anywhere in the cluster, as gossiped. */
 export interface Peer {
@@ -64,10 +64,44 @@ export interface EndpointSpec {
   readonly gatewayIp?: string
 }
 
-/** Everything this node should have. Networks without a local endpoint are not built. */
+/** One backend of a service: a running task's address on the network. */
+export interface LbBackendSpec {
+  readonly ip: string
+  /** 1 = takes new connections; 0 = draining (no new connections, existing flows go on). */
+  readonly weight: 0 | 1
+}
+
+/** One service behind a VIP on the network of its {@link LoadBalancerSpec}. */
+export interface LbServiceSpec {
+  /** Service id: the stable key of its chain (nftables) or firewall mark (IPVS). */
+  readonly id: string
+  /** IPv4 inside the network's subnet; every port of it is balanced. */
+  readonly vip: string
+  /** Every running task of the service on this network, cluster-wide; weight 0 = draining. */
+  readonly backends: readonly LbBackendSpec[]
+}
+
+/**
+ * The service load balancer of one network on this node (Docker's `lb_<net>` sandbox):
+ * namespace `sn-lb-<vni>` with a leg into the overlay's `br0`. Like an endpoint, it makes
+ * its network built on this node.
+ */
+export interface LoadBalancerSpec {
+  /** Must be one of `desired.networks`. */
+  readonly networkId: string
+  /** This node's LB address in the network (the SNAT source), allocated by the manager. */
+  readonly address: string
+  /** @default `02:42:` + the IPv4 octets of `address` */
+  readonly mac?: string
+  readonly services: readonly LbServiceSpec[]
+}
+
+/** Everything this node should have. Networks without a local endpoint or LB are not built. */
 export interface DesiredState {
   readonly networks: readonly NetworkSpec[]
   readonly endpoints: readonly EndpointSpec[]
+  /** At most one per network. @default none */
+  readonly loadBalancers?: readonly LoadBalancerSpec[]
 }
 
 /** Node-wide settings the planners need. */
@@ -109,10 +143,33 @@ export interface CheckedEndpoint {
   readonly gatewayIp: string | undefined
 }
 
+export interface CheckedBackend {
+  readonly ip: string
+  readonly weight: 0 | 1
+}
+
+export interface CheckedService {
+  readonly id: string
+  readonly vip: string
+  /** nft chain of the service (names.ts). */
+  readonly chain: string
+  /** Unique by IP (a duplicate keeps the highest weight), sorted by address. */
+  readonly backends: readonly CheckedBackend[]
+}
+
+export interface CheckedLoadBalancer {
+  readonly network: CheckedNetwork
+  readonly address: string
+  readonly mac: string
+  /** Sorted by id. */
+  readonly services: readonly CheckedService[]
+}
+
 export interface CheckedDesired {
-  /** Only the networks with at least one local endpoint, in input order. */
+  /** Only the networks with at least one local endpoint or LB, in input order. */
   readonly networks: readonly CheckedNetwork[]
   readonly endpoints: readonly CheckedEndpoint[]
+  readonly loadBalancers: readonly CheckedLoadBalancer[]
 }
 
 export function checkPeers(peers: readonly Peer[], where: string): CheckedPeer[] {
@@ -183,5 +240,68 @@ export function normalizeDesired(desired: DesiredState, defaultMtu?: number): Ch
     const gatewayIp = e.gatewayIp === undefined ? undefined : assertIpv4(e.gatewayIp, `${where}.gatewayIp`)
     return { id: e.id, attachments, gateway: e.gateway ?? true, gatewayIp }
   })
-  return { networks: [...byId.values()].filter((n) => used.has(n.id)), endpoints }
+  const loadBalancers = checkLoadBalancers(desired.loadBalancers ?? [], byId)
+  for (const lb of loadBalancers) used.add(lb.network.id)
+  return { networks: [...byId.values()].filter((n) => used.has(n.id)), endpoints, loadBalancers }
+}
+
+const byIp = (a: { ip: string }, b: { ip: string }): number => ipToInt(a.ip) - ipToInt(b.ip)
+
+function checkService(s: LbServiceSpec, net: CheckedNetwork, where: string): CheckedService {
+  if (typeof s.id !== 'string' || s.id.length === 0) throw new InvalidInputError(`${where}: empty service id`)
+  const at = `${where} service ${JSON.stringify(s.id)}`
+  const vip = assertIpv4(s.vip, `${at}.vip`)
+  if (!contains(net.subnet, vip)) throw new InvalidInputError(`${at}: VIP ${vip} outside the network`)
+  if (!Array.isArray(s.backends as unknown)) throw new InvalidInputError(`${at}: backends must be a list`)
+  const backends = new Map<string, CheckedBackend>()
+  s.backends.forEach((b, i) => {
+    const ip = assertIpv4(b.ip, `${at}.backends[${i}].ip`)
+    if (!contains(net.subnet, ip)) throw new InvalidInputError(`${at}: backend ${ip} outside the network`)
+    if (b.weight !== 0 && b.weight !== 1) throw new InvalidInputError(`${at}: weight must be 0 or 1`)
+    // the gossip may briefly hold a task twice: the live record wins
+    if ((backends.get(ip)?.weight ?? -1) < b.weight) backends.set(ip, { ip, weight: b.weight })
+  })
+  return { id: s.id, vip, chain: lbServiceChain(s.id), backends: [...backends.values()].sort(byIp) }
+}
+
+function checkLoadBalancers(
+  specs: readonly LoadBalancerSpec[],
+  networks: ReadonlyMap<string, CheckedNetwork>,
+): CheckedLoadBalancer[] {
+  if (!Array.isArray(specs as unknown)) throw new InvalidInputError('loadBalancers must be a list')
+  const seen = new Set<string>()
+  return specs.map((lb) => {
+    const where = `load balancer of ${JSON.stringify(lb.networkId)}`
+    const network = networks.get(lb.networkId)
+    if (network === undefined) throw new InvalidInputError(`${where}: unknown network`)
+    if (seen.has(network.id)) throw new InvalidInputError(`${where}: given twice`)
+    seen.add(network.id)
+    const address = assertIpv4(lb.address, `${where}.address`)
+    if (!contains(network.subnet, address) || address === network.gateway)
+      throw new InvalidInputError(`${where}: address ${address} outside the network or its gateway`)
+    const mac = lb.mac === undefined ? macFromIp(address) : normalizeMac(lb.mac, `${where}.mac`)
+    const taken = new Map<string, string>([
+      [address, 'the LB address'],
+      [network.gateway, 'the gateway'],
+    ])
+    const ids = new Set<string>()
+    const chains = new Set<string>()
+    const services = lb.services.map((s) => {
+      const svc = checkService(s, network, where)
+      if (ids.has(svc.id)) throw new InvalidInputError(`${where}: service ${svc.id} given twice`)
+      if (chains.has(svc.chain)) throw new InvalidInputError(`${where}: service key ${svc.chain} collides`)
+      const owner = taken.get(svc.vip)
+      if (owner !== undefined) throw new InvalidInputError(`${where}: VIP ${svc.vip} is already ${owner}`)
+      ids.add(svc.id)
+      chains.add(svc.chain)
+      taken.set(svc.vip, `the VIP of ${svc.id}`)
+      return svc
+    })
+    return {
+      network,
+      address,
+      mac,
+      services: services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    }
+  })
 }

@@ -72,6 +72,7 @@ export function fixtureNode(): ObservedNode {
     host: fixtureHost(),
     overlays: new Map([[4097, fixtureOverlay()]]),
     sandboxes: new Map([['sn-ep-task1', fixtureSandbox()]]),
+    loadBalancers: new Map(),
   }
 }
 
@@ -79,4 +80,5 @@ export const emptyNode: ObservedNode = {
   host: { namespaces: [], links: new Map(), ipForward: '0', nftRules: [] },
   overlays: new Map(),
   sandboxes: new Map(),
+  loadBalancers: new Map(),
 }

@@ -3,7 +3,18 @@
 // `sleep` process; hosts are joined by a bridge in an underlay namespace (192.0.2.0/24)
 // that also routes to an "ext" namespace (203.0.113.0/24), the simulated internet.
 // Every name carries a per-run id; `close()` removes everything, also after a failure.
+import type { Logger } from '@swarmnet/interface'
 import { execa, type ResultPromise } from 'execa'
+
+/** A logger that drops everything (the tests assert on kernel state, not on logs). */
+export const silentLogger: Logger = {
+  component: 'test',
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLogger,
+}
 
 export interface SimHost {
   readonly name: string
