@@ -1,7 +1,7 @@
 /** `swarmnet info`: this node, its cluster, its underlay and what the manager finds wrong. */
 import type { InfoView } from '@swarmnet/wire'
-import { DEFAULT_DATA_PATH_PORT, DEFAULT_GOSSIP_PORT } from './agent.js'
 import { hostname, kernelRelease } from './host.js'
+import { DEFAULT_DATA_PATH_PORT, DEFAULT_GOSSIP_PORT } from './membership.js'
 import type { NodeRuntime } from './node-runtime.js'
 
 export function agentInfo(
