@@ -37,12 +37,14 @@ export async function agentPid(): Promise<number | undefined> {
   }
 }
 
-/** Starts `swarmnet agent` detached, logging to the agent log; resolves once it answers. */
-export async function startAgentDetached(onWait?: () => void): Promise<number> {
+/**
+ * Starts `swarmnet agent [args]` detached, logging to the agent log; resolves once it answers.
+ */
+export async function startAgentDetached(args: readonly string[] = [], onWait?: () => void): Promise<number> {
   mkdirSync(path.dirname(env.logFile), { recursive: true })
   const log = openSync(env.logFile, 'a')
   const script = process.argv[1] ?? ''
-  const child = spawn(process.execPath, [...process.execArgv, script, 'agent'], {
+  const child = spawn(process.execPath, [...process.execArgv, script, 'agent', ...args], {
     detached: true,
     stdio: ['ignore', log, log],
     env: process.env,

@@ -17,12 +17,15 @@ import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
 import type { Route } from '@swarmnet/wire'
 import { createApiHandler, localApi, route } from '@swarmnet/wire'
+import { startAgentMetrics } from './agent-metrics.js'
 import type { NodeIdentity } from './identity.js'
 import { IDENTITY_KEY, IDENTITY_TABLE } from './identity.js'
 import type { AgentInit } from './index.js'
 import { agentInfo } from './info.js'
 import { managerRoutes } from './manager-routes.js'
 import { initCluster, joinSwarm, leaveSwarm, type MembershipHost } from './membership.js'
+import { AgentMeter } from './metered.js'
+import { type MetricsServer, parseMetricsAddr } from './metrics-server.js'
 import { NodeRuntime } from './node-runtime.js'
 import { managerPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
@@ -38,8 +41,13 @@ export class Agent {
   private readonly c: AgentDeps
   private readonly init: AgentInit
   private readonly pki: Pki
+  /** The factories, watched by the meter (what the metrics read). */
+  private readonly factories: AgentFactories
+  private readonly meter: AgentMeter
+  private readonly metricsAddr: { host: string; port: number } | undefined
   private store: Store
   private server: http.Server | undefined
+  private metricsServer: MetricsServer | undefined
   private runtime: NodeRuntime | undefined
   private manager: Manager | undefined
   /** Membership changes (init, join, leave, removal), one at a time. */
@@ -48,6 +56,9 @@ export class Agent {
   constructor(components: AgentDeps, init: AgentInit) {
     this.c = components
     this.init = init
+    this.metricsAddr = init.metricsAddr === undefined ? undefined : parseMetricsAddr(init.metricsAddr)
+    this.meter = new AgentMeter(components.clock)
+    this.factories = this.meter.wrap(components.factories)
     this.pki = components.factories.pki()
     this.store = components.factories.store(this.storePath)
   }
@@ -57,11 +68,26 @@ export class Agent {
   }
 
   async start(options?: AbortOptions): Promise<void> {
-    await mkdir(this.init.dataDir, { recursive: true, mode: 0o700 })
-    await this.store.open(options)
-    const id = await this.identity()
-    if (id !== undefined) await this.activate(id, options)
-    await this.listenLocal()
+    // first, so that an address in use fails the start before anything else runs
+    if (this.metricsAddr !== undefined)
+      this.metricsServer = await startAgentMetrics(
+        this.metricsAddr,
+        this.meter,
+        { runtime: () => this.runtime, manager: () => this.manager },
+        this.c.logger.child('metrics'),
+        options,
+      )
+    try {
+      await mkdir(this.init.dataDir, { recursive: true, mode: 0o700 })
+      await this.store.open(options)
+      const id = await this.identity()
+      if (id !== undefined) await this.activate(id, options)
+      await this.listenLocal()
+    } catch (err) {
+      await this.metricsServer?.close()
+      this.metricsServer = undefined
+      throw err
+    }
   }
 
   async stop(): Promise<void> {
@@ -74,6 +100,8 @@ export class Agent {
     await this.runtime?.stop()
     this.runtime = undefined
     await this.store.close()
+    await this.metricsServer?.close()
+    this.metricsServer = undefined
   }
 
   private async listenLocal(): Promise<void> {
@@ -114,7 +142,7 @@ export class Agent {
         logger: this.c.logger.child('node'),
         clock: this.c.clock,
         pki: this.pki,
-        factories: this.c.factories,
+        factories: this.factories,
         store: this.store,
         taskDirs: { stateDir: path.join(this.init.dataDir, 'tasks'), logDir: this.init.taskLogDir },
         ...(this.manager ? { manager: this.manager } : {}),

@@ -25,8 +25,21 @@ export function agentInfo(
     node: process.version,
     kernel: kernelRelease(),
     pid: process.pid,
-    tasks: runtime?.taskCounters ?? { started: 0, rejected: 0, failed: 0 },
+    tasks: taskTotals(runtime),
     ...(runtime?.underlayMtu !== undefined ? { underlayMtu: runtime.underlayMtu } : {}),
     warnings: [...(runtime?.warnings ?? [])],
+    agent: agentProcess(),
   }
+}
+
+/** The counters `info` shows (the transitions by state are for metrics). */
+function taskTotals(runtime: NodeRuntime | undefined): InfoView['tasks'] {
+  const c = runtime?.taskCounters
+  return { started: c?.started ?? 0, rejected: c?.rejected ?? 0, failed: c?.failed ?? 0 }
+}
+
+/** This process's resident memory and CPU time (the agent answers `info` itself). */
+function agentProcess(): NonNullable<InfoView['agent']> {
+  const cpu = process.cpuUsage()
+  return { rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }
 }
