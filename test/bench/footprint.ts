@@ -30,8 +30,20 @@ import { availableParallelism } from 'node:os'
 import type { Lab } from '@swarmnet/lab'
 import * as lib from './lib.ts'
 
-const { BIN, api, createNetwork, formCluster, load1, numArg, round, sleep, swOk, table, waitFor, withLab } =
-  lib
+const {
+  api,
+  createNetwork,
+  createWhoami,
+  formCluster,
+  load1,
+  numArg,
+  round,
+  sleep,
+  swOk,
+  table,
+  waitFor,
+  withLab,
+} = lib
 
 const SECS = numArg('secs', 60)
 const SETTLE = numArg('settle', 15)
@@ -180,23 +192,7 @@ const out = await withLab('met', HOSTS, async (lab) => {
     for (let h = 1; h <= HOSTS; h++) await swOk(lab, h, 'agent', '--detach', '--metrics-addr', METRICS)
   await formCluster(lab, HOSTS)
   await createNetwork(lab, 'fpnet')
-  await swOk(
-    lab,
-    1,
-    'service',
-    'create',
-    '--name',
-    'web',
-    '--replicas',
-    '3',
-    '--network',
-    'fpnet',
-    '--',
-    BIN,
-    'whoami',
-    '--port',
-    '8080',
-  )
+  await createWhoami(lab, 'web', 3, 'fpnet')
   await settle(lab, 3)
   console.error(`3 replicas running; settling ${SETTLE} s, then an idle window of ${SECS} s`)
   // a benchmark window, not a wait for a condition: the idle period is what is measured

@@ -7,7 +7,7 @@
 import type { Lab } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BIN,
+  createWhoami,
   dumpAgentLogs,
   newLab,
   settledRows,
@@ -68,24 +68,7 @@ describe('agent metrics (lab of 2 hosts)', () => {
       (n) => n.name === 'metnet',
     )
     expect(net).toBeDefined()
-    const create = await sw(
-      lab,
-      1,
-      'service',
-      'create',
-      '--name',
-      'web',
-      '--replicas',
-      String(HOSTS),
-      '--network',
-      'metnet',
-      '--',
-      BIN,
-      'whoami',
-      '--port',
-      '8080',
-    )
-    expect(create.exitCode, create.stderr).toBe(0)
+    await createWhoami(lab, 'web', HOSTS, 'metnet')
     await waitFor('2 running tasks', 60_000, async () =>
       settledRows(await swJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web'), HOSTS),
     )

@@ -118,26 +118,26 @@ export function createAgentMetrics(src: MetricsSources, options: MetricsOptions 
     [],
     () => [[{}, src.kernel().processes]],
   )
-  mirroredCounter(
-    registry,
-    'swarmnet_gossip_messages_total',
-    'Endpoint gossip messages received from and published to the gossip mesh.',
-    ['direction'],
-    () => [
-      [{ direction: 'in' }, src.traffic().messagesIn],
-      [{ direction: 'out' }, src.traffic().messagesOut],
+  const traffic = [
+    [
+      'swarmnet_gossip_messages_total',
+      'Endpoint gossip messages received from and published to the gossip mesh.',
+      'messages',
     ],
-  )
-  mirroredCounter(
-    registry,
-    'swarmnet_gossip_payload_bytes_total',
-    'Payload bytes of the endpoint gossip messages (without gossipsub and transport overhead).',
-    ['direction'],
-    () => [
-      [{ direction: 'in' }, src.traffic().bytesIn],
-      [{ direction: 'out' }, src.traffic().bytesOut],
+    [
+      'swarmnet_gossip_payload_bytes_total',
+      'Payload bytes of the endpoint gossip messages (without gossipsub and transport overhead).',
+      'bytes',
     ],
-  )
+  ] as const
+  for (const [name, help, unit] of traffic)
+    mirroredCounter(registry, name, help, ['direction'], () => {
+      const t = src.traffic()
+      return [
+        [{ direction: 'in' }, t[`${unit}In`]],
+        [{ direction: 'out' }, t[`${unit}Out`]],
+      ]
+    })
   mirroredCounter(
     registry,
     'swarmnet_gossip_dropped_total',
