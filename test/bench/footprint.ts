@@ -21,7 +21,9 @@
  * `--metrics-addr 127.0.0.1:9323` (scraped at both ends of the window: processes the dataplane
  * spawned, dataplane calls, endpoint gossip messages) and each host's eth0 is captured with
  * tcpdump during the window (frame bytes by service port: 2377 manager API, 7946 gossip, 4789
- * vxlan). Both add some load of their own.
+ * vxlan); at each RSS reading of the churn, the V8 heap used and external memory are scraped
+ * too (a heap that grows is kept objects, an RSS that grows alone is the allocator). Both add
+ * some load of their own.
  *
  * Run as root: node test/bench/footprint.ts [--secs 60] [--settle 15] [--cycles 5] [--scale 20] [--diagnose]
  * Prints tables and one JSON line. Not a CI gate: the lab's agents share this machine's cores.
@@ -58,6 +60,8 @@ const SERIES = {
   reconciles: 'swarmnet_reconcile_duration_seconds_count{kind="reconcile",outcome="ok"}',
   gossipIn: 'swarmnet_gossip_messages_total{direction="in"}',
   gossipOut: 'swarmnet_gossip_messages_total{direction="out"}',
+  heapUsed: 'nodejs_heap_size_used_bytes',
+  external: 'nodejs_external_memory_bytes',
 } as const
 const MB = 1e6
 
@@ -241,6 +245,12 @@ const out = await withLab('met', HOSTS, async (lab) => {
   await swOk(lab, 1, 'service', 'scale', 'web=0')
   await settle(lab, 0)
   const rss: number[][] = [(await readAll(lab)).map(rssMb)]
+  /** --diagnose: V8 heap used and external memory (MB) at the same moments as `rss` */
+  const heap = async (): Promise<string[]> =>
+    (await Promise.all(hostsList.map((h) => scrape(lab, h)))).map(
+      (m) => `${round(m.heapUsed / MB, 1)}+${round(m.external / MB, 1)}`,
+    )
+  const heaps: string[][] = DIAGNOSE ? [await heap()] : []
   const peak: number[] = Array.from({ length: HOSTS }, () => 0)
   for (let c = 1; c <= CYCLES; c++) {
     const t0 = lib.now()
@@ -250,9 +260,10 @@ const out = await withLab('met', HOSTS, async (lab) => {
     await swOk(lab, 1, 'service', 'scale', 'web=0')
     await settle(lab, 0)
     rss.push((await readAll(lab)).map(rssMb))
+    if (DIAGNOSE) heaps.push(await heap())
     console.error(`cycle ${c}/${CYCLES}: ${round((lib.now() - t0) / 1000, 1)} s`)
   }
-  return { idle, rss, peak, diagnosis: diagnosis.filter((d) => d !== undefined) }
+  return { idle, rss, peak, heaps, diagnosis: diagnosis.filter((d) => d !== undefined) }
 })
 
 console.log(`idle: 3 hosts, one 3-replica service, ${SECS} s window (agent CPU % of one core)`)
@@ -297,6 +308,13 @@ table(
   ['host', ...out.rss.map((_, c) => (c === 0 ? 'before' : `after ${c}`)), `peak at ${SCALE}`, 'growth %'],
   out.idle.map((r, i) => [r.host, ...out.rss.map((row) => row[i] ?? 0), out.peak[i] ?? 0, growth[i] ?? 0]),
 )
+if (out.heaps.length > 0) {
+  console.log('\nV8 heap used + external memory (MB) at the same moments (--diagnose)')
+  table(
+    ['host', ...out.heaps.map((_, c) => (c === 0 ? 'before' : `after ${c}`))],
+    out.idle.map((r, i) => [r.host, ...out.heaps.map((row) => row[i] ?? '')]),
+  )
+}
 console.log(`load1 ${load1()}`)
 console.log(
   JSON.stringify({
@@ -309,7 +327,7 @@ console.log(
     rss: out.rss,
     peak: out.peak,
     growthPct: growth,
-    ...(out.diagnosis.length > 0 ? { diagnosis: out.diagnosis } : {}),
+    ...(out.diagnosis.length > 0 ? { diagnosis: out.diagnosis, heaps: out.heaps } : {}),
     load1: load1(),
   }),
 )
