@@ -100,6 +100,8 @@ describe('agent metrics (lab of 2 hosts)', () => {
       ).toBeGreaterThan(0)
       expect(sample(t, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 2 ** 20)
       expect(sample(t, 'process_cpu_seconds_total')).toBeGreaterThan(0)
+      // the agent runs with a small young generation (AGENT_NODE_FLAGS): 2 semi-spaces of ≤ 2 MiB
+      expect(sample(t, 'nodejs_heap_space_size_total_bytes{space="new"}')).toBeLessThanOrEqual(4 * 2 ** 20)
     }
 
     // info shows the agent process's RSS and CPU time
