@@ -21,7 +21,6 @@ export function metricsSources(meter: AgentMeter, node: MeteredNode): MetricsSou
   return {
     tasks: () => node.runtime()?.taskCounters,
     gossip: () => live(meter.gossip)?.stats(),
-    traffic: () => meter.traffic,
     netdb: () => {
       const db = live(meter.netdb)
       if (db === undefined) return undefined

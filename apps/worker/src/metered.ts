@@ -1,23 +1,15 @@
 /**
  * What the agent's metrics read, gathered where the agent builds its parts: the factories are
- * wrapped so that the node's current gossip, netdb and dataplane are known, the netdb's traffic
- * through the gossip mesh is counted, and each dataplane reconcile is timed. No package is
+ * wrapped so that the node's current gossip, netdb and dataplane are known and each dataplane
+ * reconcile is timed. No package is
  * changed for it: the counts are plain numbers here, read when metrics are scraped, and cost
  * nothing more when metrics are off.
  */
 import type { Dataplane, ReconcileResult } from '@swarmnet/dataplane'
 import type { Gossip } from '@swarmnet/gossip'
 import type { Clock } from '@swarmnet/interface'
-import type { Netdb, PubSub } from '@swarmnet/netdb'
+import type { Netdb } from '@swarmnet/netdb'
 import type { AgentFactories } from './ports.js'
-
-/** Endpoint-gossip messages (the netdb's) through the gossip mesh, and their payload bytes. */
-export interface Traffic {
-  messagesIn: number
-  bytesIn: number
-  messagesOut: number
-  bytesOut: number
-}
 
 export type ReconcileKind = 'reconcile' | 'peers' | 'teardown'
 
@@ -32,7 +24,6 @@ export class AgentMeter {
   #dataplane: Dataplane | undefined
   /** Processes spawned by dataplanes of earlier runtimes. */
   #retiredSpawns = 0
-  readonly traffic: Traffic = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
   /** Plan steps applied to the kernel (objects and entries added, changed or removed). */
   stepsApplied = 0
   /** Set by the metrics when they are on. */
@@ -56,32 +47,13 @@ export class AgentMeter {
         return this.gossip
       },
       netdb: (pubsub, nodeId) => {
-        this.netdb = f.netdb(this.#meteredPubSub(pubsub), nodeId)
+        this.netdb = f.netdb(pubsub, nodeId)
         return this.netdb
       },
       dataplane: (init) => {
         this.#retiredSpawns += this.#dataplane?.processes ?? 0
         this.#dataplane = f.dataplane(init)
         return this.#meteredDataplane(this.#dataplane)
-      },
-    }
-  }
-
-  #meteredPubSub(inner: PubSub): PubSub {
-    const t = this.traffic
-    return {
-      subscribe: (topic, handler) =>
-        inner.subscribe(topic, (data, from) => {
-          t.messagesIn++
-          t.bytesIn += data.byteLength
-          return handler(data, from)
-        }),
-      unsubscribe: (topic) => inner.unsubscribe(topic),
-      publish: async (topic, data, options) => {
-        const r = await inner.publish(topic, data, options)
-        t.messagesOut++
-        t.bytesOut += data.byteLength
-        return r
       },
     }
   }

@@ -11,7 +11,7 @@
  * | `swarmnet_reconcile_duration_seconds` | histogram | kind, outcome | each dataplane call |
  * | `swarmnet_kernel_entries_programmed_total` | counter | | plan steps applied |
  * | `swarmnet_dataplane_processes_total` | counter | | processes the dataplane spawned |
- * | `swarmnet_gossip_messages_total` | counter | direction | endpoint gossip in and out |
+ * | `swarmnet_gossip_messages_total` | counter | direction | gossip `stats()`: all topics |
  * | `swarmnet_gossip_payload_bytes_total` | counter | direction | their payload bytes |
  * | `swarmnet_gossip_dropped_total` | counter | reason | gossip and netdb `stats()` |
  * | `swarmnet_gossip_peers` | gauge | state | gossip `stats()` |
@@ -22,7 +22,7 @@
 import type { GossipStats } from '@swarmnet/gossip'
 import type { NetdbStats } from '@swarmnet/netdb'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { ReconcileObserver, Traffic } from './metered.js'
+import type { ReconcileObserver } from './metered.js'
 import type { TaskCounters } from './tasks.js'
 
 /** Where each metric comes from; every reader is called at scrape time. */
@@ -30,7 +30,6 @@ export interface MetricsSources {
   /** The task agent's counters, while the node is in a cluster. */
   tasks(): TaskCounters | undefined
   gossip(): GossipStats | undefined
-  traffic(): Traffic
   netdb(): { stats: NetdbStats; entries: ReadonlyMap<string, number> } | undefined
   kernel(): { stepsApplied: number; processes: number }
   /** Nodes in session with this manager; undefined on a worker (the gauge shows 0). */
@@ -72,10 +71,16 @@ function mirroredCounter(
   })
 }
 
-/** Drop reasons of endpoint gossip, each from the counter of the part that drops. */
+/** Drop reasons of gossip, each from the counter of the part that drops. */
 function dropped(gossip: GossipStats | undefined, netdb: NetdbStats | undefined): Sample[] {
   const out: Sample[] = []
-  if (gossip !== undefined) out.push([{ reason: 'not_admitted' }, gossip.droppedMessages])
+  if (gossip !== undefined)
+    out.push(
+      [{ reason: 'unadmitted_relay' }, gossip.droppedUnadmittedRelay],
+      [{ reason: 'unsigned' }, gossip.droppedUnsigned],
+      [{ reason: 'unknown_signer' }, gossip.droppedUnknownSigner],
+      [{ reason: 'bad_announcement' }, gossip.droppedBadAnnouncement],
+    )
   if (netdb !== undefined)
     out.push(
       [{ reason: 'malformed' }, netdb.droppedMalformed],
@@ -121,27 +126,28 @@ export function createAgentMetrics(src: MetricsSources, options: MetricsOptions 
   const traffic = [
     [
       'swarmnet_gossip_messages_total',
-      'Endpoint gossip messages received from and published to the gossip mesh.',
+      'Gossip messages (all topics) accepted from peers and published by this node.',
       'messages',
     ],
     [
       'swarmnet_gossip_payload_bytes_total',
-      'Payload bytes of the endpoint gossip messages (without gossipsub and transport overhead).',
+      'Payload bytes of those gossip messages (without gossipsub and transport overhead).',
       'bytes',
     ],
   ] as const
   for (const [name, help, unit] of traffic)
     mirroredCounter(registry, name, help, ['direction'], () => {
-      const t = src.traffic()
+      const g = src.gossip()
+      if (g === undefined) return []
       return [
-        [{ direction: 'in' }, t[`${unit}In`]],
-        [{ direction: 'out' }, t[`${unit}Out`]],
+        [{ direction: 'in' }, g[`${unit}In`]],
+        [{ direction: 'out' }, g[`${unit}Out`]],
       ]
     })
   mirroredCounter(
     registry,
     'swarmnet_gossip_dropped_total',
-    'Gossip messages dropped, by reason (not_admitted: sender or relay not admitted; publish_refused: ours).',
+    'Gossip messages dropped, by reason (gossip: unadmitted_relay, unsigned, unknown_signer, bad_announcement; netdb: malformed, wrong_owner, withdrawn_owner; publish_refused: ours).',
     ['reason'],
     () => dropped(src.gossip(), src.netdb()?.stats),
   )

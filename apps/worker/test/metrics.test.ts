@@ -1,13 +1,13 @@
 /**
  * The agent's metrics: what each metric reads from the parts' counters and `stats()` (a fake
  * set of sources, scraped as Prometheus text), and what the meter counts around the factories
- * (endpoint gossip through a recording pub/sub, dataplane calls timed on a manual clock).
+ * (dataplane calls timed on a manual clock).
  */
 
 import type { Dataplane, ReconcileResult } from '@swarmnet/dataplane'
 import type { GossipStats } from '@swarmnet/gossip'
 import { ManualClock } from '@swarmnet/interface'
-import type { NetdbStats, PubSub, PubSubHandler } from '@swarmnet/netdb'
+import type { NetdbStats } from '@swarmnet/netdb'
 import { describe, expect, it } from 'vitest'
 import { AgentMeter } from '../src/metered.js'
 import { createAgentMetrics, type MetricsSources } from '../src/metrics.js'
@@ -19,7 +19,15 @@ const gossipStats: GossipStats = {
   pending: 1,
   refusedPeers: 0,
   revokedPeers: 0,
-  droppedMessages: 4,
+  droppedMessages: 10,
+  droppedUnadmittedRelay: 1,
+  droppedUnsigned: 2,
+  droppedUnknownSigner: 3,
+  droppedBadAnnouncement: 4,
+  messagesOut: 4,
+  bytesOut: 321,
+  messagesIn: 7,
+  bytesIn: 700,
   deniedConnections: 0,
 }
 
@@ -41,7 +49,6 @@ function sources(over: Partial<MetricsSources> = {}): MetricsSources {
       transitions: { starting: 3, running: 3, failed: 1 },
     }),
     gossip: () => gossipStats,
-    traffic: () => ({ messagesIn: 7, bytesIn: 700, messagesOut: 4, bytesOut: 321 }),
     netdb: () => ({ stats: netdbStats, entries: new Map([['net-a', 3]]) }),
     kernel: () => ({ stepsApplied: 42, processes: 17 }),
     dispatcherSessions: async () => 3,
@@ -74,7 +81,10 @@ describe('agent metrics', () => {
       'swarmnet_gossip_messages_total{direction="out"} 4',
       'swarmnet_gossip_payload_bytes_total{direction="in"} 700',
       'swarmnet_gossip_payload_bytes_total{direction="out"} 321',
-      'swarmnet_gossip_dropped_total{reason="not_admitted"} 4',
+      'swarmnet_gossip_dropped_total{reason="unadmitted_relay"} 1',
+      'swarmnet_gossip_dropped_total{reason="unsigned"} 2',
+      'swarmnet_gossip_dropped_total{reason="unknown_signer"} 3',
+      'swarmnet_gossip_dropped_total{reason="bad_announcement"} 4',
       'swarmnet_gossip_dropped_total{reason="malformed"} 1',
       'swarmnet_gossip_dropped_total{reason="wrong_owner"} 2',
       'swarmnet_gossip_dropped_total{reason="withdrawn_owner"} 3',
@@ -110,7 +120,8 @@ describe('agent metrics', () => {
     expect(text).not.toContain('net-a')
     expect(s).toContain('swarmnet_dispatcher_sessions 0') // a worker holds no sessions
     expect(text).not.toMatch(/^swarmnet_gossip_peers/m)
-    expect(text).not.toContain('not_admitted')
+    expect(text).not.toContain('unsigned')
+    expect(text).not.toMatch(/^swarmnet_gossip_messages_total/m)
   })
 
   it("includes the process's RSS and CPU time (prom-client's default metrics)", async () => {
@@ -119,17 +130,6 @@ describe('agent metrics', () => {
     expect(text).toMatch(/^process_cpu_seconds_total \d/m)
   })
 })
-
-class RecordingPubSub implements PubSub {
-  readonly handlers = new Map<string, PubSubHandler>()
-  subscribe(topic: string, handler: PubSubHandler): void {
-    this.handlers.set(topic, handler)
-  }
-  unsubscribe(topic: string): void {
-    this.handlers.delete(topic)
-  }
-  async publish(): Promise<void> {}
-}
 
 function fakeDataplane(clock: ManualClock, next: () => ReconcileResult, tookMs: number): Dataplane {
   let spawned = 0
@@ -156,16 +156,11 @@ function fakeDataplane(clock: ManualClock, next: () => ReconcileResult, tookMs: 
 }
 
 describe('agent meter', () => {
-  it('counts endpoint gossip in and out, and times and counts every dataplane call', async () => {
+  it('times and counts every dataplane call, across the dataplanes of successive runtimes', async () => {
     const clock = new ManualClock()
-    const pubsub = new RecordingPubSub()
-    let result: ReconcileResult = { steps: 5, processes: 2, warnings: [] }
+    let result: ReconcileResult = { steps: 5, processes: 2, warnings: [], failed: new Map() }
     const made: Dataplane[] = []
     const base = {
-      netdb: (p: PubSub) => {
-        p.subscribe('net/a', () => undefined)
-        return { stats: () => netdbStats, p } as never
-      },
       dataplane: () => {
         const dp = fakeDataplane(clock, () => result, 40)
         made.push(dp)
@@ -177,12 +172,6 @@ describe('agent meter', () => {
     meter.onReconcile = (s, kind, outcome) => seen.push([s, kind, outcome])
     const f = meter.wrap(base)
 
-    const db = f.netdb(pubsub, 'node-1') as unknown as { p: PubSub }
-    await db.p.publish('net/a', new Uint8Array(10))
-    await pubsub.handlers.get('net/a')?.(new Uint8Array(25), { nodeId: 'node-2' })
-    await pubsub.handlers.get('net/a')?.(new Uint8Array(5), { nodeId: 'node-2' })
-    expect(meter.traffic).toEqual({ messagesIn: 2, bytesIn: 30, messagesOut: 1, bytesOut: 10 })
-
     const dp = f.dataplane({ advertiseAddress: '192.0.2.11' })
     await dp.reconcile({ networks: [], endpoints: [] })
     await dp.setPeers('a', [])
@@ -191,7 +180,7 @@ describe('agent meter', () => {
       [0.04, 'reconcile', 'ok'],
       [0.04, 'peers', 'ok'],
     ])
-    result = { steps: 9, processes: 1, warnings: ['fail'] }
+    result = { steps: 9, processes: 1, warnings: ['fail'], failed: new Map() }
     await expect(dp.reconcile({ networks: [], endpoints: [] })).rejects.toThrow('batch failed')
     expect(seen.at(-1)).toEqual([0.04, 'reconcile', 'error'])
     expect(meter.stepsApplied).toBe(10) // a failed call programmed nothing it could count
