@@ -10,25 +10,22 @@ import { chmod, mkdir, rm, unlink } from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import {
-  ConflictError,
-  InvalidInputError,
-  NotFoundError,
-  SwarmnetError,
-  serialQueue,
-} from '@swarmnet/interface'
-import { parseCidr } from '@swarmnet/ipv4'
+import { NotFoundError, serialQueue } from '@swarmnet/interface'
 import type { Manager } from '@swarmnet/manager'
-import { createManager, newNodeId } from '@swarmnet/manager'
+import { createManager } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
-import { createApiHandler, localApi, route, serviceApi } from '@swarmnet/wire'
-import { hostname, resolveAdvertiseAddr, splitHostPort, underlayOf } from './host.js'
+import type { Route } from '@swarmnet/wire'
+import { createApiHandler, localApi, route } from '@swarmnet/wire'
+import { startAgentMetrics } from './agent-metrics.js'
 import type { NodeIdentity } from './identity.js'
 import { IDENTITY_KEY, IDENTITY_TABLE } from './identity.js'
 import type { AgentInit } from './index.js'
 import { agentInfo } from './info.js'
-import { joinCluster } from './join.js'
+import { managerRoutes } from './manager-routes.js'
+import { initCluster, joinSwarm, leaveSwarm, type MembershipHost } from './membership.js'
+import { AgentMeter } from './metered.js'
+import { type MetricsServer, parseMetricsAddr } from './metrics-server.js'
 import { NodeRuntime } from './node-runtime.js'
 import { managerPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
@@ -40,27 +37,17 @@ export interface AgentDeps {
   factories: AgentFactories
 }
 
-export class NotAManagerError extends SwarmnetError {
-  constructor() {
-    super(
-      "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Run this command on a manager node.",
-      'ERR_NOT_MANAGER',
-    )
-  }
-}
-
-const DEFAULT_POOL = '10.0.0.0/8'
-const DEFAULT_POOL_MASK = 24
-export const DEFAULT_MANAGER_PORT = 2377
-export const DEFAULT_GOSSIP_PORT = 7946
-export const DEFAULT_DATA_PATH_PORT = 4789
-
 export class Agent {
   private readonly c: AgentDeps
   private readonly init: AgentInit
   private readonly pki: Pki
+  /** The factories, watched by the meter (what the metrics read). */
+  private readonly factories: AgentFactories
+  private readonly meter: AgentMeter
+  private readonly metricsAddr: { host: string; port: number } | undefined
   private store: Store
   private server: http.Server | undefined
+  private metricsServer: MetricsServer | undefined
   private runtime: NodeRuntime | undefined
   private manager: Manager | undefined
   /** Membership changes (init, join, leave, removal), one at a time. */
@@ -69,6 +56,9 @@ export class Agent {
   constructor(components: AgentDeps, init: AgentInit) {
     this.c = components
     this.init = init
+    this.metricsAddr = init.metricsAddr === undefined ? undefined : parseMetricsAddr(init.metricsAddr)
+    this.meter = new AgentMeter(components.clock)
+    this.factories = this.meter.wrap(components.factories)
     this.pki = components.factories.pki()
     this.store = components.factories.store(this.storePath)
   }
@@ -78,11 +68,26 @@ export class Agent {
   }
 
   async start(options?: AbortOptions): Promise<void> {
-    await mkdir(this.init.dataDir, { recursive: true, mode: 0o700 })
-    await this.store.open(options)
-    const id = await this.identity()
-    if (id !== undefined) await this.activate(id, options)
-    await this.listenLocal()
+    // first, so that an address in use fails the start before anything else runs
+    if (this.metricsAddr !== undefined)
+      this.metricsServer = await startAgentMetrics(
+        this.metricsAddr,
+        this.meter,
+        { runtime: () => this.runtime, manager: () => this.manager },
+        this.c.logger.child('metrics'),
+        options,
+      )
+    try {
+      await mkdir(this.init.dataDir, { recursive: true, mode: 0o700 })
+      await this.store.open(options)
+      const id = await this.identity()
+      if (id !== undefined) await this.activate(id, options)
+      await this.listenLocal()
+    } catch (err) {
+      await this.metricsServer?.close()
+      this.metricsServer = undefined
+      throw err
+    }
   }
 
   async stop(): Promise<void> {
@@ -95,6 +100,8 @@ export class Agent {
     await this.runtime?.stop()
     this.runtime = undefined
     await this.store.close()
+    await this.metricsServer?.close()
+    this.metricsServer = undefined
   }
 
   private async listenLocal(): Promise<void> {
@@ -135,7 +142,7 @@ export class Agent {
         logger: this.c.logger.child('node'),
         clock: this.c.clock,
         pki: this.pki,
-        factories: this.c.factories,
+        factories: this.factories,
         store: this.store,
         taskDirs: { stateDir: path.join(this.init.dataDir, 'tasks'), logDir: this.init.taskLogDir },
         ...(this.manager ? { manager: this.manager } : {}),
@@ -168,196 +175,28 @@ export class Agent {
     return this.runtime
   }
 
-  private requireManager(): { manager: Manager; id: NodeIdentity } {
-    const id = this.runtime?.identity
-    if (id === undefined) throw new NotFoundError('This node is not part of a swarm')
-    if (this.manager === undefined) throw new NotAManagerError()
-    return { manager: this.manager, id }
-  }
-
-  private async doInit(req: {
-    advertiseAddr?: string | undefined
-    listenAddr?: string | undefined
-    dataPathPort?: number | undefined
-    defaultAddrPool?: string | undefined
-    defaultAddrPoolMaskLen?: number | undefined
-  }) {
-    if (this.runtime !== undefined)
-      throw new ConflictError(
-        'This node is already part of a swarm. Use "swarmnet leave" to leave this swarm and join another one.',
-      )
-    const advertiseAddr = await resolveAdvertiseAddr(req.advertiseAddr)
-    const listen = splitHostPort(req.listenAddr ?? `0.0.0.0:${DEFAULT_MANAGER_PORT}`, DEFAULT_MANAGER_PORT)
-    const pool = req.defaultAddrPool ?? DEFAULT_POOL
-    if (parseCidr(pool) === undefined) throw new InvalidInputError(`invalid --default-addr-pool '${pool}'`)
-    const key = await this.c.factories.generatePeerKey()
-    const nodeId = newNodeId()
-    const csr = this.pki.createNodeCsr({ nodeId, peerId: key.peerId })
-    const gossipPort = DEFAULT_GOSSIP_PORT
-    const manager = this.newManager(listen.host, listen.port)
-    const boot = await manager.bootstrap({
-      nodeId,
-      hostname: hostname(),
-      advertiseAddr,
-      peerId: key.peerId,
-      gossipAddrs: [`/ip4/${advertiseAddr}/tcp/${gossipPort}/p2p/${key.peerId}`],
-      csrPem: csr.csrPem,
-      dataPathPort: req.dataPathPort ?? DEFAULT_DATA_PATH_PORT,
-      defaultAddrPool: pool,
-      defaultAddrPoolMaskLen: req.defaultAddrPoolMaskLen ?? DEFAULT_POOL_MASK,
-      defaultAddrPoolGiven: req.defaultAddrPool !== undefined,
-      underlayMtu: (await underlayOf(advertiseAddr))?.mtu,
-    })
-    const id: NodeIdentity = {
-      nodeId,
-      role: 'manager',
-      clusterId: boot.cluster.id,
-      hostname: hostname(),
-      caPem: boot.cluster.caCertPem,
-      certPem: boot.certPem,
-      keyPem: csr.keyPem,
-      peerKey: Buffer.from(key.privateKey).toString('base64'),
-      peerId: key.peerId,
-      managerAddr: `${advertiseAddr}:${listen.port}`,
-      advertiseAddr,
-      listenHost: listen.host,
-      listenPort: listen.port,
-      dataPathPort: boot.cluster.dataPathPort,
-      gossipPort,
-    }
-    try {
-      await this.activate(id)
-    } catch (err) {
-      // nothing of the half-made cluster may remain: a port in use must leave the node as it was
-      await this.deactivate()
-      throw err
-    }
-    await this.saveIdentity(id)
+  /** What the membership verbs see of this agent. */
+  private membershipHost(): MembershipHost {
     return {
-      nodeId,
-      clusterId: id.clusterId,
-      managerAddr: id.managerAddr,
-      workerToken: await manager.joinToken('worker', false),
+      pki: this.pki,
+      runtime: () => this.runtime,
+      generatePeerKey: () => this.c.factories.generatePeerKey(),
+      newManager: (host, port) => this.newManager(host, port),
+      activate: (id, options) => this.activate(id, options),
+      deactivate: () => this.deactivate(),
+      saveIdentity: (id, options) => this.saveIdentity(id, options),
     }
   }
 
-  private async doJoin(req: {
-    token: string
-    remoteAddr: string
-    advertiseAddr?: string | undefined
-    listenAddr?: string | undefined
-  }) {
-    if (this.runtime !== undefined)
-      throw new ConflictError(
-        'This node is already part of a swarm. Use "swarmnet leave" to leave this swarm and join another one.',
-      )
-    const remote = splitHostPort(req.remoteAddr, DEFAULT_MANAGER_PORT)
-    const advertiseAddr = await resolveAdvertiseAddr(req.advertiseAddr)
-    const key = await this.c.factories.generatePeerKey()
-    const gossipPort = DEFAULT_GOSSIP_PORT
-    const joined = await joinCluster(this.pki, {
-      token: req.token,
-      host: remote.host,
-      port: remote.port,
-      hostname: hostname(),
-      advertiseAddr,
-      peerId: key.peerId,
-      gossipAddrs: [`/ip4/${advertiseAddr}/tcp/${gossipPort}/p2p/${key.peerId}`],
-      underlayMtu: (await underlayOf(advertiseAddr))?.mtu,
-    })
-    const id: NodeIdentity = {
-      nodeId: joined.nodeId,
-      role: joined.role,
-      clusterId: joined.clusterId,
-      hostname: hostname(),
-      caPem: joined.caPem,
-      certPem: joined.certPem,
-      keyPem: joined.keyPem,
-      peerKey: Buffer.from(key.privateKey).toString('base64'),
-      peerId: key.peerId,
-      managerAddr: `${remote.host}:${remote.port}`,
-      advertiseAddr,
-      listenHost: '0.0.0.0',
-      listenPort: DEFAULT_MANAGER_PORT,
-      dataPathPort: joined.dataPathPort,
-      gossipPort,
-    }
-    await this.saveIdentity(id)
-    try {
-      await this.activate(id)
-    } catch (err) {
-      await this.deactivate()
-      throw err
-    }
-    return { nodeId: id.nodeId, role: id.role, clusterId: id.clusterId }
-  }
-
-  private async doLeave(force: boolean) {
-    const rt = this.runtime
-    if (rt === undefined) throw new NotFoundError('This node is not part of a swarm')
-    if (rt.identity.role === 'manager' && !force)
-      throw new ConflictError(
-        'You are attempting to leave the swarm on a node that is its manager: the cluster state would be lost. Use --force to ignore this message.',
-      )
-    if (rt.identity.role === 'worker')
-      await rt.leave().catch((err: Error) => {
-        if (!force)
-          throw new SwarmnetError(
-            `could not tell the manager (${err.message}); use --force to leave anyway`,
-            'ERR_LEAVE',
-          )
-      })
-    await this.deactivate()
-    return { ok: true as const }
-  }
-
-  private routes() {
+  private routes(): Route[] {
+    const member = this.membershipHost()
     return [
       route(localApi.info, async () =>
         agentInfo(this.runtime, await this.c.factories.capabilities(), this.init.version),
       ),
-      route(localApi.init, (req) => this.serial(() => this.doInit(req))),
-      route(localApi.join, (req) => this.serial(() => this.doJoin(req))),
-      route(localApi.leave, (req) => this.serial(() => this.doLeave(req.force))),
-      route(localApi.joinToken, async (req) => {
-        const { manager, id } = this.requireManager()
-        return {
-          role: req.role,
-          token: await manager.joinToken(req.role, req.rotate),
-          managerAddr: id.managerAddr,
-        }
-      }),
-      route(localApi.nodeList, () => {
-        const { manager, id } = this.requireManager()
-        return manager.listNodes(id.nodeId)
-      }),
-      route(localApi.nodeInspect, async (req) => {
-        const { manager, id } = this.requireManager()
-        const n = await manager.findNode(req.ref)
-        const all = await manager.listNodes(id.nodeId)
-        const v = all.find((x) => x.id === n.id)
-        if (v === undefined) throw new NotFoundError(`node ${req.ref} not found`)
-        return v
-      }),
-      route(localApi.nodeUpdate, (req) => {
-        const { manager, id } = this.requireManager()
-        return manager.updateNode(
-          req.ref,
-          req.availability ? { availability: req.availability } : {},
-          id.nodeId,
-        )
-      }),
-      route(localApi.networkCreate, async (req) =>
-        (await this.requireManager().manager.networks()).create(req),
-      ),
-      route(localApi.networkList, async () => (await this.requireManager().manager.networks()).list()),
-      route(localApi.networkInspect, async (req) =>
-        (await this.requireManager().manager.networks()).inspect(req.ref),
-      ),
-      route(localApi.networkRemove, async (req) => {
-        await (await this.requireManager().manager.networks()).remove(req.ref)
-        return { ok: true as const }
-      }),
+      route(localApi.init, (req) => this.serial(() => initCluster(member, req))),
+      route(localApi.join, (req) => this.serial(() => joinSwarm(member, req))),
+      route(localApi.leave, (req) => this.serial(() => leaveSwarm(member, req.force))),
       route(localApi.endpointAttach, (req) =>
         this.requireNode().networks.attach(req.network, req.id ?? newEndpointId()),
       ),
@@ -366,27 +205,7 @@ export class Agent {
         return { ok: true as const }
       }),
       route(localApi.endpointList, () => this.requireNode().networks.list()),
-      route(serviceApi.create, async (req) => (await this.requireManager().manager.services()).create(req)),
-      route(serviceApi.list, async () => (await this.requireManager().manager.services()).list()),
-      route(serviceApi.inspect, async (req) =>
-        (await this.requireManager().manager.services()).inspect(req.ref),
-      ),
-      route(serviceApi.ps, async (req) => (await this.requireManager().manager.services()).ps(req.ref)),
-      route(serviceApi.scale, async (req) =>
-        (await this.requireManager().manager.services()).scale(req.ref, req.replicas),
-      ),
-      route(serviceApi.remove, async (req) => {
-        await (await this.requireManager().manager.services()).remove(req.ref)
-        return { ok: true as const }
-      }),
-      route(serviceApi.logs, async (req) =>
-        (await this.requireManager().manager.services()).logs(req.ref, req.tail),
-      ),
-      route(localApi.nodeRemove, async (req) => {
-        const { manager, id } = this.requireManager()
-        await manager.removeNode(req.ref, req.force, id.nodeId)
-        return { ok: true as const }
-      }),
+      ...managerRoutes({ identity: () => this.runtime?.identity, manager: () => this.manager }),
     ]
   }
 }

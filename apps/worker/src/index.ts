@@ -16,6 +16,7 @@ import type { AgentPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
 import { defaultFactories } from './wiring.js'
 
+export { parseMetricsAddr } from './metrics-server.js'
 export { type AgentPeriods, DEFAULT_PERIODS, parsePeriods } from './periods.js'
 export type { AgentFactories } from './ports.js'
 
@@ -41,6 +42,8 @@ export interface AgentInit {
   version: string
   /** Periods and timeouts; defaults suit real hosts, emulated ones (the VM tier) want longer. */
   periods?: Partial<AgentPeriods>
+  /** `IP:PORT` to serve Prometheus metrics on (`GET /metrics`). @default off */
+  metricsAddr?: string
 }
 
 export function createAgent(components: AgentComponents, init: AgentInit): Agent {

@@ -1,7 +1,7 @@
 /** `swarmnet info`: this node, its cluster, its underlay and what the manager finds wrong. */
 import type { InfoView } from '@swarmnet/wire'
-import { DEFAULT_DATA_PATH_PORT, DEFAULT_GOSSIP_PORT } from './agent.js'
 import { hostname, kernelRelease } from './host.js'
+import { DEFAULT_DATA_PATH_PORT, DEFAULT_GOSSIP_PORT } from './membership.js'
 import type { NodeRuntime } from './node-runtime.js'
 
 export function agentInfo(
@@ -25,8 +25,21 @@ export function agentInfo(
     node: process.version,
     kernel: kernelRelease(),
     pid: process.pid,
-    tasks: runtime?.taskCounters ?? { started: 0, rejected: 0, failed: 0 },
+    tasks: taskTotals(runtime),
     ...(runtime?.underlayMtu !== undefined ? { underlayMtu: runtime.underlayMtu } : {}),
     warnings: [...(runtime?.warnings ?? [])],
+    agent: agentProcess(),
   }
+}
+
+/** The counters `info` shows (the transitions by state are for metrics). */
+function taskTotals(runtime: NodeRuntime | undefined): InfoView['tasks'] {
+  const c = runtime?.taskCounters
+  return { started: c?.started ?? 0, rejected: c?.rejected ?? 0, failed: c?.failed ?? 0 }
+}
+
+/** This process's resident memory and CPU time (the agent answers `info` itself). */
+function agentProcess(): NonNullable<InfoView['agent']> {
+  const cpu = process.cpuUsage()
+  return { rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }
 }

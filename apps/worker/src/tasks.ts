@@ -63,6 +63,11 @@ export interface TaskCounters {
   started: number
   rejected: number
   failed: number
+  /**
+   * Changes of a task's state as this node reports it to the manager, by the state entered
+   * (a state that lasts less than a sync period may be skipped). For metrics.
+   */
+  transitions?: Partial<Record<TaskReport['state'], number>>
 }
 
 export class TaskAgent {
@@ -77,7 +82,9 @@ export class TaskAgent {
   private desired = new Map<string, Assignment['desiredState']>()
   /** Tasks already counted as failed. */
   private readonly failedSeen = new Set<string>()
-  readonly counters: TaskCounters = { started: 0, rejected: 0, failed: 0 }
+  readonly counters: TaskCounters = { started: 0, rejected: 0, failed: 0, transitions: {} }
+  /** The state last reported of each task: a different one is a transition. */
+  private readonly reported = new Map<string, TaskReport['state']>()
 
   constructor(components: TaskAgentComponents) {
     this.c = components
@@ -115,6 +122,7 @@ export class TaskAgent {
   private async syncOnce(signal: AbortSignal): Promise<void> {
     const local = await this.c.runtime.list({ signal })
     const reports = await this.reports(local, signal)
+    this.countTransitions(reports)
     const held = new Set([...local.map((t) => t.id), ...(await this.c.networks.taskIds({ signal }))])
     for (const [id, t] of this.tasks) if (inFlight(t)) held.add(id)
     const res = await this.c.dispatcher.sync({ reports, held: [...held] }, { signal })
@@ -150,6 +158,15 @@ export class TaskAgent {
       reports.push(r)
     }
     return reports
+  }
+
+  private countTransitions(reports: readonly TaskReport[]): void {
+    const t = this.counters.transitions ?? {}
+    this.counters.transitions = t
+    const now = new Map(reports.map((r) => [r.id, r.state]))
+    for (const [id, state] of now) if (this.reported.get(id) !== state) t[state] = (t[state] ?? 0) + 1
+    this.reported.clear()
+    for (const [id, state] of now) this.reported.set(id, state)
   }
 
   /** Brings this node to the assignments; reads the runtime afresh, after the round trip. */

@@ -83,7 +83,15 @@ describe('task agent', () => {
     runtime.startGate.open()
     await clock.advance(SYNC_PERIOD_MS)
     expect(dispatcher.lastReports().map((r) => r.state)).toEqual(['running', 'running', 'running'])
-    expect(agent.counters).toEqual({ started: 3, rejected: 0, failed: 0 })
+    // each task's reported state changed twice (starting, then running): six transitions
+    expect(agent.counters).toEqual({
+      started: 3,
+      rejected: 0,
+      failed: 0,
+      transitions: { starting: 3, running: 3 },
+    })
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(agent.counters.transitions).toEqual({ starting: 3, running: 3 })
   })
 
   it('a task stopped before it started here is reported shut down, never started', async () => {
@@ -153,7 +161,8 @@ describe('task agent', () => {
     expect([...runtime.tasks.keys()]).toEqual(['b'])
     await clock.advance(SYNC_PERIOD_MS)
     expect(dispatcher.helds.at(-1)).toEqual(['b'])
-    expect(agent.counters).toEqual({ started: 2, rejected: 0, failed: 0 })
+    expect(agent.counters).toMatchObject({ started: 2, rejected: 0, failed: 0 })
+    expect(agent.counters.transitions).toEqual({ running: 2, shutdown: 1 })
   })
 
   it('adopts tasks that run already (agent restart) without starting them again', async () => {
@@ -198,7 +207,7 @@ describe('task agent', () => {
     await settle()
     expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
     expect([...networks.sandboxes]).toEqual(['t1'])
-    expect(agent.counters).toEqual({ started: 1, rejected: 0, failed: 0 })
+    expect(agent.counters).toMatchObject({ started: 1, rejected: 0, failed: 0 })
   })
 
   it('a task listed while still spawning and started since is reported running, not lost', async () => {
@@ -214,6 +223,6 @@ describe('task agent', () => {
     runtime.listGate.open()
     await settle()
     expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
-    expect(agent.counters).toEqual({ started: 1, rejected: 0, failed: 0 })
+    expect(agent.counters).toMatchObject({ started: 1, rejected: 0, failed: 0 })
   })
 })

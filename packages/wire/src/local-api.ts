@@ -71,6 +71,10 @@ export const infoView = z.object({
   underlayMtu: mtu.optional(),
   /** The manager's warnings about this node, from the last heartbeat (since 0.2). */
   warnings: warnings.default([]),
+  /** The agent process: resident memory and CPU time used, user + system (since 0.2). */
+  agent: z
+    .object({ rssBytes: z.number().int().nonnegative(), cpuSeconds: z.number().nonnegative() })
+    .optional(),
 })
 export type InfoView = z.infer<typeof infoView>
 

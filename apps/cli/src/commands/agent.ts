@@ -16,7 +16,9 @@ export function registerAgent(program: Command): void {
     .description('Run the node agent (foreground; --detach to run it in the background)')
     .option('-d, --detach', 'start in the background and return once it is ready')
     .option('--data-dir <dir>', 'state directory', env.dataDir)
-    .action(async (o: { detach?: boolean; dataDir: string }) => {
+    .option('--metrics-addr <ip:port>', 'serve Prometheus metrics on GET /metrics there (default: off)')
+    .action(async (o: { detach?: boolean; dataDir: string; metricsAddr?: string }) => {
+      if (o.metricsAddr !== undefined) await checkMetricsAddr(o.metricsAddr)
       if (process.getuid?.() !== 0) throw new CliError('the agent programs the kernel: run it as root')
       const running = await agentPid()
       if (running !== undefined)
@@ -26,7 +28,9 @@ export function registerAgent(program: Command): void {
       const periodsSet = Object.keys(env.vars).some((k) => /^SWARMNET_[A-Z_]+_(MS|PERIODS)$/.test(k))
       const periods = periodsSet ? await loadPeriods() : {}
       if (o.detach) {
-        const pid = await startAgentDetached()
+        const pid = await startAgentDetached(
+          o.metricsAddr === undefined ? [] : ['--metrics-addr', o.metricsAddr],
+        )
         console.log(`swarmnet agent started (pid ${pid}, log ${env.logFile})`)
         return
       }
@@ -49,6 +53,7 @@ export function registerAgent(program: Command): void {
           taskLogDir: env.taskLogDir,
           version: SWARMNET_VERSION,
           periods,
+          ...(o.metricsAddr !== undefined ? { metricsAddr: o.metricsAddr } : {}),
         },
       )
       await agent.start()
@@ -67,6 +72,15 @@ async function loadPeriods() {
   const { parsePeriods } = await import('@swarmnet/worker')
   try {
     return parsePeriods(env.vars)
+  } catch (err) {
+    throw new CliError((err as Error).message, 2)
+  }
+}
+
+async function checkMetricsAddr(addr: string): Promise<void> {
+  const { parseMetricsAddr } = await import('@swarmnet/worker')
+  try {
+    parseMetricsAddr(addr)
   } catch (err) {
     throw new CliError((err as Error).message, 2)
   }

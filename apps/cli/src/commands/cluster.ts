@@ -147,6 +147,10 @@ export function registerCluster(program: Command): void {
       console.log(
         `Tasks:            ${i.tasks.started} started, ${i.tasks.rejected} rejected, ${i.tasks.failed} failed (since the agent started)`,
       )
+      if (i.agent !== undefined)
+        console.log(
+          `Agent:            pid ${i.pid}, RSS ${(i.agent.rssBytes / 2 ** 20).toFixed(1)} MiB, CPU time ${i.agent.cpuSeconds.toFixed(1)} s`,
+        )
       console.log(`Versions:         swarmnet ${i.version}, node ${i.node}, kernel ${i.kernel}`)
       if (i.warnings.length > 0) console.log('WARNING:')
       for (const w of i.warnings) console.log(`  ${w}`)
