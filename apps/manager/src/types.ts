@@ -67,4 +67,6 @@ export interface Manager {
   networks(options?: AbortOptions): Promise<NetworkService>
   /** Services, tasks and the dispatcher. */
   services(options?: AbortOptions): Promise<ServiceController>
+  /** Nodes with an open session (kept-open mTLS connection) to this manager. */
+  readonly sessionCount: number
 }

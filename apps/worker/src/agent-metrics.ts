@@ -27,12 +27,7 @@ export function metricsSources(meter: AgentMeter, node: MeteredNode): MetricsSou
       return { stats: db.stats(), entries: new Map(db.networks().map((n) => [n, db.entries(n).length])) }
     },
     kernel: () => ({ stepsApplied: meter.stepsApplied, processes: meter.processesSpawned }),
-    dispatcherSessions: async () => {
-      const manager = node.manager()
-      const id = node.runtime()?.identity
-      if (manager === undefined || id === undefined) return undefined
-      return (await manager.listNodes(id.nodeId)).filter((n) => n.status === 'ready').length
-    },
+    dispatcherSessions: async () => node.manager()?.sessionCount,
   }
 }
 

@@ -78,6 +78,7 @@ export class AgentMeter {
       plan: (desired, options) => dp.plan(desired, options),
       observe: (options) => dp.observe(options),
       capabilities: (options) => dp.capabilities(options),
+      lbBackend: (options) => dp.lbBackend(options),
       get processes() {
         return dp.processes
       },
