@@ -35,6 +35,7 @@ export interface ServiceCreate {
   env: Record<string, string>
   restartCondition: 'any' | 'on-failure' | 'none'
   argv: string[]
+  endpointMode?: 'vip' | 'dnsrr' | undefined
 }
 
 export interface ServicesComponents {
@@ -119,6 +120,7 @@ export class ServiceController {
           argv: req.argv,
           env: req.env,
           networks,
+          endpointMode: req.endpointMode,
           restart: { condition: req.restartCondition },
         },
         existing,
@@ -126,8 +128,20 @@ export class ServiceController {
       if (req.global && req.replicas !== undefined)
         throw new ConflictError('--replicas cannot be used with --mode global')
       const now = this.c.clock.now()
-      const svc: Service = { id: newId(), ...v, version: 1, createdAt: now, updatedAt: now }
-      await this.services.put(svc.id, svc, options)
+      const id = newId()
+      const base: Service = { id, ...v, version: 1, createdAt: now, updatedAt: now }
+      // the VIPs are allocated with the record, before any task exists (dnsrr: none)
+      const vipNets = v.spec.endpointMode === 'dnsrr' ? [] : v.spec.networks
+      let svc = base
+      await this.c.networks.allocateVips(
+        id,
+        vipNets,
+        (virtualIps) => {
+          svc = { ...base, virtualIps }
+          return [this.services.putOp(id, svc)]
+        },
+        options,
+      )
       this.c.logger.info('service created', { service: svc.id, name: svc.name })
       return svc
     })
@@ -161,7 +175,7 @@ export class ServiceController {
   async remove(ref: string, options?: AbortOptions): Promise<void> {
     await this.serial(async () => {
       const s = await this.find(ref, options)
-      await this.services.del(s.id, options)
+      await this.c.networks.releaseVips(s.id, s.virtualIps ?? [], [this.services.delOp(s.id)], options)
       this.c.logger.info('service removed', { service: s.id, name: s.name })
     })
     this.wake()
@@ -366,6 +380,11 @@ export class ServiceController {
       argv: s.spec.argv,
       env: s.spec.env,
       networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
+      endpointMode: s.spec.endpointMode ?? 'vip',
+      virtualIPs: (s.virtualIps ?? []).map((vip) => ({
+        network: nets.get(vip.networkId) ?? vip.networkId,
+        addr: `${vip.ip}/${vip.prefix}`,
+      })),
       restartCondition: s.restart.condition,
       createdAt: new Date(s.createdAt).toISOString(),
       updatedAt: new Date(s.updatedAt).toISOString(),

@@ -32,7 +32,13 @@ export class LocalSet {
 
   /** Applies a diff at time `l`; returns the stamped adds. */
   apply(adds: readonly LocalEntry[], dels: readonly string[], l: number): Stamped[] {
-    const stamped = adds.map((e) => ({ ip: e.ip, mac: e.mac, vtep: e.vtep, l, ...(e.svc ? { svc: e.svc } : {}) }))
+    const stamped = adds.map((e) => ({
+      ip: e.ip,
+      mac: e.mac,
+      vtep: e.vtep,
+      l,
+      ...(e.svc ? { svc: e.svc } : {}),
+    }))
     for (const e of stamped) this.#entries.set(e.ip, e)
     for (const ip of dels) this.#entries.delete(ip)
     this.version = l
