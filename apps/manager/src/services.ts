@@ -19,6 +19,7 @@ import { Dispatcher } from './dispatcher.js'
 import { newId } from './ids.js'
 import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
+import { serviceView, taskRows } from './service-views.js'
 import { TaskIndex } from './task-index.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
@@ -102,6 +103,21 @@ export class ServiceController {
     this.periodic?.wake()
   }
 
+  private readonly listeners = new Set<() => void>()
+
+  /** Calls `listener` after a service is created or removed (its VIPs came or went). */
+  onServicesChanged(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Every service's VIP per network: the service-level records the manager's node gossips. */
+  async vipRecords(options?: AbortOptions) {
+    return (await this.allServices(options)).flatMap((s) =>
+      (s.virtualIps ?? []).map((v) => ({ networkId: v.networkId, serviceId: s.id, name: s.name, ip: v.ip })),
+    )
+  }
+
   /** Something changed since the last pass (or the first pass is still to come). */
   private dirty = true
   /** Node status and availability at the last pass. */
@@ -146,6 +162,7 @@ export class ServiceController {
       return svc
     })
     this.wake()
+    for (const l of this.listeners) l()
     return this.view(result, options)
   }
 
@@ -179,6 +196,7 @@ export class ServiceController {
       this.c.logger.info('service removed', { service: s.id, name: s.name })
     })
     this.wake()
+    for (const l of this.listeners) l()
   }
 
   /** Services that name a network, and the tasks not over yet (their addresses are in use). */
@@ -195,28 +213,7 @@ export class ServiceController {
     const tasks = await this.serviceTasks(svc.id, options)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
-    const now = this.c.clock.now()
-    return this.orch.serviceTasksView(svc, tasks, nodes, now).map((v) => {
-      const t = tasks.find((x) => x.id === v.id) as Task
-      return {
-        id: t.id,
-        name: v.name,
-        service: svc.name,
-        slot: t.slot,
-        node: nodes.find((n) => n.id === t.nodeId)?.hostname ?? t.nodeId,
-        nodeId: t.nodeId,
-        desiredState: t.desiredState,
-        state: t.state,
-        currentState: v.currentState,
-        error: t.error,
-        ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
-        addresses: (t.attachments ?? []).map((a) => ({
-          network: nets.get(a.networkId) ?? a.networkId,
-          ip: a.ip,
-          mac: a.mac,
-        })),
-      }
-    })
+    return taskRows(this.orch, svc, tasks, nodes, nets, this.c.clock.now())
   }
 
   /** Recent log lines of each task of a service, fetched from the nodes through their next sync. */
@@ -367,27 +364,6 @@ export class ServiceController {
     const tasks = await this.serviceTasks(s.id, options)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
-    const v = this.orch.serviceView(s, tasks, nodes)
-    return {
-      id: s.id,
-      name: s.name,
-      mode: 'global' in s.mode ? 'global' : 'replicated',
-      replicas: v.replicas,
-      desired:
-        'replicated' in s.mode
-          ? s.mode.replicated.replicas
-          : nodes.filter((n) => n.status === 'ready' && n.availability === 'active').length,
-      argv: s.spec.argv,
-      env: s.spec.env,
-      networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
-      endpointMode: s.spec.endpointMode ?? 'vip',
-      virtualIPs: (s.virtualIps ?? []).map((vip) => ({
-        network: nets.get(vip.networkId) ?? vip.networkId,
-        addr: `${vip.ip}/${vip.prefix}`,
-      })),
-      restartCondition: s.restart.condition,
-      createdAt: new Date(s.createdAt).toISOString(),
-      updatedAt: new Date(s.updatedAt).toISOString(),
-    }
+    return serviceView(this.orch, s, tasks, nodes, nets)
   }
 }

@@ -42,6 +42,8 @@ export interface InitRequest {
   dataPathPort?: number | undefined
   defaultAddrPool?: string | undefined
   defaultAddrPoolMaskLen?: number | undefined
+  /** the resolver's upstreams `IP[:PORT]`; absent: the node's /etc/resolv.conf */
+  dnsUpstreams?: string[] | undefined
 }
 
 /** `join` as the local API parsed it. */
@@ -50,6 +52,7 @@ export interface JoinApiRequest {
   remoteAddr: string
   advertiseAddr?: string | undefined
   listenAddr?: string | undefined
+  dnsUpstreams?: string[] | undefined
 }
 
 function refuseIfMember(host: MembershipHost): void {
@@ -100,6 +103,7 @@ export async function initCluster(host: MembershipHost, req: InitRequest, option
     listenPort: listen.port,
     dataPathPort: boot.cluster.dataPathPort,
     gossipPort,
+    ...(req.dnsUpstreams !== undefined ? { dnsUpstreams: req.dnsUpstreams } : {}),
   }
   try {
     await host.activate(id, options)
@@ -154,6 +158,7 @@ export async function joinSwarm(host: MembershipHost, req: JoinApiRequest, optio
     listenPort: DEFAULT_MANAGER_PORT,
     dataPathPort: joined.dataPathPort,
     gossipPort,
+    ...(req.dnsUpstreams !== undefined ? { dnsUpstreams: req.dnsUpstreams } : {}),
   }
   await host.saveIdentity(id, options)
   try {
