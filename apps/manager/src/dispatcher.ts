@@ -62,6 +62,17 @@ export class Dispatcher {
 
   constructor(private readonly c: DispatcherComponents) {}
 
+  /** Bumped when a node's status changes: every watch answers, and each node heartbeats at once. */
+  private membershipEpoch = 0
+
+  /** A node went down or came back: every node learns it now, not at its next heartbeat. */
+  membershipChanged(): void {
+    this.membershipEpoch++
+    const all = [...this.watchers.values()]
+    this.watchers.clear()
+    for (const set of all) for (const wake of set) wake()
+  }
+
   /** The node's assignments moved: its watch answers now. */
   nodeChanged(nodeId: string): void {
     const w = this.watchers.get(nodeId)
@@ -75,9 +86,15 @@ export class Dispatcher {
    * wanted), or after `waitMs` with nothing: the push half of the session, so a node learns of
    * its assignments at once instead of at its next sync.
    */
-  async watch(nodeId: string, since: string, waitMs: number, options?: AbortOptions): Promise<boolean> {
+  async watch(
+    nodeId: string,
+    since: string,
+    waitMs: number,
+    options?: AbortOptions,
+  ): Promise<{ changed: boolean; membership: boolean }> {
     await this.c.index.load(options)
-    if (this.pending(nodeId, since)) return true
+    const epoch = this.membershipEpoch
+    if (this.pending(nodeId, since)) return { changed: true, membership: false }
     const stop = new AbortController()
     const woken = new Promise<void>((resolve) => {
       let set = this.watchers.get(nodeId)
@@ -95,7 +112,7 @@ export class Dispatcher {
     const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
     await Promise.race([woken, this.c.clock.sleep(waitMs, { signal }).catch(() => undefined)])
     stop.abort()
-    return this.pending(nodeId, since)
+    return { changed: this.pending(nodeId, since), membership: this.membershipEpoch !== epoch }
   }
 
   private pending(nodeId: string, since: string): boolean {

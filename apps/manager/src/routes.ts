@@ -41,7 +41,7 @@ export function managerRoutes(d: RouteDeps) {
     }),
     route(dispatcherApi.watch, async (req, ctx) => {
       const n = await d.caller(ctx)
-      return { changed: await (await d.services()).dispatcher.watch(n.id, req.since, req.waitMs) }
+      return (await d.services()).dispatcher.watch(n.id, req.since, req.waitMs)
     }),
     route(managerApi.attach, async (req, ctx) => {
       const n = await d.caller(ctx)

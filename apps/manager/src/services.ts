@@ -244,6 +244,7 @@ export class ServiceController {
     const nodesNow = nodes.map((n) => `${n.id}:${n.status}:${n.availability}`).join()
     this.ticks = (this.ticks + 1) % FULL_PASS_EVERY
     if (!this.dirty && nodesNow === this.nodesSeen && this.ticks !== 0) return
+    if (nodesNow !== this.nodesSeen && this.nodesSeen !== '') this.dispatcher.membershipChanged()
     this.dirty = false
     this.nodesSeen = nodesNow
     try {

@@ -211,7 +211,11 @@ export class Agent {
         return { ok: true as const }
       }),
       route(localApi.endpointList, () => this.requireNode().networks.list()),
-      ...managerRoutes({ identity: () => this.runtime?.identity, manager: () => this.manager }),
+      ...managerRoutes({
+        identity: () => this.runtime?.identity,
+        manager: () => this.manager,
+        services: (networkId) => this.runtime?.networkServices(networkId),
+      }),
     ]
   }
 }

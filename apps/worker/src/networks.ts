@@ -181,7 +181,8 @@ export class NetworkController {
         id: r.id,
         attachments: r.attachments,
         task: true,
-        ...(r.service !== undefined ? { service: r.service } : {}),
+        // out of the load balancers and DNS until its process runs (enable)
+        ...(r.service !== undefined ? { service: r.service, disabled: prev?.disabled ?? true } : {}),
         ...(prev?.gatewayIp !== undefined ? { gatewayIp: prev.gatewayIp } : {}),
       }
       if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others], this.gateway)
@@ -208,17 +209,27 @@ export class NetworkController {
    * node takes them out of its load balancers and DNS while they still run.
    */
   async disable(ids: readonly string[], options?: AbortOptions): Promise<void> {
+    if (await this.setDisabled(ids, true, options)) await this.reconcileNow(options)
+  }
+
+  /** Tasks whose process runs: their entries join the load balancers and DNS everywhere. */
+  async enable(ids: readonly string[], options?: AbortOptions): Promise<void> {
+    await this.setDisabled(ids, false, options)
+  }
+
+  /** Sets the endpoints' flag and republishes their networks; false when nothing changed. */
+  private async setDisabled(ids: readonly string[], disabled: boolean, options?: AbortOptions) {
     const networks = new Set<string>()
     for (const id of ids) {
       const ep = await this.local.get(id, options)
-      if (ep === undefined || ep.disabled === true) continue
-      await this.local.put(id, { ...ep, disabled: true }, options)
+      if (ep === undefined || (ep.disabled === true) === disabled) continue
+      const { disabled: _, ...rest } = ep
+      await this.local.put(id, disabled ? { ...rest, disabled: true } : rest, options)
       for (const a of ep.attachments) networks.add(a.network.id)
     }
-    if (networks.size === 0) return
     const eps = await this.endpoints(options)
     for (const n of networks) await this.publish(n, eps, options)
-    await this.reconcileNow(options)
+    return networks.size > 0
   }
 
   /**

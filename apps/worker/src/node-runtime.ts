@@ -90,6 +90,18 @@ export class NodeRuntime {
     return this.tasks?.counters ?? { started: 0, rejected: 0, failed: 0 }
   }
 
+  /** A network's services as this node's gossip shows them (`network inspect`). */
+  networkServices(networkId: string) {
+    const table = this.net?.services(networkId)
+    if (table === undefined) return undefined
+    return [...table.byName.values()].map((s) => ({
+      id: s.id,
+      name: s.name,
+      ...(s.vip !== undefined ? { vip: s.vip } : {}),
+      tasks: s.tasks.map((t) => ({ ip: t.ip, node: t.node, draining: t.disabled })),
+    }))
+  }
+
   /** The resolver's state, for `info`. */
   get dns(): { upstreams: string[]; listening: boolean } | undefined {
     return this.discovery?.info
@@ -212,6 +224,8 @@ export class NodeRuntime {
           { since, waitMs: WATCH_WAIT_MS },
           { signal, timeoutMs: WATCH_WAIT_MS + Math.max(5_000, 5 * retryMs) },
         )
+        // a node went down or came back: heartbeat now, its answer carries the new peer list
+        if (res.membership) this.heartbeats?.wake()
         if (!res.changed) continue
         const synced = this.dispatcher.nextSync(signal)
         this.tasks?.wake()

@@ -34,7 +34,7 @@ export interface TaskAgentComponents {
   logger: Logger
   clock: Clock
   runtime: Runtime
-  networks: Pick<NetworkController, 'prepare' | 'release' | 'disable' | 'taskIds' | 'namespaceOf'>
+  networks: Pick<NetworkController, 'prepare' | 'release' | 'disable' | 'enable' | 'taskIds' | 'namespaceOf'>
   /** The dispatcher session with the manager: reports and held tasks out, assignments in. */
   dispatcher: Dispatcher
   hostname: string
@@ -274,6 +274,12 @@ export class TaskAgent {
     const ready = batch.filter((a) => !prepared.failed.has(a.id))
     for (const a of ready) this.tasks.set(a.id, { phase: 'starting' })
     await Promise.all(ready.map((a) => this.startProcess(a, prepared.created.has(a.id), signal)))
+    // in the load balancers and DNS once their process runs
+    const started = ready.filter((a) => this.tasks.get(a.id)?.phase === 'started').map((a) => a.id)
+    if (started.length > 0)
+      await this.c.networks
+        .enable(started, { signal })
+        .catch((err: unknown) => this.c.logger.warn('enabling endpoints failed', { tasks: started, err }))
   }
 
   private async rejectAll(batch: readonly Assignment[], err: unknown, signal: AbortSignal): Promise<void> {

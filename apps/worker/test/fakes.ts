@@ -114,6 +114,9 @@ export class FakeNetworks {
     this.onDisable?.(ids)
     this.events.push(...ids.map((id) => `disable:${id}`))
   }
+  async enable(ids: readonly string[]): Promise<void> {
+    this.events.push(...ids.map((id) => `enable:${id}`))
+  }
   async release(ids: readonly string[]): Promise<void> {
     this.events.push(...ids.map((id) => `release:${id}`))
     for (const id of ids) this.sandboxes.delete(id)

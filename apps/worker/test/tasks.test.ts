@@ -155,7 +155,7 @@ describe('task agent', () => {
     await clock.advance(SYNC_PERIOD_MS)
     expect(runtime.running()).toEqual(['b'])
     expect([...networks.sandboxes]).toEqual(['b'])
-    expect(networks.events).toEqual(['disable:a', 'release:a'])
+    expect(networks.events).toEqual(['enable:a', 'enable:b', 'disable:a', 'release:a'])
     expect(runningAtDisable).toEqual(['a', 'b'])
     await clock.advance(SYNC_PERIOD_MS)
     expect(dispatcher.lastReports()).toEqual([

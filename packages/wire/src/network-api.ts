@@ -17,6 +17,20 @@ export const networkView = z.object({
   endpoints: z.number().int(),
   /** MTU of the network's devices on every node (since 0.2). */
   mtu: mtu.optional(),
+  /**
+   * `network inspect`: each service on the network as the answering node's gossip shows it
+   * (since 0.4; like `docker network inspect -v`): its VIP and its tasks' addresses.
+   */
+  services: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        vip: z.string().optional(),
+        tasks: z.array(z.object({ ip: z.string(), node: z.string(), draining: z.boolean() })),
+      }),
+    )
+    .optional(),
 })
 export type NetworkView = z.infer<typeof networkView>
 

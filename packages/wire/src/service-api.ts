@@ -143,6 +143,7 @@ export const dispatcherApi = {
     'POST',
     '/v1/tasks/watch',
     z.object({ since: revision, waitMs: z.number().int().min(0).max(60_000) }),
-    z.object({ changed: z.boolean() }),
+    /** `membership`: a node's status changed (since 0.4): heartbeat now to learn it */
+    z.object({ changed: z.boolean(), membership: z.boolean().default(false) }),
   ),
 } as const
