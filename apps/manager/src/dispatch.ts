@@ -18,7 +18,15 @@ export function assignmentOf(
     if (n === undefined) continue
     attachments.push({
       id: t.id,
-      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: mtuOf(n) },
+      network: {
+        id: n.id,
+        name: n.name,
+        vni: n.vni,
+        subnet: n.subnet,
+        gateway: n.gateway,
+        mtu: mtuOf(n),
+        ...(n.encrypted ? { encrypted: true } : {}),
+      },
       ip: a.ip,
       prefix: a.prefix,
       mac: a.mac,

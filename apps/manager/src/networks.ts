@@ -8,7 +8,7 @@
 import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, InvalidInputError, NotSupportedError, serialQueue } from '@swarmnet/interface'
+import { ConflictError, InvalidInputError, serialQueue } from '@swarmnet/interface'
 import type { TaskAttachment } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
@@ -46,6 +46,7 @@ export class NetworkService {
   private readonly logger: Logger
   /** The underlay MTUs the nodes report, for the default network MTU. */
   private readonly underlayMtus: (options?: AbortOptions) => Promise<number[]>
+  private readonly keyGeneration: () => number | undefined
   private readonly networks
   private readonly endpoints
   private readonly state
@@ -67,6 +68,8 @@ export class NetworkService {
       /** The nodes' underlay addresses: no overlay subnet may contain one. */
       nodeAddrs: (options?: AbortOptions) => Promise<string[]>
       underlayMtus?: (options?: AbortOptions) => Promise<number[]>
+      /** The IPsec keyring generation in use (network inspect). */
+      keyGeneration?: () => number | undefined
     },
     pool: { pools: string[]; size: number },
   ) {
@@ -76,6 +79,7 @@ export class NetworkService {
     this.clock = c.clock
     this.logger = c.logger
     this.underlayMtus = c.underlayMtus ?? (async () => [])
+    this.keyGeneration = c.keyGeneration ?? (() => undefined)
     this.pool = pool
     this.networks = c.store.table<NetworkRecord>('networks')
     this.endpoints = c.store.table<EndpointRecord>('endpoints')
@@ -116,11 +120,10 @@ export class NetworkService {
         throw new InvalidInputError(`driver '${req.driver}' is not supported: only 'overlay'`)
       for (const k of Object.keys(req.options))
         if (!KNOWN_OPTIONS.has(k)) throw new InvalidInputError(`unknown network option '${k}'`)
-      if ('encrypted' in req.options)
-        throw new NotSupportedError('encrypted overlay networks (--opt encrypted) are not supported yet')
+      const encrypted = encryptedOption(req.options.encrypted)
       if (req.gateway !== undefined && req.subnet === undefined)
         throw new InvalidInputError('--gateway needs --subnet')
-      const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options))
+      const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options), encrypted)
       const all = await this.allNetworks(options)
       if (all.some((n) => n.name === req.name))
         throw new ConflictError(`network with name ${req.name} already exists`)
@@ -141,12 +144,18 @@ export class NetworkService {
           subnet: got.subnet,
           gateway: got.gateway,
           vni: got.vni,
-          encrypted: false,
+          encrypted,
           attachable: req.attachable,
           createdAt: new Date(this.clock.now()).toISOString(),
           mtu,
         }
-        this.logger.info('network created', { network: id, name: req.name, vni: got.vni, subnet: got.subnet })
+        this.logger.info('network created', {
+          network: id,
+          name: req.name,
+          vni: got.vni,
+          subnet: got.subnet,
+          encrypted,
+        })
         return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
       }, options)
     })
@@ -342,19 +351,35 @@ export class NetworkService {
       createdAt: n.createdAt,
       endpoints,
       mtu: mtuOf(n),
+      ...(n.encrypted && this.keyGeneration() !== undefined ? { keyGeneration: this.keyGeneration() } : {}),
     }
   }
 
   private endpointView(e: EndpointRecord, n: NetworkRecord): EndpointView {
     return {
       id: e.id,
-      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: mtuOf(n) },
+      network: {
+        id: n.id,
+        name: n.name,
+        vni: n.vni,
+        subnet: n.subnet,
+        gateway: n.gateway,
+        mtu: mtuOf(n),
+        ...(n.encrypted ? { encrypted: true } : {}),
+      },
       ip: e.ip,
       prefix: e.prefix,
       mac: e.mac,
       node: e.node,
     }
   }
+}
+
+/** `--opt encrypted` (Docker's form has no value; `=true`/`=false` are taken too). */
+export function encryptedOption(value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false
+  if (value === '' || value === 'true') return true
+  throw new InvalidInputError(`invalid --opt encrypted=${value}: expected no value, true or false`)
 }
 
 /** A network's MTU; networks created before MTUs were stored have Docker's 1450. */

@@ -41,7 +41,8 @@ export function managerRoutes(d: RouteDeps) {
     }),
     route(dispatcherApi.watch, async (req, ctx) => {
       const n = await d.caller(ctx)
-      return { changed: await (await d.services()).dispatcher.watch(n.id, req.since, req.waitMs) }
+      const dispatcher = (await d.services()).dispatcher
+      return { changed: await dispatcher.watch(n.id, req.since, req.waitMs, undefined, req.keys) }
     }),
     route(managerApi.attach, async (req, ctx) => {
       const n = await d.caller(ctx)

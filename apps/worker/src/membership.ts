@@ -42,6 +42,7 @@ export interface InitRequest {
   dataPathPort?: number | undefined
   defaultAddrPool?: string | undefined
   defaultAddrPoolMaskLen?: number | undefined
+  encryptionKeyRotationMs?: number | undefined
 }
 
 /** `join` as the local API parsed it. */
@@ -83,6 +84,9 @@ export async function initCluster(host: MembershipHost, req: InitRequest, option
     defaultAddrPoolMaskLen: req.defaultAddrPoolMaskLen ?? DEFAULT_POOL_MASK,
     defaultAddrPoolGiven: req.defaultAddrPool !== undefined,
     underlayMtu: (await underlayOf(advertiseAddr, options))?.mtu,
+    ...(req.encryptionKeyRotationMs !== undefined
+      ? { encryptionKeyRotationMs: req.encryptionKeyRotationMs }
+      : {}),
   })
   const id: NodeIdentity = {
     nodeId,

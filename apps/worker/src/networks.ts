@@ -5,6 +5,10 @@
  * gossip) and runs at least every {@link RECONCILE_PERIOD_MS} to repair drift, so an entry
  * deleted by hand comes back within that period.
  *
+ * Encrypted networks: the keyring (from the dispatcher session, kept in memory only) and the
+ * admitted nodes' underlay addresses (from the heartbeat's membership) are part of the desired
+ * state; each change of either kicks a reconcile.
+ *
  * Order on attach: address from the manager → record persisted → netdb joined (subscribe
  * before publishing, so the snapshot answer is not missed) → local entry published →
  * kernel reconciled. Detach runs the reverse, and releases the address last.
@@ -15,7 +19,7 @@ import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { NotFoundError, type Periodic, SwarmnetError, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Netdb } from '@swarmnet/netdb'
 import type { Store } from '@swarmnet/store'
-import type { ApiTarget, EndpointView } from '@swarmnet/wire'
+import type { ApiTarget, EndpointView, Keyring } from '@swarmnet/wire'
 import { callApi, managerApi } from '@swarmnet/wire'
 
 export const RECONCILE_PERIOD_MS = 5_000
@@ -54,6 +58,10 @@ export class NetworkController {
   /** Reconciles, one at a time. */
   private readonly serial = serialQueue()
   private unwatch: (() => void) | undefined
+  /** The IPsec keyring, as the manager last handed it (never persisted, never logged). */
+  private keyring: Keyring | undefined
+  /** Underlay addresses of the admitted nodes, once the manager told them. */
+  private members: readonly string[] | undefined
 
   constructor(components: NetworkControllerComponents, vtep: string) {
     this.c = components
@@ -233,6 +241,30 @@ export class NetworkController {
     await this.c.netdb.setLocal(networkId, entries, options)
   }
 
+  /** The keyring version held (the dispatcher asks for a newer one). */
+  get keyVersion(): string | undefined {
+    return this.keyring?.version
+  }
+
+  /** A new keyring from the manager: SAs follow at the next reconcile, kicked now. */
+  setKeys(keyring: Keyring): void {
+    if (keyring.version === this.keyring?.version) return
+    this.keyring = keyring
+    this.c.logger.info('encryption keys received', {
+      generation: keyring.generation,
+      primary: keyring.primary,
+    })
+    this.wake()
+  }
+
+  /** The admitted nodes' underlay addresses: vxlan from anyone else is dropped. */
+  setMembers(addresses: readonly string[]): void {
+    const next = [...new Set([this.vtep, ...addresses])].sort()
+    if (this.members !== undefined && next.join() === this.members.join()) return
+    this.members = next
+    this.wake()
+  }
+
   private wake(): void {
     this.periodic?.wake()
   }
@@ -257,12 +289,17 @@ export class NetworkController {
         subnet: n.subnet,
         gateway: n.gateway,
         ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
+        ...(n.encrypted === true ? { encrypted: true } : {}),
         peers: this.c.netdb.entries(n.id).map((p) => ({ ip: p.ip, mac: p.mac, vtep: p.vtep })),
       })),
       endpoints: eps.map((e) => ({
         id: e.id,
         attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
       })),
+      ...(this.members !== undefined ? { members: this.members } : {}),
+      ...(this.keyring !== undefined
+        ? { encryption: { keys: this.keyring.keys, primary: this.keyring.primary } }
+        : {}),
     }
   }
 }

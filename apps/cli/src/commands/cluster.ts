@@ -4,6 +4,7 @@ import { isIpv4, parseHostPort } from '@swarmnet/ipv4'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
 import { call, ensureAgent } from '../client.js'
+import { parseDuration } from '../duration.js'
 import { CliError } from '../errors.js'
 import { printJson } from '../output.js'
 
@@ -39,6 +40,11 @@ export function registerCluster(program: Command): void {
       (v) => Number(v),
       24,
     )
+    .option(
+      '--encryption-key-rotation <duration>',
+      'how often the keys of encrypted networks rotate, e.g. 12h, 30m (at least 1m)',
+      parseDuration('--encryption-key-rotation'),
+    )
     .action(
       async (o: {
         advertiseAddr?: string
@@ -46,6 +52,7 @@ export function registerCluster(program: Command): void {
         dataPathPort?: number
         defaultAddrPool?: string
         defaultAddrPoolMaskLength: number
+        encryptionKeyRotation?: number
       }) => {
         await ensureAgent()
         const res = await call(
@@ -56,6 +63,9 @@ export function registerCluster(program: Command): void {
             ...(o.dataPathPort ? { dataPathPort: o.dataPathPort } : {}),
             ...(o.defaultAddrPool ? { defaultAddrPool: o.defaultAddrPool } : {}),
             defaultAddrPoolMaskLen: o.defaultAddrPoolMaskLength,
+            ...(o.encryptionKeyRotation !== undefined
+              ? { encryptionKeyRotationMs: o.encryptionKeyRotation }
+              : {}),
           },
           120_000,
         )
