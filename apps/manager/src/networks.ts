@@ -358,15 +358,7 @@ export class NetworkService {
   private endpointView(e: EndpointRecord, n: NetworkRecord): EndpointView {
     return {
       id: e.id,
-      network: {
-        id: n.id,
-        name: n.name,
-        vni: n.vni,
-        subnet: n.subnet,
-        gateway: n.gateway,
-        mtu: mtuOf(n),
-        ...(n.encrypted ? { encrypted: true } : {}),
-      },
+      network: networkSpecOf(n),
       ip: e.ip,
       prefix: e.prefix,
       mac: e.mac,
@@ -380,6 +372,19 @@ export function encryptedOption(value: string | undefined): boolean {
   if (value === undefined || value === 'false') return false
   if (value === '' || value === 'true') return true
   throw new InvalidInputError(`invalid --opt encrypted=${value}: expected no value, true or false`)
+}
+
+/** What a node needs of a network to build its side of it (with an endpoint or a task). */
+export function networkSpecOf(n: NetworkRecord): EndpointView['network'] {
+  return {
+    id: n.id,
+    name: n.name,
+    vni: n.vni,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    mtu: mtuOf(n),
+    ...(n.encrypted ? { encrypted: true } : {}),
+  }
 }
 
 /** A network's MTU; networks created before MTUs were stored have Docker's 1450. */

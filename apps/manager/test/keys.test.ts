@@ -1,15 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import type { Logger } from '@swarmnet/interface'
 import { ManualClock, settle } from '@swarmnet/interface'
-import { type Logger, silentLogger } from '@swarmnet/logger'
-import { createOrchestrator, type Service, type Task } from '@swarmnet/orchestrator'
+import { silentLogger } from '@swarmnet/logger'
 import { createStore, type Store } from '@swarmnet/store'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Dispatcher } from '../src/dispatcher.js'
+import type { Dispatcher } from '../src/dispatcher.js'
 import { KeyManager, keyringOf, rotated } from '../src/keys.js'
-import type { NetworkService } from '../src/networks.js'
-import { TaskIndex } from '../src/task-index.js'
+import type { TaskIndex } from '../src/task-index.js'
+import { dispatcherFor } from './fixtures.js'
 
 const HOUR = 3_600_000
 
@@ -122,21 +122,7 @@ describe('dispatcher: the keyring rides the node session', () => {
     await store.open()
     keys = new KeyManager({ store, clock, logger: silentLogger })
     await keys.keyring()
-    const tasks = store.table<Task>('tasks')
-    index = new TaskIndex(tasks, (nodeId) => dispatcher.nodeChanged(nodeId))
-    dispatcher = new Dispatcher({
-      store,
-      clock,
-      logger: silentLogger,
-      networks: { allNetworks: async () => [], releaseUnheld: async () => {} } as unknown as NetworkService,
-      orchestrator: createOrchestrator(),
-      tasks,
-      services: store.table<Service>('services'),
-      index,
-      serial: (fn) => fn(),
-      wake: () => {},
-      keys,
-    })
+    ;({ dispatcher, index } = dispatcherFor(store, clock, keys))
   })
   afterEach(async () => {
     index.close()
