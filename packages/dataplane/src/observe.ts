@@ -18,7 +18,7 @@ import {
   vniOfOverlayNamespace,
 } from './names.js'
 import { type ObservedLoadBalancer, observeLoadBalancer } from './observe-lb.js'
-import { type ObservedGuard, type ObservedXfrm, observeXfrm, parseGuard } from './observe-xfrm.js'
+import { emptyXfrm, type ObservedGuard, type ObservedXfrm, observeXfrm, parseGuard } from './observe-xfrm.js'
 
 export interface VxlanInfo {
   readonly id: number
@@ -99,6 +99,11 @@ export interface ObservedNode {
 export interface ObserveOptions extends AbortOptions {
   /** Read IPVS in the LB namespaces too (the IPVS backend). */
   readonly ipvs?: boolean
+  /**
+   * Read our xfrm states and policies (a kernel without ESP can hold none: skipping them
+   * saves a process per reconcile there). @default true
+   */
+  readonly xfrm?: boolean
 }
 
 type Json = Record<string, unknown>
@@ -282,7 +287,10 @@ export async function observeSandbox(
 
 /** Host plus every namespace of ours (overlays, sandboxes, LBs), read in parallel. */
 export async function observeNode(exec: Executor, options?: ObserveOptions): Promise<ObservedNode> {
-  const [host, xfrm] = await Promise.all([observeHost(exec, options), observeXfrm(exec, options)])
+  const [host, xfrm] = await Promise.all([
+    observeHost(exec, options),
+    options?.xfrm === false ? emptyXfrm : observeXfrm(exec, options),
+  ])
   const ours = host.namespaces.filter((n) => n.startsWith(PREFIX))
   const overlays = new Map<number, ObservedNamespace>()
   const sandboxes = new Map<string, ObservedNamespace>()
