@@ -37,10 +37,15 @@ export const numArg = (name: string, dflt: number): number => listArg(name, [dfl
  * Brings up a lab with a unique name (`<prefix><hex>`, 8 chars), runs `fn`, and takes the lab
  * down afterwards — also on error, SIGINT and SIGTERM.
  */
-export async function withLab<T>(prefix: string, hosts: number, fn: (lab: Lab) => Promise<T>): Promise<T> {
+export async function withLab<T>(
+  prefix: string,
+  hosts: number,
+  fn: (lab: Lab) => Promise<T>,
+  init: { vm?: boolean } = {},
+): Promise<T> {
   const lab = createLab(
     { logger: silentLogger },
-    { name: `${prefix}${randomBytes(4).toString('hex')}`.slice(0, 8), hosts },
+    { name: `${prefix}${randomBytes(4).toString('hex')}`.slice(0, 8), hosts, ...init },
   )
   const onSignal = (sig: NodeJS.Signals): void => {
     console.error(`\n${sig}: taking lab ${lab.name} down`)

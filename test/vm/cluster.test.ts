@@ -4,13 +4,15 @@
  * and host 2 joins, `node ls` shows both ready, a 2-replica whoami service puts a task on
  * each VM and each task answers the other across the overlay (vxlan between the VMs'
  * kernels; run here only when terraform is missing, else on the Terraform cluster), and
- * `down` leaves no process, tap or file behind.
+ * `down` leaves no process, tap or file behind. Between the two, the encrypted-overlay
+ * scenario of issue 14 (encryption.ts) runs on the formed cluster.
  */
 import { existsSync } from 'node:fs'
 import { type Lab, listLabs, VM_STATE_ROOT } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeJson } from '../lib/cluster.js'
 import { waitFor } from '../lib/cluster.js'
+import { encryptedAcrossVms } from './encryption.js'
 import { dumpVms, hasTerraform, newVmLab, serviceAcrossVms, since, vswJson, vswOk } from './lib.js'
 
 if (hasTerraform())
@@ -78,6 +80,11 @@ describe('VM lab: 2 QEMU hosts', () => {
     timings.clusterFormedMs = since(t0)
     expect(nodes.map((n) => n.hostname).sort()).toEqual([lab.hostname(1), lab.hostname(2)])
     expect(nodes.find((n) => n.hostname === lab.hostname(1))?.role).toBe('manager')
+  })
+
+  // Issue 14 on the same cluster (no second boot): ESP on the wire, rotations without loss.
+  it('an encrypted network travels in ESP, rotates its keys without loss and leaves nothing behind', async () => {
+    Object.assign(timings, await encryptedAcrossVms(lab))
   })
 
   // With terraform installed, terraform.test.ts runs this on its cluster (formed by the

@@ -2,7 +2,7 @@
 import type { Logger } from '@swarmnet/interface'
 import type { Service, Task } from '@swarmnet/orchestrator'
 import type { Assignment } from '@swarmnet/wire'
-import { mtuOf } from './network-views.js'
+import { networkSpecOf } from './network-views.js'
 import type { NetworkRecord } from './records.js'
 
 /** The task as its node gets it: spec from the service, addresses allocated at assignment. */
@@ -18,7 +18,7 @@ export function assignmentOf(
     if (n === undefined) continue
     attachments.push({
       id: t.id,
-      network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: mtuOf(n) },
+      network: networkSpecOf(n),
       ip: a.ip,
       prefix: a.prefix,
       mac: a.mac,

@@ -4,6 +4,9 @@
  * back only the assignments that changed since (the whole list when the revision is not
  * ours: first contact or a manager restart, after which the node sends everything again).
  * An idle node's sync touches no store record and takes no lock: O(its changes).
+ * The IPsec keyring rides the same answers: a node says which keyring version it holds and gets
+ * the keyring only when that is not the current one; a rotation answers every pending watch.
+ * This session (mTLS) is the only way keys leave the manager.
  *
  * Reports are applied forward-only in one store batch. An address can only become free when
  * a task leaves the node's held set or ends, so the endpoints are looked at then, inside the
@@ -13,13 +16,22 @@ import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import type { Orchestrator, Service } from '@swarmnet/orchestrator'
 import { isTerminal, type Task } from '@swarmnet/orchestrator'
 import type { BatchOp, Store, Table } from '@swarmnet/store'
-import type { Assignment, TaskReport } from '@swarmnet/wire'
+import type { Assignment, Keyring, TaskReport } from '@swarmnet/wire'
 import { assignmentOf, logTransitions } from './dispatch.js'
 import type { NetworkService } from './networks.js'
 import type { TaskIndex } from './task-index.js'
 
 /** How long `service logs` waits for the nodes' next sync to bring the lines. */
 export const LOGS_WAIT_MS = 5_000
+
+/** Where the keyring comes from (keys.ts). */
+export interface KeySource {
+  /** The current version, once loaded. */
+  readonly version: string | undefined
+  keyring(options?: AbortOptions): Promise<Keyring>
+  /** Calls `listener` after every rotation; returns the unsubscribe. */
+  onChange(listener: () => void): () => void
+}
 
 export interface DispatcherComponents {
   store: Store
@@ -34,6 +46,8 @@ export interface DispatcherComponents {
   serial<T>(fn: () => Promise<T>): Promise<T>
   /** Something changed that the orchestrator should see. */
   wake(): void
+  /** The IPsec keyring. @default none */
+  keys?: KeySource
 }
 
 export interface SyncRequest {
@@ -42,6 +56,8 @@ export interface SyncRequest {
   held?: readonly string[] | undefined
   /** The assignments revision the node holds. */
   since?: string | undefined
+  /** The keyring version the node holds. */
+  keys?: string | undefined
 }
 
 export interface SyncResponse {
@@ -50,6 +66,7 @@ export interface SyncResponse {
   assignments: Assignment[]
   removed: string[]
   wantLogs: string[]
+  keys?: Keyring
 }
 
 export class Dispatcher {
@@ -60,7 +77,12 @@ export class Dispatcher {
   /** Nodes' pending watches: node id → wake-ups. */
   private readonly watchers = new Map<string, Set<() => void>>()
 
-  constructor(private readonly c: DispatcherComponents) {}
+  constructor(private readonly c: DispatcherComponents) {
+    // a rotation: every node's watch answers, and its next sync brings the keyring
+    c.keys?.onChange(() => {
+      for (const nodeId of [...this.watchers.keys()]) this.nodeChanged(nodeId)
+    })
+  }
 
   /** Bumped when a node's status changes: every watch answers, and each node heartbeats at once. */
   private membershipEpoch = 0
@@ -91,10 +113,11 @@ export class Dispatcher {
     since: string,
     waitMs: number,
     options?: AbortOptions,
+    keys?: string,
   ): Promise<{ changed: boolean; membership: boolean }> {
     await this.c.index.load(options)
     const epoch = this.membershipEpoch
-    if (this.pending(nodeId, since)) return { changed: true, membership: false }
+    if (this.pending(nodeId, since, keys)) return { changed: true, membership: false }
     const stop = new AbortController()
     const woken = new Promise<void>((resolve) => {
       let set = this.watchers.get(nodeId)
@@ -112,10 +135,11 @@ export class Dispatcher {
     const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
     await Promise.race([woken, this.c.clock.sleep(waitMs, { signal }).catch(() => undefined)])
     stop.abort()
-    return { changed: this.pending(nodeId, since), membership: this.membershipEpoch !== epoch }
+    return { changed: this.pending(nodeId, since, keys), membership: this.membershipEpoch !== epoch }
   }
 
-  private pending(nodeId: string, since: string): boolean {
+  private pending(nodeId: string, since: string, keys?: string): boolean {
+    if (keys !== undefined && this.c.keys?.version !== undefined && keys !== this.c.keys.version) return true
     const d = this.c.index.delta(nodeId, since)
     if (d.full || d.changed.length > 0 || d.removed.length > 0) return true
     return this.logWaiters.size > 0 && this.c.index.ofNode(nodeId).some((t) => this.logWaiters.has(t.id))
@@ -140,12 +164,17 @@ export class Dispatcher {
     const wantLogs: string[] = []
     if (this.logWaiters.size > 0)
       for (const t of this.c.index.ofNode(nodeId)) if (this.logWaiters.has(t.id)) wantLogs.push(t.id)
+    const keys =
+      this.c.keys !== undefined && req.keys !== this.c.keys.version
+        ? await this.c.keys.keyring(options)
+        : undefined
     return {
       revision: d.revision,
       full: d.full,
       assignments,
       removed: d.full ? [] : d.removed,
       wantLogs,
+      ...(keys !== undefined ? { keys } : {}),
     }
   }
 

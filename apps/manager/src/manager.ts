@@ -11,12 +11,14 @@ import type { NodeView, RequestContext } from '@swarmnet/wire'
 import { verifyCaller } from './auth.js'
 import { newId } from './ids.js'
 import { admitNode, type JoinRequest } from './join.js'
+import { KeyManager } from './keys.js'
 import { HEARTBEAT_PERIOD_MS, Liveness } from './liveness.js'
 import { Membership } from './membership.js'
 import { mtuWarnings } from './mtu.js'
 import { mtuOf } from './network-views.js'
 import { NetworkService } from './networks.js'
 import { newNodeRecord, nodeView } from './nodes.js'
+import { encryptionFilter } from './placement.js'
 import { checkAddressPool } from './pool.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
 import { resolveRef } from './refs.js'
@@ -40,6 +42,7 @@ export class DefaultManager implements Manager {
   private server: Server | undefined
   private networkService: NetworkService | undefined
   private serviceController: ServiceController | undefined
+  private keyManager: KeyManager | undefined
 
   constructor(components: ManagerComponents, init: ManagerInit) {
     this.c = components
@@ -77,6 +80,9 @@ export class DefaultManager implements Manager {
       defaultAddrPoolMaskLen: b.defaultAddrPoolMaskLen,
       workerSecret: this.c.pki.generateTokenSecret(),
       managerSecret: this.c.pki.generateTokenSecret(),
+      ...(b.encryptionKeyRotationMs !== undefined
+        ? { encryptionKeyRotationMs: b.encryptionKeyRotationMs }
+        : {}),
     }
     const issued = this.c.pki.issueNodeCertificate(ca, {
       csrPem: b.csrPem,
@@ -94,6 +100,7 @@ export class DefaultManager implements Manager {
   /** Serves the manager API with this node's certificate. */
   async start(tls: { certPem: string; keyPem: string }, options?: AbortOptions): Promise<void> {
     const cluster = await this.cluster(options)
+    this.rotationMs = cluster.encryptionKeyRotationMs
     this.liveness.restart()
     this.server = await listenTls(
       { host: this.init.listenHost, port: this.init.listenPort },
@@ -102,18 +109,38 @@ export class DefaultManager implements Manager {
       this.c.logger,
     )
     this.c.logger.info('manager API listening', { host: this.init.listenHost, port: this.init.listenPort })
+    await this.keys().start(options)
     ;(await this.services(options)).start()
   }
 
   async stop(): Promise<void> {
     await this.serviceController?.stop()
     this.serviceController = undefined
+    await this.keyManager?.stop()
+    this.keyManager = undefined
     const s = this.server
     this.server = undefined
     if (s === undefined) return
     s.closeAllConnections()
     await new Promise<void>((resolve) => s.close(() => resolve()))
     this.membership.close()
+  }
+
+  /** The IPsec keyring (created by start, which has the cluster record for its period). */
+  private keys(): KeyManager {
+    if (this.keyManager === undefined) {
+      this.keyManager = new KeyManager(
+        { store: this.c.store, clock: this.c.clock, logger: this.c.logger.child('keys') },
+        this.rotationMs === undefined ? {} : { rotationMs: this.rotationMs },
+      )
+    }
+    return this.keyManager
+  }
+
+  private rotationMs: number | undefined
+
+  async rotateKeys(options?: AbortOptions): Promise<number> {
+    return (await this.keys().rotate(options)).generation
   }
 
   /** Networks and endpoint addresses; needs the cluster record for its address pool. */
@@ -128,6 +155,7 @@ export class DefaultManager implements Manager {
           users: async (id, o) => (await this.services(o)).networkUsers(id, o),
           nodeAddrs: async (o) => (await this.allNodes(o)).map((n) => n.addr),
           underlayMtus: async (o) => (await this.allNodes(o)).flatMap((n) => n.underlayMtu ?? []),
+          keyGeneration: () => this.keyManager?.generation,
         },
         { pools: [cluster.defaultAddrPool], size: cluster.defaultAddrPoolMaskLen },
       )
@@ -144,6 +172,8 @@ export class DefaultManager implements Manager {
         logger: this.c.logger.child('services'),
         ...(this.init.orchestratePeriodMs ? { periodMs: this.init.orchestratePeriodMs } : {}),
         networks: await this.networks(options),
+        keys: this.keys(),
+        placement: async (o) => encryptionFilter(await (await this.networks(o)).allNetworks(o)),
         nodes: async (o) =>
           (await this.allNodes(o)).map((n) => {
             const status = this.status(n.id)
@@ -152,6 +182,7 @@ export class DefaultManager implements Manager {
               hostname: n.hostname,
               status,
               availability: n.availability,
+              capabilities: n.capabilities ?? [],
               ...(status === 'down' ? { downSince: this.liveness.downSince(n.id) } : {}),
             }
           }),
@@ -300,7 +331,8 @@ export class DefaultManager implements Manager {
       n.hostname !== req.hostname ||
       n.addr !== req.advertiseAddr ||
       n.gossipAddrs.join() !== req.gossipAddrs.join() ||
-      (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu)
+      (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu) ||
+      (req.capabilities !== undefined && (n.capabilities ?? []).join() !== req.capabilities.join())
     if (changed) {
       const at = new Date(this.c.clock.now()).toISOString()
       await this.nodes.put(n.id, {
@@ -310,6 +342,7 @@ export class DefaultManager implements Manager {
         gossipAddrs: req.gossipAddrs,
         updatedAt: at,
         ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
+        ...(req.capabilities !== undefined ? { capabilities: req.capabilities } : {}),
       })
     }
     const view = await this.membership.view()

@@ -19,15 +19,32 @@ export const MIN_NETWORK_MTU = 576
  */
 export const MAX_NETWORK_MTU = 9000 - VXLAN_OVERHEAD
 
-/** The MTU a network gets when none is asked for: smallest reported underlay − overhead. */
-export function defaultNetworkMtu(underlayMtus: readonly number[]): number {
+/**
+ * What ESP adds to each vxlan packet of an encrypted network: SPI 4 + sequence 4 + IV 8 +
+ * pad length 1 + next header 1 + ICV 8 (GCM, 64-bit tag), plus up to 3 bytes of padding to a
+ * 4-byte boundary, which rounding the MTU down to a multiple of 4 accounts for.
+ */
+export const ESP_OVERHEAD = 26
+
+/**
+ * The MTU a network gets when none is asked for: smallest reported underlay − overhead; an
+ * encrypted one also − ESP, rounded down to a multiple of 4 (1500 → 1424, as Docker).
+ */
+export function defaultNetworkMtu(underlayMtus: readonly number[], encrypted = false): number {
   const smallest = underlayMtus.length === 0 ? DEFAULT_UNDERLAY_MTU : Math.min(...underlayMtus)
-  return Math.max(MIN_NETWORK_MTU, smallest - VXLAN_OVERHEAD)
+  const mtu = encrypted
+    ? Math.floor((smallest - VXLAN_OVERHEAD - ESP_OVERHEAD) / 4) * 4
+    : smallest - VXLAN_OVERHEAD
+  return Math.max(MIN_NETWORK_MTU, mtu)
 }
 
 /** `--opt mtu=N` checked, or the default; throws InvalidInputError on bad input. */
-export function networkMtu(option: string | undefined, underlayMtus: readonly number[]): number {
-  if (option === undefined) return defaultNetworkMtu(underlayMtus)
+export function networkMtu(
+  option: string | undefined,
+  underlayMtus: readonly number[],
+  encrypted = false,
+): number {
+  if (option === undefined) return defaultNetworkMtu(underlayMtus, encrypted)
   const mtu = /^[0-9]{1,6}$/.test(option) ? Number(option) : Number.NaN
   if (!Number.isInteger(mtu))
     throw new InvalidInputError(`invalid --opt mtu=${option}: expected a number of bytes`)

@@ -3,7 +3,7 @@ import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD } from './mtu.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
 
-export function networkView(n: NetworkRecord, endpoints: number): NetworkView {
+export function networkView(n: NetworkRecord, endpoints: number, keyGeneration?: number): NetworkView {
   return {
     id: n.id,
     name: n.name,
@@ -18,17 +18,31 @@ export function networkView(n: NetworkRecord, endpoints: number): NetworkView {
     createdAt: n.createdAt,
     endpoints,
     mtu: mtuOf(n),
+    ...(keyGeneration !== undefined ? { keyGeneration } : {}),
   }
 }
 
 export function endpointViewOf(e: EndpointRecord, n: NetworkRecord): EndpointView {
   return {
     id: e.id,
-    network: { id: n.id, name: n.name, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: mtuOf(n) },
+    network: networkSpecOf(n),
     ip: e.ip,
     prefix: e.prefix,
     mac: e.mac,
     node: e.node,
+  }
+}
+
+/** What a node needs of a network to build its side of it (with an endpoint or a task). */
+export function networkSpecOf(n: NetworkRecord): EndpointView['network'] {
+  return {
+    id: n.id,
+    name: n.name,
+    vni: n.vni,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    mtu: mtuOf(n),
+    ...(n.encrypted ? { encrypted: true } : {}),
   }
 }
 

@@ -8,7 +8,7 @@
 import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, InvalidInputError, NotSupportedError, serialQueue } from '@swarmnet/interface'
+import { ConflictError, InvalidInputError, serialQueue } from '@swarmnet/interface'
 import type { TaskAttachment, VirtualIp } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
@@ -50,6 +50,7 @@ export class NetworkService {
   private readonly logger: Logger
   /** The underlay MTUs the nodes report, for the default network MTU. */
   private readonly underlayMtus: (options?: AbortOptions) => Promise<number[]>
+  private readonly keyGeneration: () => number | undefined
   private readonly networks
   private readonly endpoints
   private readonly state
@@ -71,6 +72,8 @@ export class NetworkService {
       /** The nodes' underlay addresses: no overlay subnet may contain one. */
       nodeAddrs: (options?: AbortOptions) => Promise<string[]>
       underlayMtus?: (options?: AbortOptions) => Promise<number[]>
+      /** The IPsec keyring generation in use (network inspect). */
+      keyGeneration?: () => number | undefined
     },
     pool: { pools: string[]; size: number },
   ) {
@@ -80,6 +83,7 @@ export class NetworkService {
     this.clock = c.clock
     this.logger = c.logger
     this.underlayMtus = c.underlayMtus ?? (async () => [])
+    this.keyGeneration = c.keyGeneration ?? (() => undefined)
     this.pool = pool
     this.networks = c.store.table<NetworkRecord>('networks')
     this.endpoints = c.store.table<EndpointRecord>('endpoints')
@@ -120,11 +124,10 @@ export class NetworkService {
         throw new InvalidInputError(`driver '${req.driver}' is not supported: only 'overlay'`)
       for (const k of Object.keys(req.options))
         if (!KNOWN_OPTIONS.has(k)) throw new InvalidInputError(`unknown network option '${k}'`)
-      if ('encrypted' in req.options)
-        throw new NotSupportedError('encrypted overlay networks (--opt encrypted) are not supported yet')
+      const encrypted = encryptedOption(req.options.encrypted)
       if (req.gateway !== undefined && req.subnet === undefined)
         throw new InvalidInputError('--gateway needs --subnet')
-      const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options))
+      const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options), encrypted)
       const all = await this.allNetworks(options)
       if (all.some((n) => n.name === req.name))
         throw new ConflictError(`network with name ${req.name} already exists`)
@@ -145,13 +148,19 @@ export class NetworkService {
           subnet: got.subnet,
           gateway: got.gateway,
           vni: got.vni,
-          encrypted: false,
+          encrypted,
           attachable: req.attachable,
           createdAt: new Date(this.clock.now()).toISOString(),
           mtu,
         }
-        this.logger.info('network created', { network: id, name: req.name, vni: got.vni, subnet: got.subnet })
-        return { result: networkView(rec, 0), ops: [this.networks.putOp(id, rec)] }
+        this.logger.info('network created', {
+          network: id,
+          name: req.name,
+          vni: got.vni,
+          subnet: got.subnet,
+          encrypted,
+        })
+        return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
       }, options)
     })
   }
@@ -159,14 +168,14 @@ export class NetworkService {
   async list(options?: AbortOptions): Promise<NetworkView[]> {
     const eps = await this.allEndpoints(options)
     return (await this.allNetworks(options))
-      .map((n) => networkView(n, eps.filter((e) => e.networkId === n.id).length))
+      .map((n) => this.view(n, eps.filter((e) => e.networkId === n.id).length))
       .sort((a, b) => a.name.localeCompare(b.name))
   }
 
   async inspect(ref: string, options?: AbortOptions): Promise<NetworkView> {
     const n = await this.find(ref, options)
     const eps = await this.allEndpoints(options)
-    return networkView(n, eps.filter((e) => e.networkId === n.id).length)
+    return this.view(n, eps.filter((e) => e.networkId === n.id).length)
   }
 
   remove(ref: string, options?: AbortOptions): Promise<void> {
@@ -377,4 +386,15 @@ export class NetworkService {
   async allEndpoints(options?: AbortOptions): Promise<EndpointRecord[]> {
     return (await this.endpoints.list(options)).map((e) => e.value)
   }
+
+  private view(n: NetworkRecord, endpoints: number): NetworkView {
+    return networkView(n, endpoints, n.encrypted ? this.keyGeneration() : undefined)
+  }
+}
+
+/** `--opt encrypted` (Docker's form has no value; `=true`/`=false` are taken too). */
+export function encryptedOption(value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false
+  if (value === '' || value === 'true') return true
+  throw new InvalidInputError(`invalid --opt encrypted=${value}: expected no value, true or false`)
 }

@@ -12,6 +12,8 @@ export interface ClusterRecord {
   defaultAddrPoolMaskLen: number
   workerSecret: string
   managerSecret: string
+  /** Automatic IPsec key rotation period (absent: 12 h). */
+  encryptionKeyRotationMs?: number
 }
 
 export interface NodeRecord {
@@ -29,6 +31,8 @@ export interface NodeRecord {
   engineVersion: string
   /** MTU of the node's underlay interface as last reported (absent: an older agent). */
   underlayMtu?: number
+  /** What the node's kernel can do, as last reported (`esp`, `ipvs`; absent: nothing known). */
+  capabilities?: string[]
 }
 
 export interface RevokedRecord {

@@ -3,11 +3,13 @@
  * first names its caller from the session's verified certificate, never from the body.
  */
 
+import { ConflictError } from '@swarmnet/interface'
 import type { RequestContext } from '@swarmnet/wire'
 import { dispatcherApi, managerApi, route } from '@swarmnet/wire'
 import type { z } from 'zod'
 import type { JoinRequest } from './join.js'
 import type { NetworkService } from './networks.js'
+import { ESP_CAPABILITY } from './placement.js'
 import type { ClusterRecord, NodeRecord } from './records.js'
 import type { ServiceController } from './services.js'
 
@@ -41,11 +43,17 @@ export function managerRoutes(d: RouteDeps) {
     }),
     route(dispatcherApi.watch, async (req, ctx) => {
       const n = await d.caller(ctx)
-      return (await d.services()).dispatcher.watch(n.id, req.since, req.waitMs)
+      const dispatcher = (await d.services()).dispatcher
+      return dispatcher.watch(n.id, req.since, req.waitMs, undefined, req.keys)
     }),
     route(managerApi.attach, async (req, ctx) => {
       const n = await d.caller(ctx)
-      return (await d.networks()).attach(n.id, req.network, req.endpointId)
+      const networks = await d.networks()
+      const net = await networks.find(req.network)
+      // a node that cannot encrypt never carries an encrypted network
+      if (net.encrypted && !(n.capabilities ?? []).includes(ESP_CAPABILITY))
+        throw new ConflictError(`encrypted network ${net.name} needs ESP; node ${n.hostname} cannot`)
+      return networks.attach(n.id, req.network, req.endpointId)
     }),
     route(managerApi.detach, async (req, ctx) => {
       const n = await d.caller(ctx)

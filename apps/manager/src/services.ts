@@ -10,12 +10,12 @@
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
+import type { Node, Orchestrator, PlacementFilter, Service, Task } from '@swarmnet/orchestrator'
 import { createOrchestrator, isTerminal } from '@swarmnet/orchestrator'
 import type { Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
-import { Dispatcher } from './dispatcher.js'
+import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
 import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
@@ -48,6 +48,10 @@ export interface ServicesComponents {
   periodMs?: number
   /** Current nodes with their observed status (and since when a Down node is down). */
   nodes(options?: AbortOptions): Promise<Array<Node & { downSince?: number }>>
+  /** The IPsec keyring the dispatcher hands to the nodes. @default none */
+  keys?: KeySource
+  /** What services need of nodes beyond Ready and Active (encrypted networks: ESP). */
+  placement?(options?: AbortOptions): Promise<PlacementFilter>
 }
 
 export class ServiceController {
@@ -73,6 +77,7 @@ export class ServiceController {
       clock: components.clock,
       logger: components.logger,
       networks: components.networks,
+      ...(components.keys !== undefined ? { keys: components.keys } : {}),
       orchestrator: this.orch,
       tasks: this.tasks,
       services: this.services,
@@ -269,7 +274,8 @@ export class ServiceController {
     for (const t of [...r.create, ...r.update]) byId.set(t.id, t)
     for (const id of r.remove) byId.delete(id)
     tasks = [...byId.values()]
-    const s = this.orch.schedule({ tasks, nodes, services, now })
+    const filter = await this.c.placement?.({ signal })
+    const s = this.orch.schedule({ tasks, nodes, services, now, ...(filter ? { filter } : {}) })
     const updates = new Map([...r.create, ...r.update, ...s.update].map((t) => [t.id, t]))
     for (const t of r.update) logTransitions(this.c.logger, original.get(t.id), t)
     const removed = r.remove.map((id) => this.tasks.delOp(id))

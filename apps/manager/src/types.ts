@@ -42,6 +42,8 @@ export interface BootstrapInit {
   defaultAddrPoolGiven?: boolean
   /** MTU of the interface carrying advertiseAddr. */
   underlayMtu?: number
+  /** Automatic IPsec key rotation period. @default 12 h */
+  encryptionKeyRotationMs?: number
 }
 
 export interface Manager {
@@ -69,4 +71,6 @@ export interface Manager {
   services(options?: AbortOptions): Promise<ServiceController>
   /** Nodes with an open session (kept-open mTLS connection) to this manager. */
   readonly sessionCount: number
+  /** Rotates the IPsec keyring now; resolves with the new generation. */
+  rotateKeys(options?: AbortOptions): Promise<number>
 }

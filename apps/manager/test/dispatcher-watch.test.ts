@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ManualClock, settle } from '@swarmnet/interface'
 import { silentLogger } from '@swarmnet/logger'
-import { createOrchestrator, type Service, type Task } from '@swarmnet/orchestrator'
+import type { Task } from '@swarmnet/orchestrator'
 import { createStore, type Store } from '@swarmnet/store'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Dispatcher } from '../src/dispatcher.js'
-import type { NetworkService } from '../src/networks.js'
-import { TaskIndex } from '../src/task-index.js'
-import { task } from './fixtures.js'
+import type { Dispatcher } from '../src/dispatcher.js'
+import type { TaskIndex } from '../src/task-index.js'
+import { dispatcherFor, task } from './fixtures.js'
 
 describe('dispatcher watch: a node hears of its assignments at once', () => {
   let dir: string
@@ -22,20 +21,7 @@ describe('dispatcher watch: a node hears of its assignments at once', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'swarmnet-watch-'))
     store = createStore({ logger: silentLogger }, { path: dir })
     await store.open()
-    const tasks = store.table<Task>('tasks')
-    index = new TaskIndex(tasks, (nodeId) => dispatcher.nodeChanged(nodeId))
-    dispatcher = new Dispatcher({
-      store,
-      clock,
-      logger: silentLogger,
-      networks: { allNetworks: async () => [], releaseUnheld: async () => {} } as unknown as NetworkService,
-      orchestrator: createOrchestrator(),
-      tasks,
-      services: store.table<Service>('services'),
-      index,
-      serial: (fn) => fn(),
-      wake: () => {},
-    })
+    ;({ dispatcher, index } = dispatcherFor(store, clock))
   })
   afterEach(async () => {
     index.close()

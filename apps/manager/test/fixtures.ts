@@ -1,4 +1,10 @@
-import type { Task } from '@swarmnet/orchestrator'
+import type { Clock } from '@swarmnet/interface'
+import { silentLogger } from '@swarmnet/logger'
+import { createOrchestrator, type Service, type Task } from '@swarmnet/orchestrator'
+import type { Store } from '@swarmnet/store'
+import { Dispatcher, type KeySource } from '../src/dispatcher.js'
+import type { NetworkService } from '../src/networks.js'
+import { TaskIndex } from '../src/task-index.js'
 
 /** A task as the store holds it, assigned to `nodeId`. */
 export const task = (id: string, nodeId: string, over: Partial<Task> = {}): Task => ({
@@ -15,3 +21,29 @@ export const task = (id: string, nodeId: string, over: Partial<Task> = {}): Task
   attempt: 0,
   ...over,
 })
+
+/** A dispatcher over `store` with no networks, its task index wired as the manager does. */
+export function dispatcherFor(
+  store: Store,
+  clock: Clock,
+  keys?: KeySource,
+): { dispatcher: Dispatcher; index: TaskIndex } {
+  const tasks = store.table<Task>('tasks')
+  const holder: { dispatcher?: Dispatcher } = {}
+  const index = new TaskIndex(tasks, (nodeId) => holder.dispatcher?.nodeChanged(nodeId))
+  const dispatcher = new Dispatcher({
+    store,
+    clock,
+    logger: silentLogger,
+    networks: { allNetworks: async () => [], releaseUnheld: async () => {} } as unknown as NetworkService,
+    orchestrator: createOrchestrator(),
+    tasks,
+    services: store.table<Service>('services'),
+    index,
+    serial: (fn) => fn(),
+    wake: () => {},
+    ...(keys !== undefined ? { keys } : {}),
+  })
+  holder.dispatcher = dispatcher
+  return { dispatcher, index }
+}

@@ -55,3 +55,13 @@ describe('network MTU', () => {
     expect(mtuWarnings(undefined, nets)).toEqual([])
   })
 })
+
+describe('encrypted network MTU', () => {
+  it('takes ESP off too and rounds down to a multiple of 4 (Docker: 1424 on 1500)', () => {
+    expect(defaultNetworkMtu([1500], true)).toBe(1424)
+    expect(defaultNetworkMtu([1460, 9000], true)).toBe(1384)
+    expect(defaultNetworkMtu([1451], true)).toBe(1372)
+    expect(networkMtu(undefined, [1500], true)).toBe(1424)
+    expect(networkMtu('1400', [1500], true)).toBe(1400)
+  })
+})

@@ -82,6 +82,9 @@ export function managerRoutes(role: ManagerRole): Route[] {
       await (await networks()).remove(req.ref)
       return { ok: true as const }
     }),
+    route(localApi.networkRotateKey, async () => ({
+      generation: await requireManager().manager.rotateKeys(),
+    })),
     route(serviceApi.create, async (req) => (await services()).create(req)),
     route(serviceApi.list, async () => (await services()).list()),
     route(serviceApi.inspect, async (req) => (await services()).inspect(req.ref)),

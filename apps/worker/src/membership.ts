@@ -44,6 +44,7 @@ export interface InitRequest {
   defaultAddrPoolMaskLen?: number | undefined
   /** the resolver's upstreams `IP[:PORT]`; absent: the node's /etc/resolv.conf */
   dnsUpstreams?: string[] | undefined
+  encryptionKeyRotationMs?: number | undefined
 }
 
 /** `join` as the local API parsed it. */
@@ -86,6 +87,9 @@ export async function initCluster(host: MembershipHost, req: InitRequest, option
     defaultAddrPoolMaskLen: req.defaultAddrPoolMaskLen ?? DEFAULT_POOL_MASK,
     defaultAddrPoolGiven: req.defaultAddrPool !== undefined,
     underlayMtu: (await underlayOf(advertiseAddr, options))?.mtu,
+    ...(req.encryptionKeyRotationMs !== undefined
+      ? { encryptionKeyRotationMs: req.encryptionKeyRotationMs }
+      : {}),
   })
   const id: NodeIdentity = {
     nodeId,

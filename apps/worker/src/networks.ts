@@ -5,6 +5,10 @@
  * gossip) and runs at least every {@link RECONCILE_PERIOD_MS} to repair drift, so an entry
  * deleted by hand comes back within that period.
  *
+ * Encrypted networks: the keyring (from the dispatcher session, kept in memory only) and the
+ * admitted nodes' underlay addresses (from the heartbeat's membership) are part of the desired
+ * state; each change of either kicks a reconcile.
+ *
  * Order on attach: address from the manager → record persisted → netdb joined (subscribe
  * before publishing, so the snapshot answer is not missed) → local entry published →
  * kernel reconciled. Detach runs the reverse, and releases the address last.
@@ -16,7 +20,7 @@ import { NotFoundError, type Periodic, SwarmnetError, serialQueue, startPeriodic
 import type { LocalEntry, Netdb } from '@swarmnet/netdb'
 import type { LookupResult } from '@swarmnet/resolver'
 import type { Store } from '@swarmnet/store'
-import type { ApiTarget, EndpointView } from '@swarmnet/wire'
+import type { ApiTarget, EndpointView, Keyring } from '@swarmnet/wire'
 import { callApi, managerApi } from '@swarmnet/wire'
 import { assignGatewayIps, lbAddresses, lbMac, overlayPeers, ServiceView } from './service-view.js'
 
@@ -79,6 +83,10 @@ export class NetworkController {
   private readonly view: ServiceView
   /** Service-level records this node publishes (the manager's VIPs), per network. */
   private records = new Map<string, LocalEntry[]>()
+  /** The IPsec keyring, as the manager last handed it (never persisted, never logged). */
+  private keyring: Keyring | undefined
+  /** Underlay addresses of the admitted nodes, once the manager told them. */
+  private members: readonly string[] | undefined
 
   constructor(components: NetworkControllerComponents, vtep: string) {
     this.c = components
@@ -365,6 +373,30 @@ export class NetworkController {
     await this.c.netdb.setLocal(networkId, entries, options)
   }
 
+  /** The keyring version held (the dispatcher asks for a newer one). */
+  get keyVersion(): string | undefined {
+    return this.keyring?.version
+  }
+
+  /** A new keyring from the manager: SAs follow at the next reconcile, kicked now. */
+  setKeys(keyring: Keyring): void {
+    if (keyring.version === this.keyring?.version) return
+    this.keyring = keyring
+    this.c.logger.info('encryption keys received', {
+      generation: keyring.generation,
+      primary: keyring.primary,
+    })
+    this.wake()
+  }
+
+  /** The admitted nodes' underlay addresses: vxlan from anyone else is dropped. */
+  setMembers(addresses: readonly string[]): void {
+    const next = [...new Set([this.vtep, ...addresses])].sort()
+    if (this.members !== undefined && next.join() === this.members.join()) return
+    this.members = next
+    this.wake()
+  }
+
   private wake(): void {
     this.periodic?.wake()
   }
@@ -391,6 +423,7 @@ export class NetworkController {
         subnet: n.subnet,
         gateway: n.gateway,
         ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
+        ...(n.encrypted === true ? { encrypted: true } : {}),
         peers: overlayPeers(this.c.netdb.entries(n.id)),
       })),
       endpoints: eps.map((e) => ({
@@ -399,6 +432,10 @@ export class NetworkController {
         ...(e.gatewayIp !== undefined ? { gatewayIp: e.gatewayIp } : {}),
       })),
       loadBalancers: this.view.loadBalancers(eps),
+      ...(this.members !== undefined ? { members: this.members } : {}),
+      ...(this.keyring !== undefined
+        ? { encryption: { keys: this.keyring.keys, primary: this.keyring.primary } }
+        : {}),
     }
   }
 }

@@ -195,13 +195,23 @@ export class NodeRuntime {
     })
   }
 
-  /** This node's end of the dispatcher session (assignment deltas). */
-  private readonly dispatcher = new DeltaDispatcher((req, o) =>
-    callApi(this.managerTarget(), dispatcherApi.sync, req, {
-      ...o,
-      timeoutMs: Math.max(5_000, 5 * (this.c.periods?.taskSyncMs ?? 1_000)),
-    }),
-  )
+  /**
+   * This node's end of the dispatcher session (assignment deltas); the IPsec keyring rides it:
+   * the version held goes out, a newer keyring comes back (keys travel on no other path).
+   */
+  private readonly dispatcher = new DeltaDispatcher(async (req, o) => {
+    const keys = this.net?.keyVersion
+    const res = await callApi(
+      this.managerTarget(),
+      dispatcherApi.sync,
+      { ...req, ...(keys !== undefined ? { keys } : {}) },
+      { ...o, timeoutMs: Math.max(5_000, 5 * (this.c.periods?.taskSyncMs ?? 1_000)) },
+    )
+    if (res.keys !== undefined) this.net?.setKeys(res.keys)
+    return res
+  })
+  /** What this node's kernel can do (`esp`, `ipvs`), probed once, for the manager's placement. */
+  private capabilities: string[] | undefined
   private watching: Promise<void> | undefined
 
   /**
@@ -221,7 +231,11 @@ export class NodeRuntime {
         const res = await callApi(
           this.managerTarget(),
           dispatcherApi.watch,
-          { since, waitMs: WATCH_WAIT_MS },
+          {
+            since,
+            waitMs: WATCH_WAIT_MS,
+            ...(this.net?.keyVersion !== undefined ? { keys: this.net.keyVersion } : {}),
+          },
           { signal, timeoutMs: WATCH_WAIT_MS + Math.max(5_000, 5 * retryMs) },
         )
         // a node went down or came back: heartbeat now, its answer carries the new peer list
@@ -341,6 +355,10 @@ export class NodeRuntime {
 
   private async beat(signal: AbortSignal): Promise<void> {
     this.underlayMtu = (await underlayOf(this.id.advertiseAddr, { signal }))?.mtu ?? this.underlayMtu
+    if (this.capabilities === undefined) {
+      const caps = await this.c.factories.capabilities({ signal })
+      this.capabilities = (['esp', 'ipvs', 'vxlan', 'nftables'] as const).filter((k) => caps[k])
+    }
     const res = await callApi(
       this.managerTarget(),
       managerApi.heartbeat,
@@ -351,6 +369,7 @@ export class NodeRuntime {
         gossipAddrs: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}/p2p/${this.id.peerId}`],
         ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
         ...(this.membership !== undefined ? { membership: this.membership } : {}),
+        capabilities: this.capabilities,
       },
       { signal, timeoutMs: Math.max(4_000, 0.8 * (this.c.periods?.heartbeatMs ?? HEARTBEAT_PERIOD_MS)) },
     )
@@ -364,6 +383,9 @@ export class NodeRuntime {
       const changed = revoked.size !== this.revoked.size || [...revoked].some((r) => !this.revoked.has(r))
       this.revoked = revoked
       this.peers = res.peers
+      this.net?.setMembers(
+        res.peers.flatMap((p) => p.addrs.flatMap((a) => /^\/ip4\/([0-9.]+)\//.exec(a)?.[1] ?? [])),
+      )
       await this.net?.applyLiveness(this.id.nodeId, new Map(res.peers.map((p) => [p.nodeId, p.status])), {
         signal,
       })

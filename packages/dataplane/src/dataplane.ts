@@ -167,9 +167,10 @@ export class LinuxDataplane implements Dataplane {
       if (!desired.networks.some((n) => n.id === id)) this.#networks.delete(id)
     const keys = [NODE_KEY, ...desired.networks.map((n) => n.id)]
     const backend = checked.loadBalancers.length > 0 ? await this.lbBackend(options) : 'nftables'
+    const xfrm = await this.#hasEsp(options)
     return this.#queue.run(keys, async () => {
       const before = this.#exec.spawns
-      const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs' })
+      const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs', xfrm })
       const plan = planNode(checked, observed, this.#cfg, backend)
       return this.#apply('reconcile', plan, before, options)
     })
@@ -197,7 +198,8 @@ export class LinuxDataplane implements Dataplane {
   async plan(desired: DesiredState, options?: AbortOptions): Promise<Plan> {
     const checked = normalizeDesired(desired, defaultOverlayMtu(this.#cfg))
     const backend = checked.loadBalancers.length > 0 ? await this.lbBackend(options) : 'nftables'
-    const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs' })
+    const xfrm = await this.#hasEsp(options)
+    const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs', xfrm })
     return planNode(checked, observed, this.#cfg, backend)
   }
 
@@ -212,6 +214,11 @@ export class LinuxDataplane implements Dataplane {
 
   async lbBackend(options?: AbortOptions): Promise<LbBackend> {
     return this.#lbChoice === 'auto' ? this.#choose(await this.#probeOnce(options)) : this.#lbChoice
+  }
+
+  /** Whether xfrm state can exist here (probed once): without ESP none is read. */
+  async #hasEsp(options?: AbortOptions): Promise<boolean> {
+    return (await this.#probeOnce(options)).esp
   }
 
   #choose(caps: KernelCapabilities): LbBackend {

@@ -56,7 +56,8 @@ export interface ApplyResult {
 
 // A batch line is split on white space by iproute2; quotes, comments and line breaks
 // would change its meaning. Planners only emit validated tokens; this is the last guard.
-const SAFE_ARG = /^[A-Za-z0-9_.:/@+,=-]+$/
+// Parentheses are plain characters to iproute2's batch reader (`rfc4106(gcm(aes))`).
+const SAFE_ARG = /^[A-Za-z0-9_.:/@+,=()-]+$/
 
 function batchKey(step: Step): string {
   const group = step.group === undefined ? '' : ` ${step.group}`

@@ -3,7 +3,8 @@
  * The node's kernel network programming: overlay namespaces (bridge + vxlan + permanent
  * neighbour/FDB entries for remote peers), the gateway bridge with MASQUERADE, endpoint
  * sandboxes, and per network a service load balancer namespace (VIPs balanced by nftables
- * or IPVS, SNAT to the node's LB address). Desired state in, kernel observed with `ip -j`/`bridge -j`/`nft -j`,
+ * or IPVS, SNAT to the node's LB address), the vxlan guard (member-only admission, cleartext of
+ * encrypted VNIs dropped) and ESP between the VTEPs of encrypted networks. Desired state in, kernel observed with `ip -j`/`bridge -j`/`nft -j`,
  * pure planners compute an ordered plan of idempotent steps, one executor runs it in
  * batches (`ip -batch -`, `bridge -batch -`, `nft -f -`). Kernel names: see `names.ts`.
  *
@@ -46,12 +47,15 @@ export type {
   VxlanInfo,
 } from './observe.js'
 export type { IpvsDest, IpvsService, ObservedLbTable, ObservedLoadBalancer } from './observe-lb.js'
+export type { ObservedGuard, ObservedXfrm, XfrmPolicy, XfrmStateKey } from './observe-xfrm.js'
 export type { Plan, Step } from './plan.js'
 export { describePlan, describeStep, endpointOwner, lbOwner, networkOwner } from './plan.js'
 export type { KernelCapabilities } from './probe.js'
 export type {
   AttachmentSpec,
   DesiredState,
+  EncryptionKey,
+  EncryptionSpec,
   EndpointSpec,
   LbBackendSpec,
   LbServiceSpec,

@@ -21,6 +21,8 @@
  * | LB veth, overlay side / inside      | `lb-<vni>` / `eth0`      | overlay / LB ns  |
  * | LB nft table (own planner)          | `ip swarmnet-lb`         | LB ns            |
  * | LB chain of a service / a backend   | `svc-<skey>` / `svc-<skey>-<ip>` | LB ns    |
+ * | vxlan guard nft table (guard.ts)    | `ip swarmnet-vxlan`      | host             |
+ * | ESP SAs / policies (xfrm.ts)        | reqid and mark 0xD0C4E3  | host             |
  *
  * `<key>` is the endpoint id when it is at most 8 characters of `[a-z0-9]`, otherwise its
  * first 3 sanitised characters plus 6 hex digits of its SHA-256 (always 9 characters, so
@@ -52,6 +54,8 @@ export const DEFAULT_GATEWAY_BRIDGE = 'sn_gwbridge'
 export const NFT_TABLE = 'swarmnet'
 /** The load balancer's own table, in each LB namespace (never touched by the gateway planner). */
 export const NFT_LB_TABLE = 'swarmnet-lb'
+/** The vxlan guard (member-only admission, encrypted VNIs), host namespace (guard.ts). */
+export const NFT_GUARD_TABLE = 'swarmnet-vxlan'
 
 export function overlayNamespace(vni: number): string {
   return `${OVERLAY_NS_PREFIX}${vni}`

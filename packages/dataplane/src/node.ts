@@ -14,6 +14,9 @@
  *    so the sandboxes, which do not need them, come first).
  * 6. Gateway removed when no sandbox needs it any more.
  * Stale LB namespaces go with the stale sandboxes in step 2, the same way.
+ * Around all of it, for encryption (xfrm.ts, guard.ts): new SAs and policies first, then the
+ * vxlan guard (which marks encrypted VNIs and admits members), and stale SAs and policies
+ * last; an encrypted overlay is also owned by the guard, so it is never built without it.
  *
  * Steps 3–5 are owned by their network / endpoint / LB (`lb:<network>`; an endpoint's and
  * an LB's also by their networks): a failure there drops only what depends on it
@@ -21,6 +24,7 @@
  */
 
 import { planGateway, planGatewayRemoval } from './gateway.js'
+import { planGuard, planGuardRemoval } from './guard.js'
 import { type LbBackend, planLoadBalancer, planLoadBalancerRemoval } from './lb.js'
 import { sandboxNamespace, VXLAN_CREATE_PREFIX } from './names.js'
 import type { ObservedNode } from './observe.js'
@@ -28,6 +32,10 @@ import { planOverlay, planOverlayRemoval } from './overlay.js'
 import { concatPlans, endpointOwner, ip, lbOwner, networkOwner, owned, type Plan, type Step } from './plan.js'
 import { assignGatewayIps, planSandbox } from './sandbox.js'
 import type { CheckedDesired, NodeConfig } from './spec.js'
+import { encryptedVteps, planXfrm } from './xfrm.js'
+
+/** Owner of the guard table: encrypted overlays need it. */
+export const GUARD_OWNER = 'guard'
 
 export function planNode(
   desired: CheckedDesired,
@@ -41,6 +49,19 @@ export function planNode(
   const wantedVnis = new Set(desired.networks.map((n) => n.vni))
 
   const plans: Plan[] = []
+  const xfrm = planXfrm(encryptedVteps(desired.networks, cfg), desired.encryption, cfg, observed.xfrm)
+  plans.push({ steps: xfrm.install, warnings: [] })
+  if (desired.networks.length > 0) {
+    const guard = planGuard(
+      {
+        dataPathPort: cfg.dataPathPort,
+        members: desired.members,
+        encryptedVnis: desired.networks.filter((n) => n.encrypted).map((n) => n.vni),
+      },
+      host.guard,
+    )
+    plans.push(owned(guard, GUARD_OWNER))
+  }
   if (needGateway) plans.push(planGateway(cfg, host))
   const removal: Step[] = []
   const staleSandboxes = [...observed.sandboxes.values()]
@@ -74,7 +95,8 @@ export function planNode(
     }
   }
   for (const net of desired.networks) {
-    plans.push(owned(planOverlay(net, cfg, host, observed.overlays.get(net.vni)), networkOwner(net.id)))
+    const owners = net.encrypted ? [networkOwner(net.id), GUARD_OWNER] : [networkOwner(net.id)]
+    plans.push(owned(planOverlay(net, cfg, host, observed.overlays.get(net.vni)), ...owners))
   }
   const gatewayIps = assignGatewayIps(desired.endpoints, cfg, observed.sandboxes)
   for (const ep of desired.endpoints) {
@@ -104,5 +126,7 @@ export function planNode(
     plans.push(owned(plan, lbOwner(lb.network.id), networkOwner(lb.network.id)))
   }
   if (!needGateway) plans.push(planGatewayRemoval(cfg, host))
+  if (desired.networks.length === 0) plans.push(planGuardRemoval(host.guard))
+  plans.push({ steps: xfrm.prune, warnings: [] })
   return concatPlans(...plans)
 }

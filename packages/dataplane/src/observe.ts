@@ -18,6 +18,7 @@ import {
   vniOfOverlayNamespace,
 } from './names.js'
 import { type ObservedLoadBalancer, observeLoadBalancer } from './observe-lb.js'
+import { emptyXfrm, type ObservedGuard, type ObservedXfrm, observeXfrm, parseGuard } from './observe-xfrm.js'
 
 export interface VxlanInfo {
   readonly id: number
@@ -67,6 +68,8 @@ export interface ObservedHost {
   readonly ipForward: string | undefined
   /** Rules in our nftables tables as `family/chain/comment`, in listing order. */
   readonly nftRules: readonly string[]
+  /** The vxlan guard table, when it exists. */
+  readonly guard?: ObservedGuard | undefined
 }
 
 export interface ObservedNamespace {
@@ -89,11 +92,18 @@ export interface ObservedNode {
   readonly sandboxes: ReadonlyMap<string, ObservedNamespace>
   /** Our service load balancer namespaces by VNI. */
   readonly loadBalancers: ReadonlyMap<number, ObservedLoadBalancer>
+  /** Our ESP states and policies (host namespace). */
+  readonly xfrm: ObservedXfrm
 }
 
 export interface ObserveOptions extends AbortOptions {
   /** Read IPVS in the LB namespaces too (the IPVS backend). */
   readonly ipvs?: boolean
+  /**
+   * Read our xfrm states and policies (a kernel without ESP can hold none: skipping them
+   * saves a process per reconcile there). @default true
+   */
+  readonly xfrm?: boolean
 }
 
 type Json = Record<string, unknown>
@@ -221,11 +231,13 @@ export async function observeHost(exec: Executor, options?: AbortOptions): Promi
     exec.tryRun(['sysctl', '-n', 'net.ipv4.ip_forward'], options),
   ])
   const [links = [], addrs = [], netns = []] = parseJsonLines(ipOut.stdout)
+  const ruleset: unknown = nftOut.exitCode === 0 ? JSON.parse(nftOut.stdout) : undefined
   return {
     namespaces: parseNetnsList(netns),
     links: parseLinks(links, addrs),
     ipForward: sysctlOut.exitCode === 0 ? sysctlOut.stdout.trim() : undefined,
-    nftRules: nftOut.exitCode === 0 ? parseNftRules(JSON.parse(nftOut.stdout)) : [],
+    nftRules: ruleset === undefined ? [] : parseNftRules(ruleset),
+    guard: parseGuard(ruleset),
   }
 }
 
@@ -275,7 +287,10 @@ export async function observeSandbox(
 
 /** Host plus every namespace of ours (overlays, sandboxes, LBs), read in parallel. */
 export async function observeNode(exec: Executor, options?: ObserveOptions): Promise<ObservedNode> {
-  const host = await observeHost(exec, options)
+  const [host, xfrm] = await Promise.all([
+    observeHost(exec, options),
+    options?.xfrm === false ? emptyXfrm : observeXfrm(exec, options),
+  ])
   const ours = host.namespaces.filter((n) => n.startsWith(PREFIX))
   const overlays = new Map<number, ObservedNamespace>()
   const sandboxes = new Map<string, ObservedNamespace>()
@@ -294,5 +309,5 @@ export async function observeNode(exec: Executor, options?: ObserveOptions): Pro
       }
     }),
   )
-  return { host, overlays, sandboxes, loadBalancers }
+  return { host, overlays, sandboxes, loadBalancers, xfrm }
 }

@@ -26,6 +26,8 @@ export interface IpStep extends Owned {
   readonly tool: 'ip'
   readonly netns?: string
   readonly args: readonly string[]
+  /** Indexes of `args` that are secret (key material): never described, never logged. */
+  readonly secretArgs?: readonly number[]
 }
 
 /** A `bridge` command line (without `bridge`), run in `netns` or in the node's namespace. */
@@ -128,8 +130,11 @@ export function concatPlans(...plans: readonly Plan[]): Plan {
 export function describeStep(step: Step): string {
   switch (step.tool) {
     case 'ip':
-    case 'bridge':
-      return [step.tool, ...(step.netns === undefined ? [] : ['-n', step.netns]), ...step.args].join(' ')
+    case 'bridge': {
+      const secret = new Set(step.tool === 'ip' ? (step.secretArgs ?? []) : [])
+      const args = step.args.map((a, i) => (secret.has(i) ? '<secret>' : a))
+      return [step.tool, ...(step.netns === undefined ? [] : ['-n', step.netns]), ...args].join(' ')
+    }
     case 'nft':
       return `${inNs(step.netns)}nft -f - <<${step.script.split('\n').length} lines>>`
     case 'sysctl':

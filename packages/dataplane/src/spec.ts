@@ -38,6 +38,28 @@ export interface NetworkSpec {
    * node's advertise address are local and not programmed. Never a delta.
    */
   readonly peers: readonly Peer[]
+  /**
+   * Its vxlan travels only in ESP between VTEPs (keys: {@link DesiredState.encryption});
+   * cleartext vxlan of its VNI is dropped on input.
+   * @default false
+   */
+  readonly encrypted?: boolean
+}
+
+/** One key of the cluster's IPsec keyring, as the manager hands it out. */
+export interface EncryptionKey {
+  /** The key's tag (its Lamport time): part of every SPI derived with it. */
+  readonly tag: number
+  /** 16 bytes, 32 lower-case hex digits (AES-128-GCM). */
+  readonly key: string
+}
+
+/** The keyring: inbound SAs for every key, outbound SAs with the primary. */
+export interface EncryptionSpec {
+  /** At most 3 keys. */
+  readonly keys: readonly EncryptionKey[]
+  /** Tag of the primary (transmit) key; one of `keys`. */
+  readonly primary: number
 }
 
 /** One attachment of an endpoint to an overlay network (`eth<i>` in the sandbox). */
@@ -102,6 +124,13 @@ export interface DesiredState {
   readonly endpoints: readonly EndpointSpec[]
   /** At most one per network. @default none */
   readonly loadBalancers?: readonly LoadBalancerSpec[]
+  /**
+   * Underlay addresses of the admitted nodes: vxlan from any other address is dropped.
+   * @default unknown (no admission rule until it is given)
+   */
+  readonly members?: readonly string[]
+  /** The IPsec keyring for encrypted networks. @default none (their vxlan is dropped) */
+  readonly encryption?: EncryptionSpec
 }
 
 /** Node-wide settings the planners need. */
@@ -128,6 +157,12 @@ export interface CheckedNetwork {
   readonly gateway: string
   readonly mtu: number
   readonly peers: readonly CheckedPeer[]
+  readonly encrypted: boolean
+}
+
+export interface CheckedEncryption {
+  readonly keys: readonly EncryptionKey[]
+  readonly primary: number
 }
 
 export interface CheckedAttachment {
@@ -170,6 +205,8 @@ export interface CheckedDesired {
   readonly networks: readonly CheckedNetwork[]
   readonly endpoints: readonly CheckedEndpoint[]
   readonly loadBalancers: readonly CheckedLoadBalancer[]
+  readonly members: readonly string[] | undefined
+  readonly encryption: CheckedEncryption | undefined
 }
 
 export function checkPeers(peers: readonly Peer[], where: string): CheckedPeer[] {
@@ -200,7 +237,37 @@ export function checkNetwork(n: NetworkSpec, defaultMtu = 1500 - VXLAN_OVERHEAD)
   const mtu = n.mtu ?? defaultMtu
   if (!Number.isInteger(mtu) || mtu < MIN_OVERLAY_MTU || mtu > MAX_OVERLAY_MTU)
     throw new InvalidInputError(`${where}: MTU out of range ${MIN_OVERLAY_MTU}-${MAX_OVERLAY_MTU}: ${mtu}`)
-  return { id: n.id, vni: n.vni, subnet, gateway, mtu, peers: checkPeers(n.peers, where) }
+  if (n.encrypted !== undefined && typeof n.encrypted !== 'boolean')
+    throw new InvalidInputError(`${where}: encrypted must be a boolean`)
+  return {
+    id: n.id,
+    vni: n.vni,
+    subnet,
+    gateway,
+    mtu,
+    peers: checkPeers(n.peers, where),
+    encrypted: n.encrypted === true,
+  }
+}
+
+const KEY_HEX = /^[0-9a-f]{32}$/
+
+/** Checks the keyring: 1–3 keys of 16 bytes with distinct uint32 tags, the primary among them. */
+export function checkEncryption(e: EncryptionSpec | undefined): CheckedEncryption | undefined {
+  if (e === undefined) return undefined
+  if (!Array.isArray(e.keys as unknown) || e.keys.length === 0 || e.keys.length > 3)
+    throw new InvalidInputError('encryption: 1 to 3 keys')
+  const tags = new Set<number>()
+  for (const k of e.keys) {
+    if (!Number.isInteger(k.tag) || k.tag < 0 || k.tag > 0xffffffff || tags.has(k.tag))
+      throw new InvalidInputError('encryption: key tags must be distinct uint32 values')
+    // the key itself is never part of a message
+    if (typeof k.key !== 'string' || !KEY_HEX.test(k.key))
+      throw new InvalidInputError(`encryption: key ${k.tag} is not 16 bytes of hex`)
+    tags.add(k.tag)
+  }
+  if (!tags.has(e.primary)) throw new InvalidInputError('encryption: the primary key is not in the keyring')
+  return { keys: e.keys.map((k) => ({ tag: k.tag, key: k.key })), primary: e.primary }
 }
 
 /** Checks `desired`; networks without an MTU get `defaultMtu` (the underlay's − 50). */
@@ -242,7 +309,17 @@ export function normalizeDesired(desired: DesiredState, defaultMtu?: number): Ch
   })
   const loadBalancers = checkLoadBalancers(desired.loadBalancers ?? [], byId)
   for (const lb of loadBalancers) used.add(lb.network.id)
-  return { networks: [...byId.values()].filter((n) => used.has(n.id)), endpoints, loadBalancers }
+  const members =
+    desired.members === undefined
+      ? undefined
+      : [...new Set(desired.members.map((m, i) => assertIpv4(m, `members[${i}]`)))].sort()
+  return {
+    networks: [...byId.values()].filter((n) => used.has(n.id)),
+    endpoints,
+    loadBalancers,
+    members,
+    encryption: checkEncryption(desired.encryption),
+  }
 }
 
 const byIp = (a: { ip: string }, b: { ip: string }): number => ipToInt(a.ip) - ipToInt(b.ip)

@@ -15,6 +15,7 @@ import {
   parseNftRules,
   parseRoutes,
 } from '../src/observe.js'
+import { parseGuard } from '../src/observe-xfrm.js'
 import type { DesiredState } from '../src/spec.js'
 
 export const read = (name: string): string =>
@@ -40,6 +41,9 @@ export function fixtureHost(): ObservedHost {
     links: parseLinks(links, addrs),
     ipForward: '1',
     nftRules: parseNftRules(JSON.parse(read('host-nft.json'))),
+    // the guard table as `nft -j` lists it on this kernel after guard.ts loaded it (no members
+    // known, no encrypted VNI)
+    guard: parseGuard(JSON.parse(read('guard-nft.json'))),
   }
 }
 
@@ -73,6 +77,7 @@ export function fixtureNode(): ObservedNode {
     overlays: new Map([[4097, fixtureOverlay()]]),
     sandboxes: new Map([['sn-ep-task1', fixtureSandbox()]]),
     loadBalancers: new Map(),
+    xfrm: { states: [], policies: [] },
   }
 }
 
@@ -81,4 +86,5 @@ export const emptyNode: ObservedNode = {
   overlays: new Map(),
   sandboxes: new Map(),
   loadBalancers: new Map(),
+  xfrm: { states: [], policies: [] },
 }

@@ -16,6 +16,7 @@ if (net === undefined) throw new Error('fixture has a network')
 describe('node planner', () => {
   it('plans a whole node from nothing, in order', () => {
     expect(describePlan(planNode(checked, emptyNode, cfg))).toEqual([
+      'nft -f - <<21 lines>>',
       'ip link add sn_gwbridge mtu 1500 type bridge',
       'ip link set sn_gwbridge up',
       'ip addr replace 172.18.0.1/16 dev sn_gwbridge',
@@ -50,6 +51,7 @@ describe('node planner', () => {
   it('cuts that plan into few processes', () => {
     const batches = toBatches(planNode(checked, emptyNode, cfg).steps)
     expect(batches.map((b) => b.argv.join(' '))).toEqual([
+      'nft -f -',
       'ip -batch -',
       'sysctl -q -w net.ipv4.ip_forward=1',
       'nft -f -',
@@ -77,6 +79,7 @@ describe('node planner', () => {
       'ip netns del sn-ov-4097',
       'ip link del sn_gwbridge',
       'nft -f - <<4 lines>>',
+      'nft -f - <<1 lines>>',
     ])
   })
 

@@ -98,6 +98,7 @@ export {
   ServiceExistsError,
 } from './errors.js'
 export { isEligible, isLost, mustVacate } from './nodes.js'
+export type { PlacementFilter, Requirement } from './placement.js'
 export { reconcile } from './reconcile.js'
 export { endedWithFailure, type RestartDecision, restartDecision } from './restart.js'
 export { schedule } from './schedule.js'

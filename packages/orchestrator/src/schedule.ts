@@ -1,4 +1,5 @@
 import { isEligible, nodeIndex } from './nodes.js'
+import { refusedReason, unmet } from './placement.js'
 import { isTerminal, isUndispatched } from './states.js'
 import type { Assignment, Node, ScheduleInput, ScheduleResult, Task, Unschedulable } from './types.js'
 
@@ -22,7 +23,8 @@ function notAvailable(n: number): string {
 
 /**
  * Places unassigned tasks (desired running, state `new`/`pending`) on nodes. Filter: the node is
- * Ready and Active; global tasks only on their own node. Spread: fewest live tasks of the same
+ * Ready and Active and meets the service's requirements (`input.filter`, placement.ts); global
+ * tasks only on their own node. Spread: fewest live tasks of the same
  * service, then fewest live tasks overall, then node id; nodes with 5+ failures of the service in
  * the last 5 minutes go last. Tasks are taken oldest first and each placement counts for the next.
  */
@@ -79,16 +81,25 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     let error = ''
     if (t.nodeId !== '' || (service !== undefined && 'global' in service.mode)) {
       const node = nodes.get(t.nodeId)
-      if (isEligible(node)) chosen = node
+      const why =
+        service !== undefined && isEligible(node) ? unmet(input.filter, service, node)?.why : undefined
+      if (isEligible(node) && why === undefined) chosen = node
+      else if (isEligible(node) && why !== undefined) error = refusedReason([{ node, why }])
       else error = node ? notAvailable(1) : `no suitable node (node ${t.nodeId || '(none)'} not found)`
     } else {
-      for (const node of eligible)
-        if (chosen === undefined || better(t.serviceId, node, chosen)) chosen = node
+      const refused: Array<{ node: Node; why: string }> = []
+      for (const node of eligible) {
+        const why = service === undefined ? undefined : unmet(input.filter, service, node)?.why
+        if (why !== undefined) refused.push({ node, why })
+        else if (chosen === undefined || better(t.serviceId, node, chosen)) chosen = node
+      }
       if (chosen === undefined) {
         error =
-          input.nodes.length === 0
-            ? 'no suitable node (no nodes in the cluster)'
-            : notAvailable(input.nodes.length)
+          refused.length > 0
+            ? refusedReason(refused)
+            : input.nodes.length === 0
+              ? 'no suitable node (no nodes in the cluster)'
+              : notAvailable(input.nodes.length)
       }
     }
     if (chosen !== undefined) {

@@ -1,3 +1,4 @@
+import type { PlacementFilter } from './placement.js'
 /** Lifecycle states of a task, in swarmkit's order (see {@link stateRank}). */
 export type TaskState =
   | 'new'
@@ -103,6 +104,8 @@ export interface Node {
   hostname: string
   status: NodeStatus
   availability: NodeAvailability
+  /** What the node reported it can do (`esp`, `ipvs`); placement filters read it. @default none */
+  capabilities?: readonly string[]
 }
 
 /** What an agent reports about one of its tasks. */
@@ -136,6 +139,8 @@ export interface ScheduleInput {
   tasks: readonly Task[]
   nodes: readonly Node[]
   services: readonly Service[]
+  /** What services need of nodes beyond Ready and Active (placement.ts). @default none */
+  filter?: PlacementFilter
   /** Milliseconds since the epoch; stamps the updates and dates recent failures. */
   now: number
 }

@@ -10,6 +10,7 @@
  * ```
  */
 export * from './common.js'
+export * from './encryption.js'
 export type { Endpoint, Method } from './endpoint.js'
 export { endpoint } from './endpoint.js'
 export type { ApiTarget, CallOptions, RequestContext, Route } from './http.js'

@@ -90,6 +90,13 @@ export const initRequest = z.object({
   defaultAddrPoolMaskLen: z.number().int().min(8).max(29).optional(),
   /** The resolver's upstreams, `IP[:PORT]` (since 0.4); absent: the node's /etc/resolv.conf. */
   dnsUpstreams: z.array(hostPort).min(1).max(3).optional(),
+  /** Automatic IPsec key rotation period (since 0.4). @default 12 h */
+  encryptionKeyRotationMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(365 * 24 * 3_600_000)
+    .optional(),
 })
 export const initResponse = z.object({
   nodeId: z.string(),
@@ -147,6 +154,13 @@ export const localApi = {
     networkView,
   ),
   networkRemove: endpoint('POST', '/v1/networks/remove', z.object({ ref: z.string().max(256) }), ok),
+  /** Rotates the IPsec keyring now (managers only; since 0.4). */
+  networkRotateKey: endpoint(
+    'POST',
+    '/v1/networks/rotate-key',
+    empty,
+    z.object({ generation: z.number().int().nonnegative() }),
+  ),
   endpointAttach: endpoint(
     'POST',
     '/v1/endpoints/attach',

@@ -65,6 +65,8 @@ export const managerApi = {
       underlayMtu: mtu.optional(),
       /** The membership version the node holds (since 0.3): unchanged → no lists back. */
       membership: z.string().max(64).optional(),
+      /** What the node's kernel can do, tried for real: `esp`, `ipvs` (since 0.4). */
+      capabilities: z.array(z.string().max(32)).max(16).optional(),
     }),
     z.object({
       periodMs: z.number().int().positive(),

@@ -31,6 +31,8 @@ export const networkView = z.object({
       }),
     )
     .optional(),
+  /** Encrypted networks: the generation of the cluster keyring in use (since 0.4). */
+  keyGeneration: z.number().int().nonnegative().optional(),
 })
 export type NetworkView = z.infer<typeof networkView>
 
@@ -52,6 +54,8 @@ export const networkSpec = z.object({
   gateway: ipv4,
   /** One value cluster-wide (since 0.2; absent: the node's underlay MTU − 50). */
   mtu: mtu.optional(),
+  /** Its vxlan travels in ESP between nodes (since 0.4; absent: false). */
+  encrypted: z.boolean().optional(),
 })
 
 export const endpointView = z.object({

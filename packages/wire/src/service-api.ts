@@ -2,6 +2,7 @@
 import { TASK_STATES, type TaskState } from '@swarmnet/orchestrator'
 import { z } from 'zod'
 import { ipv4 } from './common.js'
+import { keyring, keyringVersion } from './encryption.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
 
@@ -124,6 +125,8 @@ export const dispatcherApi = {
       /** tasks that still hold a sandbox or a process on the node: their addresses stay taken */
       held: z.array(z.string().max(64)).max(10_000).optional(),
       since: revision.optional(),
+      /** The keyring version the node holds (since 0.4). */
+      keys: keyringVersion.optional(),
     }),
     z.object({
       revision: revision.optional(),
@@ -133,6 +136,8 @@ export const dispatcherApi = {
       removed: z.array(z.string().max(64)).max(10_000).default([]),
       /** tasks whose recent log lines the manager wants in the next sync (`service logs`) */
       wantLogs: z.array(z.string()).max(10_000),
+      /** The keyring, when the node's version is not the current one (since 0.4). */
+      keys: keyring.optional(),
     }),
   ),
   /**
@@ -142,7 +147,12 @@ export const dispatcherApi = {
   watch: endpoint(
     'POST',
     '/v1/tasks/watch',
-    z.object({ since: revision, waitMs: z.number().int().min(0).max(60_000) }),
+    z.object({
+      since: revision,
+      waitMs: z.number().int().min(0).max(60_000),
+      /** The keyring version the node holds: a rotation answers the watch too (since 0.4). */
+      keys: keyringVersion.optional(),
+    }),
     /** `membership`: a node's status changed (since 0.4): heartbeat now to learn it */
     z.object({ changed: z.boolean(), membership: z.boolean().default(false) }),
   ),

@@ -4,6 +4,7 @@ import { isIpv4, parseHostPort } from '@swarmnet/ipv4'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
 import { call, ensureAgent } from '../client.js'
+import { parseDuration } from '../duration.js'
 import { CliError } from '../errors.js'
 import { printJson } from '../output.js'
 
@@ -52,6 +53,11 @@ export function registerCluster(program: Command): void {
       "tasks' resolver forwards other names here (default: /etc/resolv.conf)",
       collectUpstream,
     )
+    .option(
+      '--encryption-key-rotation <duration>',
+      'how often the keys of encrypted networks rotate, e.g. 12h, 30m (at least 1m)',
+      parseDuration('--encryption-key-rotation'),
+    )
     .action(
       async (o: {
         advertiseAddr?: string
@@ -60,6 +66,7 @@ export function registerCluster(program: Command): void {
         defaultAddrPool?: string
         defaultAddrPoolMaskLength: number
         dnsUpstream?: string[]
+        encryptionKeyRotation?: number
       }) => {
         await ensureAgent()
         const res = await call(
@@ -71,6 +78,9 @@ export function registerCluster(program: Command): void {
             ...(o.defaultAddrPool ? { defaultAddrPool: o.defaultAddrPool } : {}),
             defaultAddrPoolMaskLen: o.defaultAddrPoolMaskLength,
             ...(o.dnsUpstream ? { dnsUpstreams: o.dnsUpstream } : {}),
+            ...(o.encryptionKeyRotation !== undefined
+              ? { encryptionKeyRotationMs: o.encryptionKeyRotation }
+              : {}),
           },
           120_000,
         )

@@ -33,7 +33,7 @@ export function registerNetwork(program: Command): void {
     .option('--attachable', 'allow endpoints outside services to attach')
     .option(
       '-o, --opt <key[=value]>',
-      'driver option (repeatable): mtu=N (from 576; default: the smallest underlay MTU of the nodes − 50)',
+      'driver option (repeatable): mtu=N (from 576; default: the smallest underlay MTU of the nodes − 50, − 76 and a multiple of 4 when encrypted); encrypted (vxlan in IPsec ESP between nodes; tasks only on nodes that can encrypt)',
       collect,
       [],
     )
@@ -102,6 +102,14 @@ export function registerNetwork(program: Command): void {
         await call(localApi.networkRemove, { ref })
         console.log(ref)
       }
+    })
+
+  network
+    .command('rotate-key')
+    .description('Rotate the keys of encrypted networks now (managers only; otherwise every 12 h)')
+    .action(async () => {
+      const res = await call(localApi.networkRotateKey, {})
+      console.log(`Encryption keys rotated: generation ${res.generation}`)
     })
 
   const endpoint = program

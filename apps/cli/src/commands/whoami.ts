@@ -67,6 +67,9 @@ export function whoamiText(info: WhoamiInfo): string {
   return `${lines.join('\n')}\n`
 }
 
+/** Largest body `/bytes/N` serves. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024
+
 function wantsJson(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '')
     .split(',')
@@ -82,6 +85,17 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     status = 405
     res.setHeader('Allow', 'GET, HEAD')
     body = 'method not allowed\n'
+  } else if (/^\/bytes\/[0-9]{1,8}$/.test(path ?? '')) {
+    // a body of N bytes (at most 64 MiB), for MTU and throughput checks across an overlay
+    const n = Number(path?.slice('/bytes/'.length))
+    if (n > MAX_BODY_BYTES) {
+      status = 400
+      body = `at most ${MAX_BODY_BYTES} bytes\n`
+    } else {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n })
+      res.end(req.method === 'HEAD' ? undefined : Buffer.alloc(n, 0x61))
+      return
+    }
   } else if (path !== '/') {
     status = 404
     body = 'not found\n'
