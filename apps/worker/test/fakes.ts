@@ -69,6 +69,12 @@ export class FakeRuntime implements Runtime {
   async logs(): Promise<string> {
     return ''
   }
+  async readLog(): Promise<{ text: string; end: number }> {
+    return { text: '', end: 0 }
+  }
+  async rotateLog(): Promise<boolean> {
+    return false
+  }
   async exec(): Promise<never> {
     throw new Error('not in the fake')
   }

@@ -41,6 +41,7 @@ import {
   TaskStartError,
   TaskStopError,
 } from './errors.js'
+import { logFiles, readLog, removeLog, rotateLog } from './logs.js'
 import { childrenOf, isAlive, nsPids, readStat } from './procfs.js'
 import { defaultHostname, execArgv, supervisorArgv, taskEnv, taskIdProblem, taskProblems } from './shim.js'
 import { killQuietly, resolveTools, runToCompletion, spawnDetached } from './spawn.js'
@@ -62,6 +63,7 @@ import type {
   ExecOptions,
   ExecResult,
   LogsOptions,
+  ReadLogOptions,
   Runtime,
   RuntimeComponents,
   RuntimeInit,
@@ -228,7 +230,8 @@ export class LinuxRuntime implements Runtime {
       if (!(err instanceof CorruptStateError)) throw err
       this.log.warn('removing a corrupt task record without stopping', { task: taskId, error: err.message })
     }
-    await removeFiles(paths.record, paths.exit, paths.log)
+    await removeFiles(paths.record, paths.exit)
+    await removeLog(logFiles(paths.log))
     this.log.info('task removed', { task: taskId })
   }
 
@@ -271,12 +274,22 @@ export class LinuxRuntime implements Runtime {
   async logs(taskId: string, options?: LogsOptions): Promise<string> {
     options?.signal?.throwIfAborted()
     const paths = this.paths(taskId)
-    const text = await readIfExists(paths.log)
-    if (text === undefined) {
-      if ((await readIfExists(paths.record)) === undefined) throw new TaskNotFoundError(taskId)
-      return ''
-    }
-    return options?.tail === undefined ? text : tailLines(text, options.tail)
+    const { text, end } = await readLog(logFiles(paths.log), {
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      ...(options?.tail !== undefined ? { tail: options.tail } : {}),
+    })
+    if (end === 0 && (await readIfExists(paths.record)) === undefined) throw new TaskNotFoundError(taskId)
+    return text
+  }
+
+  async readLog(taskId: string, options?: ReadLogOptions) {
+    options?.signal?.throwIfAborted()
+    return readLog(logFiles(this.paths(taskId).log), options)
+  }
+
+  async rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean> {
+    options?.signal?.throwIfAborted()
+    return rotateLog(logFiles(this.paths(taskId).log), maxBytes)
   }
 
   async exec(taskId: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
@@ -367,13 +380,4 @@ export class LinuxRuntime implements Runtime {
       await this.clock.sleep(Math.min(this.pollMs, Math.max(1, deadline - this.clock.now())), options)
     }
   }
-}
-
-/** The last `n` lines of `text` (a final newline does not count as an empty line). */
-export function tailLines(text: string, n: number): string {
-  if (n <= 0) return ''
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text
-  const lines = body.split('\n')
-  const kept = lines.slice(Math.max(0, lines.length - n)).join('\n')
-  return text.endsWith('\n') && kept !== '' ? `${kept}\n` : kept
 }
