@@ -63,11 +63,32 @@ export const serviceApi = {
     serviceView,
   ),
   remove: endpoint('POST', '/v1/services/remove', ref, ok),
+  /**
+   * The kept output of every attempt of a service (oldest first within a slot), or of one
+   * task (`ref` a task id or unique prefix). `from` (since 0.2): per task, only what came
+   * after that position (an `end` of an earlier answer); with `follow`, tasks not in `from`
+   * are read from their start, so a follower sees new attempts whole.
+   */
   logs: endpoint(
     'POST',
     '/v1/services/logs',
-    z.object({ ref: z.string().max(256), tail: z.number().int().min(0).optional() }),
-    z.array(z.object({ task: z.string(), name: z.string(), node: z.string(), text: z.string() })),
+    z.object({
+      ref: z.string().max(256),
+      tail: z.number().int().min(0).optional(),
+      from: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
+      follow: z.boolean().optional(),
+    }),
+    z.array(
+      z.object({
+        task: z.string(),
+        name: z.string(),
+        node: z.string(),
+        text: z.string(),
+        /** Where this output ends (since 0.2); absent when the node did not answer. */
+        end: z.number().int().nonnegative().optional(),
+        slot: z.number().int().optional(),
+      }),
+    ),
   ),
 } as const
 
@@ -95,6 +116,8 @@ export const taskReport = z.object({
     .string()
     .max(64 * 1024)
     .optional(),
+  /** the position where `logTail` ends in the task's output (since 0.2) */
+  logEnd: z.number().int().nonnegative().optional(),
 })
 export type TaskReport = z.infer<typeof taskReport>
 
@@ -125,6 +148,8 @@ export const dispatcherApi = {
       removed: z.array(z.string().max(64)).max(10_000).default([]),
       /** tasks whose recent log lines the manager wants in the next sync (`service logs`) */
       wantLogs: z.array(z.string()).max(10_000),
+      /** of those, the ones wanted from a position rather than their last lines (since 0.2) */
+      wantLogsFrom: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
     }),
   ),
   /**
