@@ -16,6 +16,13 @@ function parsePort(what: string) {
   }
 }
 
+function parseMaskLength(v: string): number {
+  const n = Number(v)
+  if (!/^\d{1,2}$/.test(v) || n < 8 || n > 29)
+    throw new CliError(`invalid --default-addr-pool-mask-length '${v}': expected a number from 8 to 29`, 2)
+  return n
+}
+
 function parseIPv4(v: string): string {
   if (!isIpv4(v)) throw new CliError(`invalid address '${v}': expected an IPv4 address`, 2)
   return v
@@ -35,8 +42,8 @@ export function registerCluster(program: Command): void {
     .option('--default-addr-pool <cidr>', 'pool for overlay subnets (default: 10.0.0.0/8)')
     .option(
       '--default-addr-pool-mask-length <n>',
-      'prefix length of subnets from the pool',
-      (v) => Number(v),
+      'prefix length of subnets from the pool (8-29)',
+      parseMaskLength,
       24,
     )
     .action(
