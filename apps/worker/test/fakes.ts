@@ -69,8 +69,18 @@ export class FakeRuntime implements Runtime {
   async logs(): Promise<string> {
     return ''
   }
-  async readLog(): Promise<{ text: string; end: number }> {
-    return { text: '', end: 0 }
+  /** The options of each readLog call, by task. */
+  readonly logReads: Array<{ id: string; from?: number; tail?: number }> = []
+  async readLog(
+    id: string,
+    o: { from?: number; tail?: number } = {},
+  ): Promise<{ text: string; end: number }> {
+    this.logReads.push({
+      id,
+      ...(o.from !== undefined ? { from: o.from } : {}),
+      ...(o.tail !== undefined ? { tail: o.tail } : {}),
+    })
+    return { text: `output of ${id}\n`, end: 42 }
   }
   async rotateLog(): Promise<boolean> {
     return false
@@ -140,6 +150,11 @@ export class ScriptedDispatcher {
   holdNext(): void {
     this.#hold = true
   }
+  #wantLogs: { ids: string[]; from: Record<string, number> } | undefined
+  /** The next answer asks for these tasks' output (from these positions). */
+  wantLogsOnce(ids: string[], from: Record<string, number> = {}): void {
+    this.#wantLogs = { ids, from }
+  }
   releaseHeld(): void {
     this.#held?.()
     this.#held = undefined
@@ -150,7 +165,7 @@ export class ScriptedDispatcher {
   async sync(req: {
     reports: TaskReport[]
     held: string[]
-  }): Promise<{ assignments: Assignment[]; wantLogs: string[] }> {
+  }): Promise<{ assignments: Assignment[]; wantLogs: string[]; wantLogsFrom?: Record<string, number> }> {
     this.calls++
     this.helds.push([...req.held].sort())
     this.reports.push(...req.reports)
@@ -161,6 +176,10 @@ export class ScriptedDispatcher {
         this.#held = r
       })
     }
+    const want = this.#wantLogs
+    this.#wantLogs = undefined
+    if (want !== undefined)
+      return { assignments: this.#assignments, wantLogs: want.ids, wantLogsFrom: want.from }
     return { assignments: this.#assignments, wantLogs: [] }
   }
 }
