@@ -112,7 +112,8 @@ export class ProgressDisplay {
   draw(lines: readonly string[]): void {
     if (this.out.isTTY) {
       if (lines.length === this.shown.length && lines.every((l, i) => l === this.shown[i])) return
-      const up = this.shown.length > 0 ? `\x1b[${this.shown.length}A` : ''
+      // back to the top of the last block, clear it to the end (it may have been longer), redraw
+      const up = this.shown.length > 0 ? `\x1b[${this.shown.length}A\x1b[0J` : ''
       this.out.write(`${up}${lines.map((l) => `\x1b[2K${l}\n`).join('')}`)
     } else {
       for (const [i, l] of lines.entries()) if (this.shown[i] !== l) this.out.write(`${l}\n`)

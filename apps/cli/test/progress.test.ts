@@ -70,7 +70,12 @@ describe('ProgressDisplay', () => {
     t.draw(['a', 'b'])
     t.draw(['a', 'b'])
     t.draw(['a', 'c'])
-    expect(tty).toEqual(['\x1b[2Ka\n\x1b[2Kb\n', '\x1b[2A\x1b[2Ka\n\x1b[2Kc\n'])
+    t.draw(['a'])
+    expect(tty).toEqual([
+      '\x1b[2Ka\n\x1b[2Kb\n',
+      '\x1b[2A\x1b[0J\x1b[2Ka\n\x1b[2Kc\n',
+      '\x1b[2A\x1b[0J\x1b[2Ka\n', // a shorter block leaves nothing of the longer one
+    ])
   })
 })
 
