@@ -2,11 +2,11 @@
 
 import { localApi, type NetworkView } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { collect, eachRef } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
 import { type Column, inspectFormat, listFormat, printJson, printTable, shortId } from '../output.js'
-import { eachRef } from './service.js'
 
 export const NETWORK_COLUMNS: readonly Column<NetworkView>[] = [
   { field: 'ID', header: 'NETWORK ID', value: (n, full) => shortId(n.id, full) },
@@ -23,10 +23,6 @@ export const NETWORK_FILTERS: Readonly<Record<string, Matcher<NetworkView>>> = {
   name: (n, v) => n.name.includes(v),
   label: (_n, v) => labelMatches(undefined, v),
   driver: (n, v) => n.driver === v,
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
 }
 
 /** `--opt k[=v]` values into an options object; bare keys mean `true`. */

@@ -3,11 +3,11 @@
 import type { NodeView } from '@swarmnet/wire'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { eachRef } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
 import { type Column, inspectFormat, listFormat, title } from '../output.js'
-import { eachRef } from './service.js'
 
 export const NODE_COLUMNS: readonly Column<NodeView>[] = [
   { field: 'ID', header: 'ID', value: (n) => n.id },

@@ -8,10 +8,10 @@
 import { systemClock } from '@swarmnet/interface'
 import { serviceApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { parseCount } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { shortId } from '../output.js'
-import { parseCount } from './service.js'
 
 export const FOLLOW_POLL_MS = 300
 

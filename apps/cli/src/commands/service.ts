@@ -2,6 +2,7 @@
 import { systemClock } from '@swarmnet/interface'
 import { serviceApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { collect, eachRef, parseCount } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { inspectFormat } from '../output.js'
@@ -9,10 +10,6 @@ import { type ServiceSnapshot, waitConverged } from '../progress.js'
 import { registerExec } from './exec.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
-}
 
 function parseEnv(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -22,15 +19,6 @@ function parseEnv(pairs: readonly string[]): Record<string, string> {
     out[p.slice(0, i)] = p.slice(i + 1)
   }
   return out
-}
-
-/** A whole number ≥ 0 written in decimal, or a usage error. */
-export function parseCount(what: string) {
-  return (v: string): number => {
-    if (!/^\d{1,9}$/.test(v))
-      throw new CliError(`invalid ${what} '${v}': expected a whole number, 0 or more`, 2)
-    return Number(v)
-  }
 }
 
 /** The service as the progress display needs it, from the manager. */
@@ -162,24 +150,4 @@ export function registerService(program: Command): void {
   registerServiceList(service)
   registerServiceLogs(service)
   registerExec(program)
-}
-
-/**
- * Runs `fn` for every argument, docker's way: prints each one done, reports each failure on
- * stderr, and fails (exit 1) at the end if any did.
- */
-export async function eachRef(refs: readonly string[], fn: (ref: string) => Promise<unknown>): Promise<void> {
-  let failed = 0
-  for (const ref of refs) {
-    try {
-      await fn(ref)
-      console.log(ref)
-    } catch (err) {
-      if (!(err instanceof CliError)) throw err
-      console.error(`Error: ${err.message}`)
-      failed++
-    }
-  }
-  // each failure is on stderr already: exit 1 without another line
-  if (failed > 0) throw new CliError('', 1)
 }
