@@ -106,6 +106,28 @@ describe('the CLI, docker style (lab of 2 hosts)', () => {
         ),
       )
     }
+    // -t: each line's time, close to the time the task wrote in it; --since leaves older lines out
+    const stamped = (await swOk(lab, 1, 'service', 'logs', '-t', 'crash'))
+      .split('\n')
+      .filter((l) => l.includes('| attempt'))
+    expect(stamped.length).toBeGreaterThanOrEqual(3)
+    const written: number[] = []
+    for (const line of stamped) {
+      const m = /^(\S+Z) crash\.1\.\S+@\S+ {4}\| attempt \S+ (\d+)$/.exec(line)
+      expect(m, line).not.toBeNull()
+      const at = Date.parse(m?.[1] ?? '')
+      written.push(Number(m?.[2]))
+      expect(Math.abs(at - Number(m?.[2])), line).toBeLessThan(1_000)
+    }
+    const cut = Math.max(...written) - 1 // after every attempt but the newest
+    const since = (await swOk(lab, 1, 'service', 'logs', '--since', new Date(cut).toISOString(), 'crash'))
+      .split('\n')
+      .filter((l) => l.includes('| attempt'))
+    // the newest attempt seen (and any that started since), nothing older
+    expect(since.length).toBeGreaterThanOrEqual(1)
+    expect(since.some((l) => l.endsWith(` ${Math.max(...written)}`))).toBe(true)
+    for (const l of since) expect(Number(/ (\d+)$/.exec(l)?.[1])).toBeGreaterThanOrEqual(Math.max(...written))
+
     // one task's output alone, by its id
     const [oneTask] = [...seen.keys()]
     const one = attempts(await swOk(lab, 1, 'service', 'logs', oneTask ?? ''))

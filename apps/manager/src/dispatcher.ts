@@ -57,6 +57,8 @@ export interface SyncResponse {
 export interface LogChunk {
   text: string
   end?: number
+  /** [position, ms]: when the output had reached each position. */
+  times?: Array<[number, number]>
 }
 
 export class Dispatcher {
@@ -117,7 +119,11 @@ export class Dispatcher {
     await this.c.index.load(options)
     for (const r of req.reports) {
       if (r.logTail === undefined) continue
-      const chunk = { text: r.logTail, ...(r.logEnd !== undefined ? { end: r.logEnd } : {}) }
+      const chunk = {
+        text: r.logTail,
+        ...(r.logEnd !== undefined ? { end: r.logEnd } : {}),
+        ...(r.logTimes !== undefined ? { times: r.logTimes } : {}),
+      }
       for (const w of this.logWaiters.get(r.id) ?? []) w(chunk)
       this.logWaiters.delete(r.id)
       this.logFrom.delete(r.id)

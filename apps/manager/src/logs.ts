@@ -34,6 +34,7 @@ export interface TaskLogs {
   slot: number
   text: string
   end?: number
+  times?: Array<[number, number]>
 }
 
 /** The rows whose output is asked for: the service's, or the one task `ref` names. */
@@ -81,6 +82,7 @@ export async function serviceLogs(
       slot: t.slot,
       text,
       ...(chunk.end !== undefined ? { end: chunk.end } : {}),
+      ...(chunk.times !== undefined ? { times: chunk.times } : {}),
     }
   })
 }

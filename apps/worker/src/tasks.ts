@@ -104,6 +104,10 @@ export class TaskAgent {
   }
 
   start(): void {
+    // when each task's output was written, for `service logs -t/--since`
+    void this.c.runtime
+      .stampOutput({ signal: this.loop.signal })
+      .catch((err: unknown) => this.c.logger.warn('task output times not recorded', { err }))
     this.periodic = startPeriodic({
       clock: this.c.clock,
       periodMs: this.c.periodMs ?? SYNC_PERIOD_MS,
@@ -187,6 +191,7 @@ export class TaskAgent {
         })
         r.logTail = out.text.slice(-LOG_REPORT_BYTES)
         r.logEnd = out.end
+        r.logTimes = out.stamps.map(([e, ms]) => [e, ms] as [number, number])
       }
       reports.push(r)
     }

@@ -71,16 +71,17 @@ export class FakeRuntime implements Runtime {
   }
   /** The options of each readLog call, by task. */
   readonly logReads: Array<{ id: string; from?: number; tail?: number }> = []
+  async stampOutput(): Promise<void> {}
   async readLog(
     id: string,
     o: { from?: number; tail?: number } = {},
-  ): Promise<{ text: string; end: number }> {
+  ): Promise<{ text: string; end: number; stamps: Array<[number, number]> }> {
     this.logReads.push({
       id,
       ...(o.from !== undefined ? { from: o.from } : {}),
       ...(o.tail !== undefined ? { tail: o.tail } : {}),
     })
-    return { text: `output of ${id}\n`, end: 42 }
+    return { text: `output of ${id}\n`, end: 42, stamps: [[42, 1_000]] }
   }
   async rotateLog(): Promise<boolean> {
     return false

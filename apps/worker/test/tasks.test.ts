@@ -239,8 +239,8 @@ describe('task agent', () => {
     // one period: its sync, and the one the agent makes at once to send the output
     expect(dispatcher.calls).toBe(before + 2)
     expect(dispatcher.lastReports()).toEqual([
-      { id: 't1', state: 'running', logTail: 'output of t1\n', logEnd: 42 },
-      { id: 't2', state: 'running', logTail: 'output of t2\n', logEnd: 42 },
+      { id: 't1', state: 'running', logTail: 'output of t1\n', logEnd: 42, logTimes: [[42, 1_000]] },
+      { id: 't2', state: 'running', logTail: 'output of t2\n', logEnd: 42, logTimes: [[42, 1_000]] },
     ])
     expect(runtime.logReads).toEqual([
       { id: 't1', tail: 200 },

@@ -7,7 +7,7 @@
  * the output (what {@link readLog} returns as `end`) stays valid across rotations: a
  * follower asks for what came after it.
  */
-import { copyFile, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, copyFile, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises'
 import { removeFiles } from './state.js'
 import type { ReadLogOptions } from './types.js'
 
@@ -16,10 +16,42 @@ export interface LogFiles {
   readonly current: string
   readonly rotated: string
   readonly dropped: string
+  /** `END MS` lines: by then (ms since the epoch) the output reached position END. */
+  readonly stamps: string
 }
 
 export function logFiles(log: string): LogFiles {
-  return { current: log, rotated: `${log}.1`, dropped: `${log}.off` }
+  return { current: log, rotated: `${log}.1`, dropped: `${log}.off`, stamps: `${log}.ts` }
+}
+
+/** [position, ms]: the output had reached the position by that time. */
+export type LogStamp = readonly [number, number]
+
+/** At most this many stamps come back with one read (the newest). */
+const MAX_STAMPS = 2_048
+
+async function stampsOf(f: LogFiles): Promise<LogStamp[]> {
+  const out: LogStamp[] = []
+  for (const line of (await bytesOf(f.stamps)).toString('utf8').split('\n')) {
+    const [end, ms] = line.split(' ').map(Number)
+    if (Number.isSafeInteger(end) && Number.isSafeInteger(ms)) out.push([end as number, ms as number])
+  }
+  return out
+}
+
+/** Where the output ends now (dropped + rotated + current). */
+export async function logEnd(f: LogFiles): Promise<number> {
+  return (await droppedOf(f)) + (await sizeOf(f.rotated)) + (await sizeOf(f.current))
+}
+
+/**
+ * Records that the output reached its current end by `now`, when it grew past `after` (the
+ * last end stamped); returns the end.
+ */
+export async function stampLog(f: LogFiles, now: number, after: number): Promise<number> {
+  const end = await logEnd(f)
+  if (end > after) await appendFile(f.stamps, `${end} ${now}\n`)
+  return end
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -45,8 +77,14 @@ async function droppedOf(f: LogFiles): Promise<number> {
   return Number.isSafeInteger(n) && n >= 0 ? n : 0
 }
 
-/** The kept output (rotated part first) and the position of its end. */
-export async function readLog(f: LogFiles, o: ReadLogOptions = {}): Promise<{ text: string; end: number }> {
+/**
+ * The kept output (rotated part first), the position of its end and the stamps past the
+ * start of the text (a line ending at E was written by the time of the first stamp ≥ E).
+ */
+export async function readLog(
+  f: LogFiles,
+  o: ReadLogOptions = {},
+): Promise<{ text: string; end: number; stamps: LogStamp[] }> {
   const dropped = await droppedOf(f)
   const all = Buffer.concat([await bytesOf(f.rotated), await bytesOf(f.current)])
   const end = dropped + all.length
@@ -54,7 +92,9 @@ export async function readLog(f: LogFiles, o: ReadLogOptions = {}): Promise<{ te
   start = Math.max(start, all.length - (o.maxBytes ?? 1024 * 1024))
   let text = all.subarray(Math.min(start, all.length)).toString('utf8')
   if (o.tail !== undefined) text = tailLines(text, o.tail)
-  return { text, end }
+  const from = end - Buffer.byteLength(text)
+  const stamps = (await stampsOf(f)).filter(([e]) => e > from).slice(-MAX_STAMPS)
+  return { text, end, stamps }
 }
 
 /** The last `n` lines of `text` (a final newline does not count as an empty line). */
@@ -75,9 +115,12 @@ export async function rotateLog(f: LogFiles, maxBytes: number): Promise<boolean>
   await rename(tmp, f.rotated)
   await writeFile(f.dropped, `${dropped}\n`)
   await truncate(f.current, 0)
+  // stamps of what was dropped go with it
+  const kept = (await stampsOf(f)).filter(([e]) => e > dropped)
+  await writeFile(f.stamps, kept.map(([e, ms]) => `${e} ${ms}\n`).join(''))
   return true
 }
 
 export async function removeLog(f: LogFiles): Promise<void> {
-  await removeFiles(f.current, f.rotated, f.dropped, `${f.rotated}.tmp`)
+  await removeFiles(f.current, f.rotated, f.dropped, f.stamps, `${f.rotated}.tmp`)
 }

@@ -45,6 +45,7 @@ import { logFiles, readLog, removeLog, rotateLog } from './logs.js'
 import { childrenOf, isAlive, nsPids, readStat } from './procfs.js'
 import { defaultHostname, execArgv, supervisorArgv, taskEnv, taskIdProblem, taskProblems } from './shim.js'
 import { killQuietly, resolveTools, runToCompletion, spawnDetached } from './spawn.js'
+import { OutputStamper } from './stamper.js'
 import {
   createRecord,
   ensureDir,
@@ -95,6 +96,7 @@ export class LinuxRuntime implements Runtime {
   private readonly stateDir: string
   private readonly logDir: string
   private readonly pollMs: number
+  private readonly stamper: OutputStamper
 
   constructor(components: RuntimeComponents, init: RuntimeInit) {
     this.log = components.logger
@@ -102,6 +104,7 @@ export class LinuxRuntime implements Runtime {
     this.stateDir = init.stateDir
     this.logDir = init.logDir
     this.pollMs = init.pollIntervalMs ?? 50
+    this.stamper = new OutputStamper(components, (id) => logFiles(this.paths(id).log))
   }
 
   async start(task: TaskSpec, options?: StartOptions): Promise<TaskStatus> {
@@ -232,6 +235,7 @@ export class LinuxRuntime implements Runtime {
     }
     await removeFiles(paths.record, paths.exit)
     await removeLog(logFiles(paths.log))
+    this.stamper.forget(taskId)
     this.log.info('task removed', { task: taskId })
   }
 
@@ -284,7 +288,13 @@ export class LinuxRuntime implements Runtime {
 
   async readLog(taskId: string, options?: ReadLogOptions) {
     options?.signal?.throwIfAborted()
+    await this.stamper.stamp(taskId) // what is read has a time
     return readLog(logFiles(this.paths(taskId).log), options)
+  }
+
+  async stampOutput(options: AbortOptions): Promise<void> {
+    await ensureDir(this.logDir)
+    await this.stamper.watch(this.logDir, options)
   }
 
   async rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean> {

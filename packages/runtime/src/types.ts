@@ -122,7 +122,15 @@ export interface Runtime {
    * `maxBytes` (default 1 MiB, the newest), and the position of its end: a follower reads on
    * from there, across rotations.
    */
-  readLog(taskId: string, options?: ReadLogOptions): Promise<{ text: string; end: number }>
+  readLog(
+    taskId: string,
+    options?: ReadLogOptions,
+  ): Promise<{ text: string; end: number; stamps: ReadonlyArray<readonly [number, number]> }>
+  /**
+   * Records when each task's output was written (watches the log directory) until `signal`
+   * aborts: `readLog`'s `stamps` — [position, ms]: the output had reached the position by then.
+   */
+  stampOutput(options: AbortOptions): Promise<void>
   /** Rotates the task's output once it is over `maxBytes` (one older file is kept); true if it did. */
   rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean>
   /** Runs argv in all namespaces of the running task; resolves with its exit code. */

@@ -4,6 +4,9 @@ import { z } from 'zod'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
 
+/** [position, ms since the epoch] pairs: when a task's output had reached a position. */
+const logTimes = z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).max(4_096)
+
 /** The task states, in swarmkit's order; the orchestrator owns the list. */
 const taskState = z.enum(TASK_STATES as [TaskState, ...TaskState[]])
 
@@ -86,6 +89,8 @@ export const serviceApi = {
         text: z.string(),
         /** Where this output ends (since 0.2); absent when the node did not answer. */
         end: z.number().int().nonnegative().optional(),
+        /** When the output reached each position (see the task report's `logTimes`). */
+        times: logTimes.optional(),
         slot: z.number().int().optional(),
       }),
     ),
@@ -118,6 +123,8 @@ export const taskReport = z.object({
     .optional(),
   /** the position where `logTail` ends in the task's output (since 0.2) */
   logEnd: z.number().int().nonnegative().optional(),
+  /** [position, ms]: the output had reached the position by then; a line's time is the first ≥ its end (since 0.2) */
+  logTimes: logTimes.optional(),
 })
 export type TaskReport = z.infer<typeof taskReport>
 
