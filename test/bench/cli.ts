@@ -35,7 +35,7 @@ async function timeInHost(lab: Lab, argv: string[]): Promise<number[]> {
 
 const result = await withLab('cb', 1, async (lab) => {
   await formCluster(lab, 1)
-  await swOk(lab, 1, 'service', 'create', '--name', 'who', '--', BIN, 'whoami', '--port', '8080')
+  await swOk(lab, 1, 'service', 'create', '-d', '--name', 'who', '--', BIN, 'whoami', '--port', '8080')
   const task = await waitFor('whoami running', 60_000, async () => {
     const t = JSON.parse(await swOk(lab, 1, 'service', 'ps', 'who', '--format', 'json')) as Task[]
     return t.find((x) => x.state === 'running')

@@ -242,7 +242,7 @@ const out = await withLab('met', HOSTS, async (lab) => {
   })
   console.error('idle window done; churn cycles')
 
-  await swOk(lab, 1, 'service', 'scale', 'web=0')
+  await swOk(lab, 1, 'service', 'scale', '-d', 'web=0')
   await settle(lab, 0)
   const rss: number[][] = [(await readAll(lab)).map(rssMb)]
   /** --diagnose: V8 heap used and external memory (MB) at the same moments as `rss` */
@@ -254,10 +254,10 @@ const out = await withLab('met', HOSTS, async (lab) => {
   const peak: number[] = Array.from({ length: HOSTS }, () => 0)
   for (let c = 1; c <= CYCLES; c++) {
     const t0 = lib.now()
-    await swOk(lab, 1, 'service', 'scale', `web=${SCALE}`)
+    await swOk(lab, 1, 'service', 'scale', '-d', `web=${SCALE}`)
     await settle(lab, SCALE)
     for (const [i, r] of (await readAll(lab)).entries()) peak[i] = Math.max(peak[i] ?? 0, rssMb(r))
-    await swOk(lab, 1, 'service', 'scale', 'web=0')
+    await swOk(lab, 1, 'service', 'scale', '-d', 'web=0')
     await settle(lab, 0)
     rss.push((await readAll(lab)).map(rssMb))
     if (DIAGNOSE) heaps.push(await heap())

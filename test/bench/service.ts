@@ -127,7 +127,7 @@ async function remove(lab: Lab): Promise<number> {
   return now() - t0
 }
 
-const create = ['service', 'create', '--name', 'web', '--network', 'bench']
+const create = ['service', 'create', '-d', '--name', 'web', '--network', 'bench']
 const whoami = ['--', BIN, 'whoami', '--port', '8080']
 
 const out = await withLab('sv', HOSTS, async (lab) => {
@@ -141,7 +141,7 @@ const out = await withLab('sv', HOSTS, async (lab) => {
     console.error(`create run ${i + 1}/${RUNS}: ${round(runs.at(-1)?.reachable ?? 0)} ms`)
   }
   await swOk(lab, 1, ...create, '--replicas', '0', ...whoami)
-  const scale = await measure(lab, vni, SCALE, ['service', 'scale', `web=${SCALE}`], false)
+  const scale = await measure(lab, vni, SCALE, ['service', 'scale', '-d', `web=${SCALE}`], false)
   await remove(lab)
   return { runs, removals, scale }
 })

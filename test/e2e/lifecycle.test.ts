@@ -38,6 +38,7 @@ describe('task lifecycle (lab of 4 hosts)', () => {
       1,
       'service',
       'create',
+      '-d',
       '--name',
       name,
       '--replicas',
@@ -152,7 +153,7 @@ describe('task lifecycle (lab of 4 hosts)', () => {
     })()
     try {
       for (const n of [20, 0, 20]) {
-        await swOk(lab, 1, 'service', 'scale', `web=${n}`)
+        await swOk(lab, 1, 'service', 'scale', '-d', `web=${n}`)
         await settle('web', n, 30_000)
       }
     } finally {
@@ -172,20 +173,20 @@ describe('task lifecycle (lab of 4 hosts)', () => {
 
   it('scale 20 → 0 → 30 → 0 → 30: nothing rejected or failed, no duplicate IP', async () => {
     for (const n of [0, 30, 0, 30]) {
-      await swOk(lab, 1, 'service', 'scale', `web=${n}`)
+      await swOk(lab, 1, 'service', 'scale', '-d', `web=${n}`)
       await settle('web', n, 45_000)
     }
     expect(badRows(await ps('web'))).toEqual([])
     expect(Object.values(await taskFailures(lab, HOSTS))).toEqual([0, 0, 0, 0])
-    await swOk(lab, 1, 'service', 'scale', 'web=20')
+    await swOk(lab, 1, 'service', 'scale', '-d', 'web=20')
     await settle('web', 20, 30_000)
   })
 
   it('a worker agent killed -9 during scale web=0 → 20 comes back: 20 running, no duplicate IP, no leak', async () => {
-    await swOk(lab, 1, 'service', 'scale', 'web=0')
+    await swOk(lab, 1, 'service', 'scale', '-d', 'web=0')
     await settle('web', 0, 30_000)
     const pid = await agentPid(3)
-    await swOk(lab, 1, 'service', 'scale', 'web=20')
+    await swOk(lab, 1, 'service', 'scale', '-d', 'web=20')
     // once host 3 is starting tasks, its agent dies
     await waitFor('tasks assigned to host 3', 20_000, async () =>
       (await ps('web')).some((t) => t.node === lab.hostname(3) && t.desiredState === 'running')

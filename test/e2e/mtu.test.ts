@@ -110,6 +110,7 @@ describe('underlay MTU 1400 (lab of 2 hosts)', () => {
       1,
       'service',
       'create',
+      '-d',
       '--name',
       'big',
       '--replicas',

@@ -62,11 +62,11 @@ describe('services (lab of 3 hosts)', () => {
       [['--name', 'bad name', '--', BIN, 'whoami'], /name/i],
     ]
     for (const [args, why] of bad) {
-      const r = await sw(lab, 1, 'service', 'create', ...args)
+      const r = await sw(lab, 1, 'service', 'create', '-d', ...args)
       expect(r.exitCode, args.join(' ')).not.toBe(0)
       expect(r.stderr).toMatch(why)
     }
-    const scale = await sw(lab, 1, 'service', 'scale', 'ghost=2')
+    const scale = await sw(lab, 1, 'service', 'scale', '-d', 'ghost=2')
     expect(scale.exitCode).not.toBe(0)
     expect(scale.stderr).toMatch(/not found/)
     expect(await swJson<unknown[]>(lab, 1, 'service', 'ls')).toEqual([])
@@ -78,6 +78,7 @@ describe('services (lab of 3 hosts)', () => {
       1,
       'service',
       'create',
+      '-d',
       '--name',
       'web',
       '--replicas',
@@ -90,7 +91,7 @@ describe('services (lab of 3 hosts)', () => {
       '--port',
       '8080',
     )
-    const dup = await sw(lab, 1, 'service', 'create', '--name', 'web', '--', BIN, 'whoami')
+    const dup = await sw(lab, 1, 'service', 'create', '-d', '--name', 'web', '--', BIN, 'whoami')
     expect(dup.exitCode).not.toBe(0)
     const tasks = await waitFor('3 running tasks', 60_000, () => running(3))
     expect(new Set(tasks.map((t) => t.node)).size).toBe(3)
@@ -113,7 +114,7 @@ describe('services (lab of 3 hosts)', () => {
 
   it('scale web=1 removes the other tasks, their sandboxes and their entries elsewhere', async () => {
     const before = (await running(3)) as TaskJson[]
-    await swOk(lab, 1, 'service', 'scale', 'web=1')
+    await swOk(lab, 1, 'service', 'scale', '-d', 'web=1')
     const [kept] = await waitFor('1 running task', 30_000, () => running(1))
     const gone = before.filter((t) => t.id !== kept?.id)
     for (const t of gone) {
@@ -131,7 +132,7 @@ describe('services (lab of 3 hosts)', () => {
   })
 
   it('replaces the tasks of a host that dies, and the replacements answer', async () => {
-    await swOk(lab, 1, 'service', 'scale', 'web=3')
+    await swOk(lab, 1, 'service', 'scale', '-d', 'web=3')
     const tasks = await waitFor('3 running tasks again', 60_000, () => running(3))
     const dead = tasks.find((t) => t.node === lab.hostname(3)) as TaskJson
     expect(dead).toBeDefined()

@@ -193,6 +193,7 @@ export async function createWhoami(lab: Lab, name: string, replicas: number, net
     1,
     'service',
     'create',
+    '-d',
     '--name',
     name,
     '--replicas',

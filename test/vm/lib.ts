@@ -91,6 +91,7 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     1,
     'service',
     'create',
+    '-d',
     '--name',
     'web',
     '--replicas',

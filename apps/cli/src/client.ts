@@ -5,19 +5,28 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, openSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import type { AbortOptions } from '@swarmnet/interface'
 import type { Endpoint } from '@swarmnet/wire'
 import { callApi, localApi, RemoteError, UnreachableError } from '@swarmnet/wire'
 import type { z } from 'zod'
 import { env } from './env.js'
 import { CliError } from './errors.js'
 
+/**
+ * One call to the local agent. What it refuses comes back as a {@link CliError} with its
+ * message (exit code 1); an agent that does not answer, likewise, with a hint.
+ */
 export async function call<Req extends z.ZodType, Res extends z.ZodType>(
   ep: Endpoint<Req, Res>,
   body: z.input<Req>,
   timeoutMs = 30_000,
+  options: AbortOptions = {},
 ): Promise<z.infer<Res>> {
   try {
-    return await callApi({ socketPath: env.socketPath }, ep, body, { timeoutMs })
+    return await callApi({ socketPath: env.socketPath }, ep, body, {
+      timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
   } catch (err) {
     if (err instanceof UnreachableError)
       throw new CliError(

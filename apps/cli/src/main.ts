@@ -14,7 +14,7 @@ enableCompileCache()
 
 const program = new Command('swarmnet')
   .description('Swarm-style cluster manager whose heart is the network')
-  .version(SWARMNET_VERSION, '-v, --version-flag', 'print the version')
+  .version(`swarmnet version ${SWARMNET_VERSION}`, '-v, --version', 'print the version and exit')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
@@ -49,13 +49,20 @@ try {
   process.exitCode = report(err)
 }
 
+/**
+ * The exit code of a failed verb, docker's way: 2 for every usage error (commander's own —
+ * unknown verb or option, missing argument — and the CLI's checks of flag values), 1 for
+ * every request the agent or the manager refused, and for anything else that went wrong.
+ */
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // help and version "errors" are successful exits; commander already printed usage errors
-    return err.exitCode === 0 || err.code === 'commander.helpDisplayed' ? 0 : 2
+    return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version'
+      ? 0
+      : 2
   }
   if (err instanceof CliError) {
-    console.error(`Error: ${err.message}`)
+    if (err.message !== '') console.error(`Error: ${err.message}`)
     return err.exitCode
   }
   const e = err as { name?: string; message?: string; code?: string }

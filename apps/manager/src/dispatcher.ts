@@ -67,13 +67,24 @@ export interface SyncResponse {
   removed: string[]
   wantLogs: string[]
   keys?: Keyring
+  wantLogsFrom: Record<string, number>
+}
+
+/** A task's output as its node sent it: `end` is where it stops (absent: the node did not answer). */
+export interface LogChunk {
+  text: string
+  end?: number
+  /** [position, ms]: when the output had reached each position. */
+  times?: Array<[number, number]>
 }
 
 export class Dispatcher {
   /** What each node reported holding (the manager's restart starts afresh). */
   private readonly heldBy = new Map<string, ReadonlySet<string>>()
   /** `service logs` waiting for a node's next sync: task id → resolvers. */
-  private readonly logWaiters = new Map<string, Array<(text: string) => void>>()
+  private readonly logWaiters = new Map<string, Array<(chunk: LogChunk) => void>>()
+  /** Of those, the tasks wanted from a position (a follower's), rather than their last lines. */
+  private readonly logFrom = new Map<string, number>()
   /** Nodes' pending watches: node id → wake-ups. */
   private readonly watchers = new Map<string, Set<() => void>>()
 
@@ -149,8 +160,14 @@ export class Dispatcher {
     await this.c.index.load(options)
     for (const r of req.reports) {
       if (r.logTail === undefined) continue
-      for (const w of this.logWaiters.get(r.id) ?? []) w(r.logTail)
+      const chunk = {
+        text: r.logTail,
+        ...(r.logEnd !== undefined ? { end: r.logEnd } : {}),
+        ...(r.logTimes !== undefined ? { times: r.logTimes } : {}),
+      }
+      for (const w of this.logWaiters.get(r.id) ?? []) w(chunk)
       this.logWaiters.delete(r.id)
+      this.logFrom.delete(r.id)
     }
     // without a held set on record (manager restart) the node must send everything again
     const knowsHeld = req.held !== undefined || this.heldBy.has(nodeId)
@@ -162,8 +179,14 @@ export class Dispatcher {
     const tasks = d.full ? d.tasks : d.changed
     const assignments = tasks.length > 0 ? await this.assignments(tasks, nodeId, options) : []
     const wantLogs: string[] = []
+    const wantLogsFrom: Record<string, number> = {}
     if (this.logWaiters.size > 0)
-      for (const t of this.c.index.ofNode(nodeId)) if (this.logWaiters.has(t.id)) wantLogs.push(t.id)
+      for (const t of this.c.index.ofNode(nodeId)) {
+        if (!this.logWaiters.has(t.id)) continue
+        wantLogs.push(t.id)
+        const from = this.logFrom.get(t.id)
+        if (from !== undefined) wantLogsFrom[t.id] = from
+      }
     const keys =
       this.c.keys !== undefined && req.keys !== this.c.keys.version
         ? await this.c.keys.keyring(options)
@@ -175,26 +198,35 @@ export class Dispatcher {
       removed: d.full ? [] : d.removed,
       wantLogs,
       ...(keys !== undefined ? { keys } : {}),
+      wantLogsFrom,
     }
   }
 
-  /** Resolves with each task's recent lines as its node's next sync brings them ('' after 5 s). */
-  waitLogs(taskIds: readonly string[], options?: AbortOptions): Promise<string[]> {
+  /**
+   * Resolves with each task's output as its node's next sync brings it: its last lines, or
+   * what came after `from` when given (empty, without `end`, after 5 s).
+   */
+  waitLogs(
+    wanted: ReadonlyArray<{ id: string; from?: number | undefined }>,
+    options?: AbortOptions,
+  ): Promise<LogChunk[]> {
     return Promise.all(
-      taskIds.map(
-        (id) =>
-          new Promise<string>((resolve) => {
+      wanted.map(
+        ({ id, from }) =>
+          new Promise<LogChunk>((resolve) => {
             const list = this.logWaiters.get(id) ?? []
             list.push(resolve)
             this.logWaiters.set(id, list)
+            if (from !== undefined) this.logFrom.set(id, Math.min(from, this.logFrom.get(id) ?? from))
             const nodeId = this.c.index.get(id)?.nodeId
             if (nodeId) this.nodeChanged(nodeId)
             void this.c.clock.sleep(LOGS_WAIT_MS, options).then(
               () => {
                 this.logWaiters.delete(id)
-                resolve('')
+                this.logFrom.delete(id)
+                resolve({ text: '' })
               },
-              () => resolve(''),
+              () => resolve({ text: '' }),
             )
           }),
       ),

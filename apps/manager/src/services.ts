@@ -17,6 +17,7 @@ import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
 import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
+import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
 import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
 import { serviceView, taskRows } from './service-views.js'
@@ -221,22 +222,17 @@ export class ServiceController {
     return taskRows(this.orch, svc, tasks, nodes, nets, this.c.clock.now())
   }
 
-  /** Recent log lines of each task of a service, fetched from the nodes through their next sync. */
-  async logs(ref: string, tail: number | undefined, options?: AbortOptions) {
-    const rows = (await this.ps(ref, options)).filter((t) => t.nodeId !== '' && !t.name.startsWith(' '))
-    const texts = await this.dispatcher.waitLogs(
-      rows.map((t) => t.id),
+  /** The kept output of every attempt of a service, or of one task (logs.ts). */
+  async logs(req: LogsRequest, options?: AbortOptions): Promise<TaskLogs[]> {
+    return serviceLogs(
+      {
+        ps: (ref, o) => this.ps(ref, o),
+        tasks: (o) => this.allTasks(o),
+        waitLogs: (wanted, o) => this.dispatcher.waitLogs(wanted, o),
+      },
+      req,
       options,
     )
-    return rows.map((t, i) => {
-      const lines = (texts[i] ?? '').split('\n').filter((l) => l.length > 0)
-      return {
-        task: t.id,
-        name: t.name,
-        node: t.node,
-        text: (tail === undefined ? lines : lines.slice(-tail)).join('\n'),
-      }
-    })
   }
 
   /**

@@ -9,7 +9,7 @@
  */
 import type { AbortOptions } from '@swarmnet/interface'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
-import type { Dispatcher } from './tasks.js'
+import type { Dispatcher, SyncResult } from './tasks.js'
 
 export interface SyncCall {
   reports: TaskReport[]
@@ -23,6 +23,7 @@ export interface SyncAnswer {
   assignments: Assignment[]
   removed: string[]
   wantLogs: string[]
+  wantLogsFrom?: Record<string, number> | undefined
 }
 
 export class DeltaDispatcher implements Dispatcher {
@@ -37,10 +38,7 @@ export class DeltaDispatcher implements Dispatcher {
 
   constructor(private readonly call: (req: SyncCall, options: AbortOptions) => Promise<SyncAnswer>) {}
 
-  async sync(
-    req: { reports: TaskReport[]; held: string[] },
-    options: AbortOptions,
-  ): Promise<{ assignments: Assignment[]; wantLogs: string[] }> {
+  async sync(req: { reports: TaskReport[]; held: string[] }, options: AbortOptions): Promise<SyncResult> {
     const reports = req.reports.filter((r) => r.logTail !== undefined || this.sent.get(r.id) !== keyOf(r))
     const heldKey = [...req.held].sort().join()
     const res = await this.call(
@@ -68,7 +66,11 @@ export class DeltaDispatcher implements Dispatcher {
     const waiting = this.synced
     this.synced = []
     for (const w of waiting) w()
-    return { assignments: [...this.assigned.values()], wantLogs: res.wantLogs }
+    return {
+      assignments: [...this.assigned.values()],
+      wantLogs: res.wantLogs,
+      ...(res.wantLogsFrom !== undefined ? { wantLogsFrom: res.wantLogsFrom } : {}),
+    }
   }
 
   /** The revision of the assignments held (undefined before the first answer). */

@@ -94,6 +94,6 @@ export function managerRoutes(role: ManagerRole): Route[] {
       await (await services()).remove(req.ref)
       return { ok: true as const }
     }),
-    route(serviceApi.logs, async (req) => (await services()).logs(req.ref, req.tail)),
+    route(serviceApi.logs, async (req) => (await services()).logs(req)),
   ]
 }

@@ -29,6 +29,12 @@ import type { NetworkController } from './networks.js'
 
 export const SYNC_PERIOD_MS = 1_000
 const LOG_TAIL_LINES = 200
+/** At most this much output per task in one report (the report's limit is 64 KiB). */
+const LOG_REPORT_BYTES = 60_000
+/** A task's output file is rotated past this size (one older file is kept: ≤ 2× per attempt). */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024
+/** Sizes of the output files are looked at every this many syncs. */
+const ROTATE_EVERY = 10
 
 export interface TaskAgentComponents {
   logger: Logger
@@ -44,11 +50,16 @@ export interface TaskAgentComponents {
   periodMs?: number
 }
 
+/** What a sync brings: the assignments, and the tasks whose output the manager wants. */
+export interface SyncResult {
+  assignments: Assignment[]
+  wantLogs: string[]
+  /** Of those, the ones wanted from a position (a follower's) rather than their last lines. */
+  wantLogsFrom?: Record<string, number>
+}
+
 export interface Dispatcher {
-  sync(
-    req: { reports: TaskReport[]; held: string[] },
-    options: AbortOptions,
-  ): Promise<{ assignments: Assignment[]; wantLogs: string[] }>
+  sync(req: { reports: TaskReport[]; held: string[] }, options: AbortOptions): Promise<SyncResult>
 }
 
 /** Where one task is in its life on this node (what the runtime cannot tell by itself). */
@@ -80,6 +91,8 @@ export class TaskAgent {
   /** Launch bursts in flight (awaited on stop). */
   private readonly bursts = new Set<Promise<void>>()
   private wantLogs = new Set<string>()
+  private wantLogsFrom: Record<string, number> = {}
+  private syncs = 0
   /** Desired state of each task at the last sync: a task stopped on purpose reports `shutdown`. */
   private desired = new Map<string, Assignment['desiredState']>()
   /** Tasks already counted as failed. */
@@ -93,6 +106,10 @@ export class TaskAgent {
   }
 
   start(): void {
+    // when each task's output was written, for `service logs -t/--since`
+    void this.c.runtime
+      .stampOutput({ signal: this.loop.signal })
+      .catch((err: unknown) => this.c.logger.warn('task output times not recorded', { err }))
     this.periodic = startPeriodic({
       clock: this.c.clock,
       periodMs: this.c.periodMs ?? SYNC_PERIOD_MS,
@@ -129,7 +146,12 @@ export class TaskAgent {
     for (const [id, t] of this.tasks) if (inFlight(t)) held.add(id)
     const res = await this.c.dispatcher.sync({ reports, held: [...held] }, { signal })
     await this.converge(res.assignments, signal)
+    const fresh = res.wantLogs.some((id) => !this.wantLogs.has(id))
     this.wantLogs = new Set(res.wantLogs)
+    this.wantLogsFrom = res.wantLogsFrom ?? {}
+    // output newly wanted (`service logs`, a follower): send it at once, not next period
+    if (fresh) this.wake()
+    if (++this.syncs % ROTATE_EVERY === 0) await this.rotateLogs(local, signal)
   }
 
   /**
@@ -142,8 +164,15 @@ export class TaskAgent {
     const statuses = new Map<string, TaskStatus>(local.map((t) => [t.id, t]))
     for (const [id, t] of this.tasks) {
       if (inFlight(t)) reports.push({ id, state: t.phase })
-      else if (t.phase === 'rejected') reports.push({ id, state: 'rejected', error: t.error })
-      else if (t.phase === 'never') reports.push({ id, state: 'shutdown' })
+      else if (t.phase === 'rejected')
+        reports.push({
+          id,
+          state: 'rejected',
+          error: t.error,
+          ...(this.wantLogs.has(id) ? { logTail: '' } : {}),
+        })
+      else if (t.phase === 'never')
+        reports.push({ id, state: 'shutdown', ...(this.wantLogs.has(id) ? { logTail: '' } : {}) })
       else if ((statuses.get(id)?.state ?? 'unknown') === 'unknown')
         statuses.set(id, await this.c.runtime.status(id, { signal }))
     }
@@ -155,11 +184,29 @@ export class TaskAgent {
         this.failedSeen.add(id)
         this.counters.failed++
       }
-      if (this.wantLogs.has(id))
-        r.logTail = (await this.c.runtime.logs(id, { tail: LOG_TAIL_LINES, signal })).slice(-60_000)
+      if (this.wantLogs.has(id)) {
+        const from = this.wantLogsFrom[id]
+        const out = await this.c.runtime.readLog(id, {
+          ...(from !== undefined ? { from } : { tail: LOG_TAIL_LINES }),
+          maxBytes: LOG_REPORT_BYTES,
+          signal,
+        })
+        r.logTail = out.text.slice(-LOG_REPORT_BYTES)
+        r.logEnd = out.end
+        r.logTimes = out.stamps.map(([e, ms]) => [e, ms] as [number, number])
+      }
       reports.push(r)
     }
     return reports
+  }
+
+  /** Output files past {@link LOG_MAX_BYTES} are rotated (running tasks are the ones that grow). */
+  private async rotateLogs(local: readonly TaskInfo[], signal: AbortSignal): Promise<void> {
+    for (const t of local)
+      if (t.state === 'running')
+        await this.c.runtime
+          .rotateLog(t.id, LOG_MAX_BYTES, { signal })
+          .catch((err: unknown) => this.c.logger.warn('log rotation failed', { task: t.id, err }))
   }
 
   private countTransitions(reports: readonly TaskReport[]): void {

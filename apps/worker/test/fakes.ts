@@ -69,6 +69,23 @@ export class FakeRuntime implements Runtime {
   async logs(): Promise<string> {
     return ''
   }
+  /** The options of each readLog call, by task. */
+  readonly logReads: Array<{ id: string; from?: number; tail?: number }> = []
+  async stampOutput(): Promise<void> {}
+  async readLog(
+    id: string,
+    o: { from?: number; tail?: number } = {},
+  ): Promise<{ text: string; end: number; stamps: Array<[number, number]> }> {
+    this.logReads.push({
+      id,
+      ...(o.from !== undefined ? { from: o.from } : {}),
+      ...(o.tail !== undefined ? { tail: o.tail } : {}),
+    })
+    return { text: `output of ${id}\n`, end: 42, stamps: [[42, 1_000]] }
+  }
+  async rotateLog(): Promise<boolean> {
+    return false
+  }
   async exec(): Promise<never> {
     throw new Error('not in the fake')
   }
@@ -146,6 +163,11 @@ export class ScriptedDispatcher {
   holdNext(): void {
     this.#hold = true
   }
+  #wantLogs: { ids: string[]; from: Record<string, number> } | undefined
+  /** The next answer asks for these tasks' output (from these positions). */
+  wantLogsOnce(ids: string[], from: Record<string, number> = {}): void {
+    this.#wantLogs = { ids, from }
+  }
   releaseHeld(): void {
     this.#held?.()
     this.#held = undefined
@@ -156,7 +178,7 @@ export class ScriptedDispatcher {
   async sync(req: {
     reports: TaskReport[]
     held: string[]
-  }): Promise<{ assignments: Assignment[]; wantLogs: string[] }> {
+  }): Promise<{ assignments: Assignment[]; wantLogs: string[]; wantLogsFrom?: Record<string, number> }> {
     this.calls++
     this.helds.push([...req.held].sort())
     this.reports.push(...req.reports)
@@ -167,6 +189,10 @@ export class ScriptedDispatcher {
         this.#held = r
       })
     }
+    const want = this.#wantLogs
+    this.#wantLogs = undefined
+    if (want !== undefined)
+      return { assignments: this.#assignments, wantLogs: want.ids, wantLogsFrom: want.from }
     return { assignments: this.#assignments, wantLogs: [] }
   }
 }

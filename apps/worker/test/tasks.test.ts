@@ -232,4 +232,26 @@ describe('task agent', () => {
     expect(dispatcher.lastReports()).toEqual([{ id: 't1', state: 'running' }])
     expect(agent.counters).toMatchObject({ started: 1, rejected: 0, failed: 0 })
   })
+
+  it('sends the output the manager wants at once, from the position a follower asked for', async () => {
+    const { clock, runtime, dispatcher, agent } = setup()
+    dispatcher.answerWith([web('t1'), web('t2')])
+    agent.start()
+    await settle()
+    await clock.advance(SYNC_PERIOD_MS)
+    expect(runtime.running()).toEqual(['t1', 't2'])
+    dispatcher.wantLogsOnce(['t1', 't2'], { t2: 7 })
+    const before = dispatcher.calls
+    await clock.advance(SYNC_PERIOD_MS)
+    // one period: its sync, and the one the agent makes at once to send the output
+    expect(dispatcher.calls).toBe(before + 2)
+    expect(dispatcher.lastReports()).toEqual([
+      { id: 't1', state: 'running', logTail: 'output of t1\n', logEnd: 42, logTimes: [[42, 1_000]] },
+      { id: 't2', state: 'running', logTail: 'output of t2\n', logEnd: 42, logTimes: [[42, 1_000]] },
+    ])
+    expect(runtime.logReads).toEqual([
+      { id: 't1', tail: 200 },
+      { id: 't2', from: 7 },
+    ])
+  })
 })

@@ -48,6 +48,7 @@ export type {
   ExecOptions,
   ExecResult,
   LogsOptions,
+  ReadLogOptions,
   Runtime,
   RuntimeComponents,
   RuntimeInit,

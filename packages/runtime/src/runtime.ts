@@ -41,9 +41,11 @@ import {
   TaskStartError,
   TaskStopError,
 } from './errors.js'
+import { logFiles, readLog, removeLog, rotateLog } from './logs.js'
 import { childrenOf, isAlive, nsPids, readStat } from './procfs.js'
 import { defaultHostname, execArgv, supervisorArgv, taskEnv, taskIdProblem, taskProblems } from './shim.js'
 import { killQuietly, resolveTools, runToCompletion, spawnDetached } from './spawn.js'
+import { OutputStamper } from './stamper.js'
 import {
   createRecord,
   ensureDir,
@@ -62,6 +64,7 @@ import type {
   ExecOptions,
   ExecResult,
   LogsOptions,
+  ReadLogOptions,
   Runtime,
   RuntimeComponents,
   RuntimeInit,
@@ -93,6 +96,7 @@ export class LinuxRuntime implements Runtime {
   private readonly stateDir: string
   private readonly logDir: string
   private readonly pollMs: number
+  private readonly stamper: OutputStamper
 
   constructor(components: RuntimeComponents, init: RuntimeInit) {
     this.log = components.logger
@@ -100,6 +104,7 @@ export class LinuxRuntime implements Runtime {
     this.stateDir = init.stateDir
     this.logDir = init.logDir
     this.pollMs = init.pollIntervalMs ?? 50
+    this.stamper = new OutputStamper(components, (id) => logFiles(this.paths(id).log))
   }
 
   async start(task: TaskSpec, options?: StartOptions): Promise<TaskStatus> {
@@ -230,7 +235,9 @@ export class LinuxRuntime implements Runtime {
       if (!(err instanceof CorruptStateError)) throw err
       this.log.warn('removing a corrupt task record without stopping', { task: taskId, error: err.message })
     }
-    await removeFiles(paths.record, paths.exit, paths.log, paths.resolv)
+    await removeFiles(paths.record, paths.exit, paths.resolv)
+    await removeLog(logFiles(paths.log))
+    this.stamper.forget(taskId)
     this.log.info('task removed', { task: taskId })
   }
 
@@ -273,12 +280,28 @@ export class LinuxRuntime implements Runtime {
   async logs(taskId: string, options?: LogsOptions): Promise<string> {
     options?.signal?.throwIfAborted()
     const paths = this.paths(taskId)
-    const text = await readIfExists(paths.log)
-    if (text === undefined) {
-      if ((await readIfExists(paths.record)) === undefined) throw new TaskNotFoundError(taskId)
-      return ''
-    }
-    return options?.tail === undefined ? text : tailLines(text, options.tail)
+    const { text, end } = await readLog(logFiles(paths.log), {
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      ...(options?.tail !== undefined ? { tail: options.tail } : {}),
+    })
+    if (end === 0 && (await readIfExists(paths.record)) === undefined) throw new TaskNotFoundError(taskId)
+    return text
+  }
+
+  async readLog(taskId: string, options?: ReadLogOptions) {
+    options?.signal?.throwIfAborted()
+    await this.stamper.stamp(taskId) // what is read has a time
+    return readLog(logFiles(this.paths(taskId).log), options)
+  }
+
+  async stampOutput(options: AbortOptions): Promise<void> {
+    await ensureDir(this.logDir)
+    await this.stamper.watch(this.logDir, options)
+  }
+
+  async rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean> {
+    options?.signal?.throwIfAborted()
+    return rotateLog(logFiles(this.paths(taskId).log), maxBytes)
   }
 
   async exec(taskId: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
@@ -369,13 +392,4 @@ export class LinuxRuntime implements Runtime {
       await this.clock.sleep(Math.min(this.pollMs, Math.max(1, deadline - this.clock.now())), options)
     }
   }
-}
-
-/** The last `n` lines of `text` (a final newline does not count as an empty line). */
-export function tailLines(text: string, n: number): string {
-  if (n <= 0) return ''
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text
-  const lines = body.split('\n')
-  const kept = lines.slice(Math.max(0, lines.length - n)).join('\n')
-  return text.endsWith('\n') && kept !== '' ? `${kept}\n` : kept
 }

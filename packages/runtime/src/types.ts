@@ -66,6 +66,15 @@ export interface StopOptions extends AbortOptions {
   readonly timeoutMs?: number
 }
 
+export interface ReadLogOptions extends AbortOptions {
+  /** Only what came after this position (an earlier `end`). */
+  readonly from?: number
+  /** Only the last N lines. */
+  readonly tail?: number
+  /** At most this many bytes, the newest (default 1 MiB). */
+  readonly maxBytes?: number
+}
+
 export interface LogsOptions extends AbortOptions {
   /** Only the last N lines. */
   readonly tail?: number
@@ -108,8 +117,24 @@ export interface Runtime {
   remove(taskId: string, options?: StopOptions): Promise<void>
   /** Every task with state on this node, sorted by id (adopt these after a restart). */
   list(options?: AbortOptions): Promise<TaskInfo[]>
-  /** The task's stdout + stderr (interleaved as written). */
+  /** The task's stdout + stderr (interleaved as written), the rotated part first. */
   logs(taskId: string, options?: LogsOptions): Promise<string>
+  /**
+   * The kept output from a position (`from`, an earlier `end`) or its last lines, at most
+   * `maxBytes` (default 1 MiB, the newest), and the position of its end: a follower reads on
+   * from there, across rotations.
+   */
+  readLog(
+    taskId: string,
+    options?: ReadLogOptions,
+  ): Promise<{ text: string; end: number; stamps: ReadonlyArray<readonly [number, number]> }>
+  /**
+   * Records when each task's output was written (watches the log directory) until `signal`
+   * aborts: `readLog`'s `stamps` — [position, ms]: the output had reached the position by then.
+   */
+  stampOutput(options: AbortOptions): Promise<void>
+  /** Rotates the task's output once it is over `maxBytes` (one older file is kept); true if it did. */
+  rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean>
   /** Runs argv in all namespaces of the running task; resolves with its exit code. */
   exec(taskId: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>
 }

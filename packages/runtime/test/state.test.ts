@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CorruptStateError } from '../src/errors.js'
+import { tailLines } from '../src/logs.js'
 import { parseStat } from '../src/procfs.js'
-import { tailLines } from '../src/runtime.js'
 import { parseExitFile, parseRecord, type TaskRecord, taskIdOfFile, taskPaths } from '../src/state.js'
 
 const record: TaskRecord = {

@@ -19,6 +19,7 @@ import {
 import type { z } from 'zod'
 import type { Endpoint } from './endpoint.js'
 import { limits } from './limits.js'
+import { plainError, plainIssue } from './plain.js'
 
 /**
  * node:http and node:https through require: an ESM `import` of them builds a namespace of
@@ -100,7 +101,9 @@ export function createApiHandler(
     }
     readBody(req, limits.apiBody)
       .then(async (raw) => {
-        const parsed = r.endpoint.request.safeParse(raw.length === 0 ? {} : JSON.parse(raw))
+        const parsed = r.endpoint.request.safeParse(raw.length === 0 ? {} : JSON.parse(raw), {
+          error: plainIssue,
+        })
         if (!parsed.success) throw new InvalidBodyError(parsed.error)
         const ctx: RequestContext = 'encrypted' in req.socket ? { tls: req.socket as TLSSocket } : {}
         send(200, await r.handle(parsed.data, ctx))
@@ -109,13 +112,10 @@ export function createApiHandler(
   }
 }
 
+/** A body the schema refuses, in plain words (never zod's own text). */
 class InvalidBodyError extends SwarmnetError {
   constructor(error: z.ZodError) {
-    const first = error.issues[0]
-    super(
-      `invalid request: ${first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'malformed'}`,
-      'ERR_INVALID_INPUT',
-    )
+    super(`invalid request: ${plainError(error)}`, 'ERR_INVALID_INPUT')
   }
 }
 

@@ -6,6 +6,9 @@ import { keyring, keyringVersion } from './encryption.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
 
+/** [position, ms since the epoch] pairs: when a task's output had reached a position. */
+const logTimes = z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).max(4_096)
+
 /** The task states, in swarmkit's order; the orchestrator owns the list. */
 const taskState = z.enum(TASK_STATES as [TaskState, ...TaskState[]])
 
@@ -69,11 +72,34 @@ export const serviceApi = {
     serviceView,
   ),
   remove: endpoint('POST', '/v1/services/remove', ref, ok),
+  /**
+   * The kept output of every attempt of a service (oldest first within a slot), or of one
+   * task (`ref` a task id or unique prefix). `from` (since 0.2): per task, only what came
+   * after that position (an `end` of an earlier answer); with `follow`, tasks not in `from`
+   * are read from their start, so a follower sees new attempts whole.
+   */
   logs: endpoint(
     'POST',
     '/v1/services/logs',
-    z.object({ ref: z.string().max(256), tail: z.number().int().min(0).optional() }),
-    z.array(z.object({ task: z.string(), name: z.string(), node: z.string(), text: z.string() })),
+    z.object({
+      ref: z.string().max(256),
+      tail: z.number().int().min(0).optional(),
+      from: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
+      follow: z.boolean().optional(),
+    }),
+    z.array(
+      z.object({
+        task: z.string(),
+        name: z.string(),
+        node: z.string(),
+        text: z.string(),
+        /** Where this output ends (since 0.2); absent when the node did not answer. */
+        end: z.number().int().nonnegative().optional(),
+        /** When the output reached each position (see the task report's `logTimes`). */
+        times: logTimes.optional(),
+        slot: z.number().int().optional(),
+      }),
+    ),
   ),
 } as const
 
@@ -104,6 +130,10 @@ export const taskReport = z.object({
     .string()
     .max(64 * 1024)
     .optional(),
+  /** the position where `logTail` ends in the task's output (since 0.2) */
+  logEnd: z.number().int().nonnegative().optional(),
+  /** [position, ms]: the output had reached the position by then; a line's time is the first ≥ its end (since 0.2) */
+  logTimes: logTimes.optional(),
 })
 export type TaskReport = z.infer<typeof taskReport>
 
@@ -138,6 +168,8 @@ export const dispatcherApi = {
       wantLogs: z.array(z.string()).max(10_000),
       /** The keyring, when the node's version is not the current one (since 0.4). */
       keys: keyring.optional(),
+      /** of those, the ones wanted from a position rather than their last lines (since 0.2) */
+      wantLogsFrom: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
     }),
   ),
   /**

@@ -2,11 +2,11 @@
 
 import type { LogLevel } from '@swarmnet/logger'
 import type { Command } from 'commander'
+import { collectUpstream } from '../args.js'
 import { agentPid, startAgentDetached } from '../client.js'
 import { env } from '../env.js'
 import { CliError } from '../errors.js'
 import { SWARMNET_VERSION } from '../version.js'
-import { collectUpstream } from './cluster.js'
 
 /** The agent's process name (≤ 15 characters, so /proc/PID/comm holds all of it). */
 export const AGENT_PROCESS_TITLE = 'swarmnet-agent'

@@ -3,6 +3,7 @@
 import { isIpv4, parseHostPort } from '@swarmnet/ipv4'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { collectUpstream } from '../args.js'
 import { call, ensureAgent } from '../client.js'
 import { parseDuration } from '../duration.js'
 import { CliError } from '../errors.js'
@@ -17,12 +18,11 @@ function parsePort(what: string) {
   }
 }
 
-/** `--dns-upstream IP[:PORT]`, repeatable (at most 3, as resolv.conf). */
-export function collectUpstream(v: string, previous: string[] = []): string[] {
-  if (parseHostPort(v, 53) === undefined)
-    throw new CliError(`invalid --dns-upstream '${v}': expected IP or IP:PORT`, 2)
-  if (previous.length >= 3) throw new CliError('at most 3 --dns-upstream resolvers', 2)
-  return [...previous, v]
+function parseMaskLength(v: string): number {
+  const n = Number(v)
+  if (!/^\d{1,2}$/.test(v) || n < 8 || n > 29)
+    throw new CliError(`invalid --default-addr-pool-mask-length '${v}': expected a number from 8 to 29`, 2)
+  return n
 }
 
 function parseIPv4(v: string): string {
@@ -44,8 +44,8 @@ export function registerCluster(program: Command): void {
     .option('--default-addr-pool <cidr>', 'pool for overlay subnets (default: 10.0.0.0/8)')
     .option(
       '--default-addr-pool-mask-length <n>',
-      'prefix length of subnets from the pool',
-      (v) => Number(v),
+      'prefix length of subnets from the pool (8-29)',
+      parseMaskLength,
       24,
     )
     .option(

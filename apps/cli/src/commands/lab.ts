@@ -39,6 +39,7 @@ export function registerLab(program: Command): void {
       if (!/^[0-9]+$/.test(hosts) || count < 1 || count > max) {
         throw new CliError(
           `invalid host count '${hosts}': an integer from 1 to ${max}${opts.vm ? ' with --vm' : ''}`,
+          2,
         )
       }
       if (!/^[0-9]{1,5}$/.test(opts.mtu))
@@ -101,6 +102,7 @@ function checkName(name: string): string {
   if (!LAB_NAME_PATTERN.test(name)) {
     throw new CliError(
       `invalid lab name '${name}': a lower-case letter then up to 7 lower-case letters or digits`,
+      2,
     )
   }
   return name
@@ -114,7 +116,7 @@ function parseHost(host: string, hosts: number): LabNode {
   if (host === 'ext' || host === 'switch') return host
   const i = Number(host)
   if (!/^[0-9]+$/.test(host) || i < 1 || i > hosts) {
-    throw new CliError(`invalid host '${host}': 1 to ${hosts}, 'ext' or 'switch'`)
+    throw new CliError(`invalid host '${host}': 1 to ${hosts}, 'ext' or 'switch'`, 2)
   }
   return i
 }

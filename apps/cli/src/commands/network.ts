@@ -1,13 +1,28 @@
 /** `swarmnet network create|ls|inspect|rm`, and the internal `endpoint` verbs tests use. */
 
-import { localApi } from '@swarmnet/wire'
+import { localApi, type NetworkView } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { collect, eachRef } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
-import { printJson, printTable } from '../output.js'
+import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
+import { type Column, inspectFormat, listFormat, printJson, printTable, shortId } from '../output.js'
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
+export const NETWORK_COLUMNS: readonly Column<NetworkView>[] = [
+  { field: 'ID', header: 'NETWORK ID', value: (n, full) => shortId(n.id, full) },
+  { field: 'Name', header: 'NAME', value: (n) => n.name },
+  { field: 'Driver', header: 'DRIVER', value: (n) => n.driver },
+  { field: 'Scope', header: 'SCOPE', value: (n) => n.scope },
+  { field: 'Subnet', header: 'SUBNET', value: (n) => n.subnet },
+  { field: 'VNI', header: 'VNI', value: (n) => String(n.vni) },
+  { field: 'MTU', header: 'MTU', value: (n) => String(n.mtu ?? '-') },
+]
+
+export const NETWORK_FILTERS: Readonly<Record<string, Matcher<NetworkView>>> = {
+  id: (n, v) => n.id.startsWith(v),
+  name: (n, v) => n.name.includes(v),
+  label: (_n, v) => labelMatches(undefined, v),
+  driver: (n, v) => n.driver === v,
 }
 
 /** `--opt k[=v]` values into an options object; bare keys mean `true`. */
@@ -60,36 +75,26 @@ export function registerNetwork(program: Command): void {
     .alias('list')
     .description('List networks')
     .option('-q, --quiet', 'only display ids')
-    .option('--format <format>', "'json' for machine output")
-    .action(async (o: { quiet?: boolean; format?: string }) => {
-      const nets = await call(localApi.networkList, {})
-      if (o.format === 'json') return printJson(nets)
-      if (o.quiet) {
-        for (const n of nets) console.log(n.id)
-        return
-      }
-      printTable(
-        ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET', 'VNI', 'MTU'],
-        nets.map((n) => [
-          n.id.slice(0, 12),
-          n.name,
-          n.driver,
-          n.scope,
-          n.subnet,
-          String(n.vni),
-          String(n.mtu ?? '-'),
-        ]),
-      )
+    .option('--format <format>', "json, table, 'table TEMPLATE' or a template such as '{{.Name}}'")
+    .option('-f, --filter <key=value>', 'id=, name=, label=, driver= (repeatable)', collectFilter, [])
+    .option('--no-trunc', 'do not cut ids')
+    .action(async (o: { quiet?: boolean; format?: string; filter: string[]; trunc: boolean }) => {
+      const filters = parseFilters(o.filter, NETWORK_FILTERS)
+      const fmt = listFormat(o.format, NETWORK_COLUMNS)
+      const nets = applyFilters(await call(localApi.networkList, {}), filters, NETWORK_FILTERS)
+      fmt.print(nets, { quiet: o.quiet === true, noTrunc: !o.trunc, id: (n) => n.id })
     })
 
   network
     .command('inspect')
     .description('Show details of networks (JSON)')
+    .option('-f, --format <format>', "'json' (default) or a template such as '{{.subnet}}'")
     .argument('<network...>', 'name, id or id prefix')
-    .action(async (refs: string[]) => {
+    .action(async (refs: string[], o: { format?: string }) => {
+      const print = inspectFormat(o.format)
       const out = []
       for (const ref of refs) out.push(await call(localApi.networkInspect, { ref }))
-      printJson(out)
+      print(out)
     })
 
   network
@@ -97,12 +102,7 @@ export function registerNetwork(program: Command): void {
     .alias('remove')
     .description('Remove networks that no endpoint uses')
     .argument('<network...>', 'name, id or id prefix')
-    .action(async (refs: string[]) => {
-      for (const ref of refs) {
-        await call(localApi.networkRemove, { ref })
-        console.log(ref)
-      }
-    })
+    .action(async (refs: string[]) => eachRef(refs, (ref) => call(localApi.networkRemove, { ref })))
 
   network
     .command('rotate-key')

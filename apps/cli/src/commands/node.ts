@@ -3,12 +3,30 @@
 import type { NodeView } from '@swarmnet/wire'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { eachRef } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
-import { printJson, printTable } from '../output.js'
+import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
+import { type Column, inspectFormat, listFormat, title } from '../output.js'
 
-const title = (s: string): string => (s ? s[0]?.toUpperCase() + s.slice(1) : '')
+export const NODE_COLUMNS: readonly Column<NodeView>[] = [
+  { field: 'ID', header: 'ID', value: (n) => n.id },
+  { field: 'Self', header: 'SELF', value: (n) => String(n.self) },
+  { field: 'Hostname', header: 'HOSTNAME', value: (n) => n.hostname },
+  { field: 'Status', header: 'STATUS', value: (n) => title(n.status) },
+  { field: 'Availability', header: 'AVAILABILITY', value: (n) => title(n.availability) },
+  { field: 'ManagerStatus', header: 'MANAGER STATUS', value: (n) => title(n.managerStatus) },
+  { field: 'EngineVersion', header: 'ENGINE VERSION', value: (n) => n.engineVersion },
+]
 
+export const NODE_FILTERS: Readonly<Record<string, Matcher<NodeView>>> = {
+  id: (n, v) => n.id.startsWith(v),
+  name: (n, v) => n.hostname.includes(v),
+  label: (_n, v) => labelMatches(undefined, v),
+  role: (n, v) => n.role === v,
+}
+
+/** docker's default `node ls` table: no SELF column, a `*` after this node's id. */
 function nodeRows(nodes: readonly NodeView[]): string[][] {
   return nodes.map((n) => [
     n.self ? `${n.id} *` : n.id,
@@ -20,6 +38,14 @@ function nodeRows(nodes: readonly NodeView[]): string[][] {
   ])
 }
 
+/** `self` names this node (docker's `node inspect self`). */
+async function resolveSelf(ref: string): Promise<string> {
+  if (ref !== 'self') return ref
+  const info = await call(localApi.info, {})
+  if (info.nodeId === '') throw new CliError('this node is not in a cluster')
+  return info.nodeId
+}
+
 export function registerNode(program: Command): void {
   const node = program.command('node').description('Manage the cluster nodes')
 
@@ -28,28 +54,33 @@ export function registerNode(program: Command): void {
     .alias('list')
     .description('List the nodes of the cluster')
     .option('-q, --quiet', 'only display ids')
-    .option('--format <format>', "'json' for machine output")
-    .action(async (o: { quiet?: boolean; format?: string }) => {
-      const nodes = await call(localApi.nodeList, {})
-      if (o.format === 'json') return printJson(nodes)
-      if (o.quiet) {
-        for (const n of nodes) console.log(n.id)
-        return
-      }
-      printTable(
-        ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'],
-        nodeRows(nodes),
-      )
+    .option('--format <format>', "json, table, 'table TEMPLATE' or a template such as '{{.Hostname}}'")
+    .option(
+      '-f, --filter <key=value>',
+      'id=, name=, label=, role=manager|worker (repeatable)',
+      collectFilter,
+      [],
+    )
+    .action(async (o: { quiet?: boolean; format?: string; filter: string[] }) => {
+      const filters = parseFilters(o.filter, NODE_FILTERS, { role: ['manager', 'worker'] })
+      const fmt = listFormat(o.format, NODE_COLUMNS, {
+        headers: ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'],
+        rows: (nodes) => nodeRows(nodes),
+      })
+      const nodes = applyFilters(await call(localApi.nodeList, {}), filters, NODE_FILTERS)
+      fmt.print(nodes, { quiet: o.quiet === true, id: (n) => n.id })
     })
 
   node
     .command('inspect')
-    .description('Show details of one or more nodes (JSON)')
-    .argument('<node...>', 'node id, id prefix or hostname')
-    .action(async (refs: string[]) => {
+    .description("Show details of one or more nodes (JSON); 'self' is this node")
+    .option('-f, --format <format>', "'json' (default) or a template such as '{{.hostname}}'")
+    .argument('<node...>', "node id, id prefix, hostname or 'self'")
+    .action(async (refs: string[], o: { format?: string }) => {
+      const print = inspectFormat(o.format)
       const out: NodeView[] = []
-      for (const ref of refs) out.push(await call(localApi.nodeInspect, { ref }))
-      printJson(out)
+      for (const ref of refs) out.push(await call(localApi.nodeInspect, { ref: await resolveSelf(ref) }))
+      print(out)
     })
 
   node
@@ -61,7 +92,7 @@ export function registerNode(program: Command): void {
       if (!['active', 'pause', 'drain'].includes(o.availability))
         throw new CliError(`invalid availability '${o.availability}': expected active, pause or drain`, 2)
       const n = await call(localApi.nodeUpdate, {
-        ref,
+        ref: await resolveSelf(ref),
         availability: o.availability as NodeView['availability'],
       })
       console.log(n.id)
@@ -73,10 +104,9 @@ export function registerNode(program: Command): void {
     .description('Remove nodes from the cluster; their certificates are revoked')
     .option('-f, --force', 'remove even if the node is not down')
     .argument('<node...>', 'node id, id prefix or hostname')
-    .action(async (refs: string[], o: { force?: boolean }) => {
-      for (const ref of refs) {
-        await call(localApi.nodeRemove, { ref, force: o.force === true })
-        console.log(ref)
-      }
-    })
+    .action(async (refs: string[], o: { force?: boolean }) =>
+      eachRef(refs, async (ref) =>
+        call(localApi.nodeRemove, { ref: await resolveSelf(ref), force: o.force === true }),
+      ),
+    )
 }

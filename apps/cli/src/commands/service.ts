@@ -1,15 +1,15 @@
-/** `swarmnet service create|ls|ps|inspect|scale|rm|logs` and `swarmnet exec`. */
-import path from 'node:path'
+/** `swarmnet service create|inspect|scale|rm` (ls/ps, logs and exec have their own files). */
+import { systemClock } from '@swarmnet/interface'
 import { serviceApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
+import { collect, eachRef, parseCount } from '../args.js'
 import { call } from '../client.js'
-import { env } from '../env.js'
 import { CliError } from '../errors.js'
-import { printJson, printTable } from '../output.js'
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
-}
+import { inspectFormat } from '../output.js'
+import { type ServiceSnapshot, waitConverged } from '../progress.js'
+import { registerExec } from './exec.js'
+import { registerServiceList } from './service-list.js'
+import { registerServiceLogs } from './service-logs.js'
 
 function parseEnv(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -21,11 +21,28 @@ function parseEnv(pairs: readonly string[]): Record<string, string> {
   return out
 }
 
-function parseCount(what: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v)) throw new CliError(`invalid ${what} '${v}': expected a whole number`, 2)
-    return Number(v)
-  }
+/** The service as the progress display needs it, from the manager. */
+async function snapshot(ref: string, signal: AbortSignal | undefined): Promise<ServiceSnapshot> {
+  const opts = signal ? { signal } : {}
+  const [s, tasks] = await Promise.all([
+    call(serviceApi.inspect, { ref }, 30_000, opts),
+    call(serviceApi.ps, { ref }, 30_000, opts),
+  ])
+  return { id: s.id, mode: s.mode, desired: s.desired, tasks }
+}
+
+/**
+ * Waits until the service converges, with docker's progress on stdout (none with `quiet`).
+ * `service update` and `rollback` call this after their request, like create and scale.
+ */
+export async function converge(ref: string, quiet: boolean): Promise<void> {
+  await waitConverged({
+    clock: systemClock,
+    observe: (o) => snapshot(ref, o.signal),
+    ...(quiet
+      ? {}
+      : { out: { write: (t) => process.stdout.write(t), isTTY: process.stdout.isTTY === true } }),
+  })
 }
 
 export function registerService(program: Command): void {
@@ -35,12 +52,14 @@ export function registerService(program: Command): void {
     .command('create')
     .description('Create a service; COMMAND runs as each task, in its own network sandbox')
     .requiredOption('--name <name>', 'service name')
-    .option('--replicas <n>', 'number of tasks (replicated mode)', parseCount('replicas'))
+    .option('--replicas <n>', 'number of tasks (replicated mode)', parseCount('--replicas'))
     .option('--mode <mode>', 'replicated or global', 'replicated')
     .option('--network <net>', 'attach to an overlay network (repeatable)', collect, [])
     .option('-e, --env <k=v>', 'environment variable (repeatable)', collect, [])
     .option('--restart-condition <cond>', 'any, on-failure or none', 'any')
     .option('--endpoint-mode <mode>', 'vip (a virtual IP per network) or dnsrr (DNS round robin)', 'vip')
+    .option('-d, --detach', 'return at once instead of waiting for the tasks to run')
+    .option('-q, --quiet', 'print only the service id (no progress)')
     .argument('<command...>', 'the command and its arguments (after --)')
     .action(
       async (
@@ -53,12 +72,17 @@ export function registerService(program: Command): void {
           env: string[]
           restartCondition: string
           endpointMode: string
+          detach?: boolean
+          quiet?: boolean
         },
       ) => {
+        if (o.name.trim() === '') throw new CliError('invalid --name: a service needs a name', 2)
         if (o.endpointMode !== 'vip' && o.endpointMode !== 'dnsrr')
           throw new CliError(`invalid --endpoint-mode '${o.endpointMode}': expected vip or dnsrr`, 2)
         if (o.mode !== 'replicated' && o.mode !== 'global')
           throw new CliError(`invalid --mode '${o.mode}': expected replicated or global`, 2)
+        if (o.mode === 'global' && o.replicas !== undefined)
+          throw new CliError('--replicas cannot be used with --mode global', 2)
         if (!['any', 'on-failure', 'none'].includes(o.restartCondition))
           throw new CliError(
             `invalid --restart-condition '${o.restartCondition}': expected any, on-failure or none`,
@@ -77,75 +101,48 @@ export function registerService(program: Command): void {
           argv,
         })
         console.log(s.id)
+        if (o.detach !== true) await converge(s.id, o.quiet === true)
       },
     )
 
   service
-    .command('ls')
-    .alias('list')
-    .description('List services')
-    .option('-q, --quiet', 'only display ids')
-    .option('--format <format>', "'json' for machine output")
-    .action(async (o: { quiet?: boolean; format?: string }) => {
-      const list = await call(serviceApi.list, {})
-      if (o.format === 'json') return printJson(list)
-      if (o.quiet) {
-        for (const s of list) console.log(s.id)
-        return
-      }
-      printTable(
-        ['ID', 'NAME', 'MODE', 'REPLICAS', 'COMMAND'],
-        list.map((s) => [s.id.slice(0, 12), s.name, s.mode, s.replicas, s.argv.join(' ')]),
-      )
-    })
-
-  service
-    .command('ps')
-    .description('List the tasks of a service')
-    .option('--format <format>', "'json' for machine output")
-    .option('-q, --quiet', 'only display task ids')
-    .argument('<service>', 'name or id')
-    .action(async (ref: string, o: { format?: string; quiet?: boolean }) => {
-      const tasks = await call(serviceApi.ps, { ref })
-      if (o.format === 'json') return printJson(tasks)
-      if (o.quiet) {
-        for (const t of tasks) console.log(t.id)
-        return
-      }
-      printTable(
-        ['ID', 'NAME', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'],
-        tasks.map((t) => [
-          t.id.slice(0, 12),
-          t.name,
-          t.node,
-          t.desiredState[0]?.toUpperCase() + t.desiredState.slice(1),
-          t.currentState,
-          t.error,
-        ]),
-      )
-    })
-
-  service
     .command('inspect')
     .description('Show details of services (JSON)')
+    .option('-f, --format <format>', "'json' (default) or a template such as '{{.name}}'")
     .argument('<service...>', 'name or id')
-    .action(async (refs: string[]) => {
+    .action(async (refs: string[], o: { format?: string }) => {
+      const print = inspectFormat(o.format)
       const out = []
       for (const ref of refs) out.push(await call(serviceApi.inspect, { ref }))
-      printJson(out)
+      print(out)
     })
 
   service
     .command('scale')
-    .description('Scale replicated services: NAME=REPLICAS ...')
+    .description('Scale replicated services: NAME=REPLICAS ...; waits for each to converge unless -d')
+    .option('-d, --detach', 'return at once instead of waiting for the tasks to run')
     .argument('<pairs...>', 'service=replicas')
-    .action(async (pairs: string[]) => {
-      for (const p of pairs) {
-        const m = /^(.+)=(-?\d+)$/.exec(p)
+    .action(async (pairs: string[], o: { detach?: boolean }) => {
+      const parsed = pairs.map((p) => {
+        const m = /^([^=]+)=(.*)$/.exec(p)
         if (m === null) throw new CliError(`invalid scale '${p}': expected SERVICE=REPLICAS`, 2)
-        await call(serviceApi.scale, { ref: m[1] ?? '', replicas: Number(m[2]) })
-        console.log(`${m[1]} scaled to ${m[2]}`)
+        return { ref: m[1] ?? '', replicas: parseCount(`replica count for ${m[1]}`)(m[2] ?? '') }
+      })
+      // docker's way: scale what can be, report each failure, wait for the ones that were
+      const failures: string[] = []
+      const scaled: string[] = []
+      for (const p of parsed) {
+        try {
+          const s = await call(serviceApi.scale, p)
+          console.log(`${p.ref} scaled to ${p.replicas}`)
+          scaled.push(s.id)
+        } catch (err) {
+          if (!(err instanceof CliError)) throw err
+          failures.push(err.message)
+        }
       }
+      if (o.detach !== true) for (const id of scaled) await converge(id, false)
+      if (failures.length > 0) throw new CliError(failures.join('\n'))
     })
 
   service
@@ -153,44 +150,9 @@ export function registerService(program: Command): void {
     .alias('remove')
     .description('Remove services and their tasks')
     .argument('<service...>', 'name or id')
-    .action(async (refs: string[]) => {
-      for (const ref of refs) {
-        await call(serviceApi.remove, { ref })
-        console.log(ref)
-      }
-    })
+    .action(async (refs: string[]) => eachRef(refs, (ref) => call(serviceApi.remove, { ref })))
 
-  service
-    .command('logs')
-    .description("Show the recent output of a service's tasks")
-    .option('-n, --tail <lines>', 'lines per task', parseCount('tail'))
-    .argument('<service>', 'name or id')
-    .action(async (ref: string, o: { tail?: number }) => {
-      const logs = await call(serviceApi.logs, { ref, ...(o.tail !== undefined ? { tail: o.tail } : {}) })
-      for (const l of logs)
-        for (const line of l.text.split('\n')) if (line) console.log(`${l.name}@${l.node}    | ${line}`)
-    })
-
-  program
-    .command('exec')
-    .description("Run a command inside a task's sandbox on this node; its exit code is returned")
-    .argument('<task>', 'task id or unique id prefix (see service ps)')
-    .argument('<command...>', 'command and arguments (after --)')
-    .action(async (ref: string, argv: string[]) => {
-      // the runtime loads only for this verb (service ls/ps must answer at once)
-      const [{ systemClock }, { createLogger }, { createRuntime }] = await Promise.all([
-        import('@swarmnet/interface'),
-        import('@swarmnet/logger'),
-        import('@swarmnet/runtime'),
-      ])
-      const runtime = createRuntime(
-        { logger: createLogger({ level: 'error' }), clock: systemClock },
-        { stateDir: path.join(env.dataDir, 'tasks'), logDir: env.taskLogDir },
-      )
-      const matches = (await runtime.list()).filter((t) => t.id.startsWith(ref))
-      if (matches.length === 0) throw new CliError(`no task ${ref} on this node`)
-      if (matches.length > 1) throw new CliError(`task id prefix ${ref} is ambiguous`)
-      const r = await runtime.exec(matches[0]?.id ?? '', argv, { stdio: 'inherit' })
-      process.exitCode = r.exitCode
-    })
+  registerServiceList(service)
+  registerServiceLogs(service)
+  registerExec(program)
 }

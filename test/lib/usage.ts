@@ -1,0 +1,49 @@
+/**
+ * Issue 17's table of CLI calls: for every verb, a usage error (exit 2) and a request the
+ * agent refuses (exit 1). The unit tier runs the usage errors without an agent; the lab e2e
+ * runs both against a real cluster. No message may carry a schema validator's wording.
+ */
+
+/** zod's (and commander's parser's) own phrases: none may reach a user. */
+export const VALIDATOR_WORDING =
+  /Too small|Too big|expected string|expected number|Invalid input|Invalid option|Invalid enum|received undefined|ZodError|invalid_type|too_small/i
+
+/** [verb, argv] of a usage error for every verb the CLI has. */
+export const USAGE_ERRORS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['--version', ['--version-flag']],
+  ['version', ['version', '--bogus']],
+  ['agent', ['agent', '--metrics-addr', 'nonsense']],
+  ['init', ['init', '--advertise-addr', 'not-an-ip']],
+  ['init (mask)', ['init', '--default-addr-pool-mask-length', 'abc']],
+  ['join', ['join', '--token', 'x']],
+  ['join (address)', ['join', '--token', 'x', 'nowhere:99999']],
+  ['join-token', ['join-token', 'admin']],
+  ['leave', ['leave', 'extra']],
+  ['info', ['info', '--bogus']],
+  ['node ls', ['node', 'ls', '--filter', 'colour=red']],
+  ['node ls (format)', ['node', 'ls', '--format', 'yaml']],
+  ['node inspect', ['node', 'inspect']],
+  ['node update', ['node', 'update', '--availability', 'sleepy', 'self']],
+  ['node rm', ['node', 'rm']],
+  ['network create', ['network', 'create']],
+  ['network create (opt)', ['network', 'create', '--opt', '=1', 'n']],
+  ['network ls', ['network', 'ls', '--format', '{{range .}}{{end}}']],
+  ['network inspect', ['network', 'inspect', '--format', 'table', 'n']],
+  ['network rm', ['network', 'rm']],
+  ['service create', ['service', 'create', '--name', 'x', '--replicas', '-1', '--', 'sleep', '1']],
+  ['service create (abc)', ['service', 'create', '--name', 'x', '--replicas', 'abc', '--', 'sleep', '1']],
+  ['service create (name)', ['service', 'create', '--name', '', '--', 'sleep', '1']],
+  ['service create (mode)', ['service', 'create', '--name', 'x', '--mode', 'both', '--', 'sleep', '1']],
+  ['service ls', ['service', 'ls', '--filter', 'mode=job']],
+  ['service ps', ['service', 'ps', '--format', '{{.Image}}', 'web']],
+  ['service inspect', ['service', 'inspect', '--format', '{{if .x}}{{end}}', 'web']],
+  ['service scale', ['service', 'scale', 'web=-1']],
+  ['service scale (pair)', ['service', 'scale', 'web']],
+  ['service rm', ['service', 'rm']],
+  ['service logs', ['service', 'logs', '--tail', 'x', 'web']],
+  ['exec', ['exec', 'sometask']],
+  ['lab up', ['lab', 'up', 'many']],
+  ['whoami', ['whoami', '--port', '70000']],
+  ['endpoint attach', ['endpoint', 'attach']],
+  ['unknown verb', ['frobnicate']],
+]
