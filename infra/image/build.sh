@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache=${SWARMNET_VM_CACHE:-/var/cache/swarmnet-vm}
 suite=bookworm
-packages=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,kmod,iproute2,nftables,iptables,ipvsadm,tcpdump,curl,openssh-server,iputils-ping,procps,util-linux,tini,ca-certificates,less
+packages=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,kmod,iproute2,nftables,iptables,ipvsadm,conntrack,tcpdump,curl,openssh-server,iputils-ping,procps,util-linux,tini,ca-certificates,less
 
 key=$( (cat "$here/build.sh" "$root/infra/systemd/swarmnet.service"; echo "$packages $suite"
         for f in "$here"/guest/*; do echo "== ${f##*/}"; cat "$f"; done) | sha256sum | cut -c1-16)

@@ -56,9 +56,20 @@ describe.skipIf(process.getuid?.() !== 0)('task runtime on the real kernel', () 
   /** pid namespaces of every task started, to prove none survives. */
   const pidNamespaces = new Set<number>()
 
-  async function start(id: string, argv: string[], env: Record<string, string> = {}): Promise<TaskStatus> {
+  async function start(
+    id: string,
+    argv: string[],
+    env: Record<string, string> = {},
+    resolvConf?: string,
+  ): Promise<TaskStatus> {
     started.push(id)
-    const st = await rt.start({ id, netns: ns, argv, env })
+    const st = await rt.start({
+      id,
+      netns: ns,
+      argv,
+      env,
+      ...(resolvConf !== undefined ? { resolvConf } : {}),
+    })
     if (st.state === 'running' && st.pid !== undefined) pidNamespaces.add(await nsInode(st.pid, 'pid'))
     return st
   }
@@ -106,6 +117,17 @@ describe.skipIf(process.getuid?.() !== 0)('task runtime on the real kernel', () 
       await run('ip', ['netns', 'del', ns]).catch(() => {})
       if (dir !== undefined) await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('gives a task its own /etc/resolv.conf, leaving the host’s untouched', async () => {
+    const id = `resolv${rand()}xyz`
+    const host = await readFile('/etc/resolv.conf', 'utf8')
+    const conf = 'nameserver 198.51.100.53\noptions ndots:0\n'
+    expect((await start(id, ['sleep', '300'], {}, conf)).state).toBe('running')
+    expect(await rt.exec(id, ['cat', '/etc/resolv.conf'])).toEqual({ exitCode: 0, stdout: conf, stderr: '' })
+    expect(await readFile('/etc/resolv.conf', 'utf8')).toBe(host)
+    await rt.remove(id)
+    await expect(stat(join(stateDir, `${id}.resolv.conf`))).rejects.toThrow(/ENOENT/)
   })
 
   it('runs a task in the netns with its own pid/uts namespaces, hostname, env and log', async () => {

@@ -19,7 +19,7 @@ if (hasTerraform())
   console.log('vm/cluster: the service test runs on the Terraform cluster (vm/terraform.test.ts)')
 
 interface InfoJson {
-  capabilities: { vxlan: boolean; nftables: boolean; ipvs: boolean; esp: boolean }
+  capabilities: { vxlan: boolean; nftables: boolean; ipvs: boolean; esp: boolean; lbBackend?: string }
 }
 
 describe('VM lab: 2 QEMU hosts', () => {
@@ -56,7 +56,13 @@ describe('VM lab: 2 QEMU hosts', () => {
     const t0 = Date.now()
     const [json, text] = await Promise.all([vswJson<InfoJson>(lab, 1, 'info'), vswOk(lab, 2, 'info')])
     timings.infoMs = since(t0)
-    expect(json.capabilities).toEqual({ vxlan: true, nftables: true, ipvs: true, esp: true })
+    expect(json.capabilities).toEqual({
+      vxlan: true,
+      nftables: true,
+      ipvs: true,
+      esp: true,
+      lbBackend: 'ipvs',
+    })
     expect(text).toMatch(/ipvs:\s+yes/)
     expect(text).toMatch(/esp:\s+yes/)
     expect(text).toMatch(/load balancer:\s+ipvs/)

@@ -126,6 +126,41 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     }
   }
   timings.crossVmHttpMs = since(t0)
+  // the service's VIP, balanced by IPVS in each VM's LB namespace over both tasks
+  const [svc] = JSON.parse(await vswOk(lab, 1, 'service', 'inspect', 'web')) as Array<{
+    virtualIPs: Array<{ addr: string }>
+  }>
+  const vip = svc?.virtualIPs[0]?.addr.split('/')[0] ?? ''
+  const vni = (await vswJson<Array<{ name: string; vni: number }>>(lab, 1, 'network', 'ls')).find(
+    (n) => n.name === 'appnet',
+  )?.vni
+  for (const from of tasks) {
+    const seen = await waitFor(`${from.node} → VIP ${vip} reaches both tasks`, 60_000, async () => {
+      const r = await lab.exec(hostOf(from), [
+        'sh',
+        '-c',
+        `for i in 1 2 3 4 5 6 7 8; do ${curlFromTask(from.id, vip, 5).join(' ')}; echo; done`,
+      ])
+      const got = new Set(tasks.filter((t) => r.stdout.includes(t.id)).map((t) => t.id))
+      return got.size === 2 ? got : undefined
+    })
+    expect(seen.size).toBe(2)
+    const ipvs = await lab.exec(hostOf(from), ['ip', 'netns', 'exec', `sn-lb-${vni}`, 'ipvsadm', '-Ln'])
+    expect(ipvs.stdout).toMatch(/FWM\s+\d+\s+rr/)
+  }
+  // and its name, through the node's resolver, from inside a task
+  const names = await vsw(
+    lab,
+    hostOf(tasks[0] as TaskJson),
+    'exec',
+    (tasks[0] as TaskJson).id,
+    '--',
+    'getent',
+    'hosts',
+    'web',
+  )
+  expect(names.stdout.trim().split(/\s+/)[0]).toBe(vip)
+  timings.vipMs = since(t0)
   const rm = await vsw(lab, 1, 'service', 'rm', 'web')
   expect(rm.exitCode, rm.stderr).toBe(0)
   return timings

@@ -2,7 +2,7 @@
 import type { Logger } from '@swarmnet/interface'
 import type { Service, Task } from '@swarmnet/orchestrator'
 import type { Assignment } from '@swarmnet/wire'
-import { networkSpecOf } from './networks.js'
+import { networkSpecOf } from './network-views.js'
 import type { NetworkRecord } from './records.js'
 
 /** The task as its node gets it: spec from the service, addresses allocated at assignment. */
@@ -23,6 +23,7 @@ export function assignmentOf(
       prefix: a.prefix,
       mac: a.mac,
       node: nodeId,
+      ...(a.lb !== undefined ? { lb: a.lb } : {}),
     })
   }
   return {

@@ -84,6 +84,17 @@ export class Dispatcher {
     })
   }
 
+  /** Bumped when a node's status changes: every watch answers, and each node heartbeats at once. */
+  private membershipEpoch = 0
+
+  /** A node went down or came back: every node learns it now, not at its next heartbeat. */
+  membershipChanged(): void {
+    this.membershipEpoch++
+    const all = [...this.watchers.values()]
+    this.watchers.clear()
+    for (const set of all) for (const wake of set) wake()
+  }
+
   /** The node's assignments moved: its watch answers now. */
   nodeChanged(nodeId: string): void {
     const w = this.watchers.get(nodeId)
@@ -103,9 +114,10 @@ export class Dispatcher {
     waitMs: number,
     options?: AbortOptions,
     keys?: string,
-  ): Promise<boolean> {
+  ): Promise<{ changed: boolean; membership: boolean }> {
     await this.c.index.load(options)
-    if (this.pending(nodeId, since, keys)) return true
+    const epoch = this.membershipEpoch
+    if (this.pending(nodeId, since, keys)) return { changed: true, membership: false }
     const stop = new AbortController()
     const woken = new Promise<void>((resolve) => {
       let set = this.watchers.get(nodeId)
@@ -123,7 +135,7 @@ export class Dispatcher {
     const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
     await Promise.race([woken, this.c.clock.sleep(waitMs, { signal }).catch(() => undefined)])
     stop.abort()
-    return this.pending(nodeId, since, keys)
+    return { changed: this.pending(nodeId, since, keys), membership: this.membershipEpoch !== epoch }
   }
 
   private pending(nodeId: string, since: string, keys?: string): boolean {

@@ -9,11 +9,12 @@ import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, InvalidInputError, serialQueue } from '@swarmnet/interface'
-import type { TaskAttachment } from '@swarmnet/orchestrator'
+import type { TaskAttachment, VirtualIp } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { newId } from './ids.js'
-import { DEFAULT_UNDERLAY_MTU, networkMtu, VXLAN_OVERHEAD } from './mtu.js'
+import { networkMtu } from './mtu.js'
+import { endpointViewOf, networkView } from './network-views.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
 import { resolveRef } from './refs.js'
 
@@ -39,6 +40,9 @@ export interface TaskAddressRequest {
   node: string
   networks: readonly string[]
 }
+
+/** The allocator id of a node's load balancer address on a network (Docker's lb endpoint). */
+export const lbEndpointId = (node: string): string => `lb-${node}`
 
 export class NetworkService {
   private readonly store: Store
@@ -156,7 +160,7 @@ export class NetworkService {
           subnet: got.subnet,
           encrypted,
         })
-        return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
+        return { result: networkView(rec, 0, this.keyGeneration()), ops: [this.networks.putOp(id, rec)] }
       }, options)
     })
   }
@@ -164,14 +168,14 @@ export class NetworkService {
   async list(options?: AbortOptions): Promise<NetworkView[]> {
     const eps = await this.allEndpoints(options)
     return (await this.allNetworks(options))
-      .map((n) => this.view(n, eps.filter((e) => e.networkId === n.id).length))
+      .map((n) => networkView(n, eps.filter((e) => e.networkId === n.id).length, this.keyGeneration()))
       .sort((a, b) => a.name.localeCompare(b.name))
   }
 
   async inspect(ref: string, options?: AbortOptions): Promise<NetworkView> {
     const n = await this.find(ref, options)
     const eps = await this.allEndpoints(options)
-    return this.view(n, eps.filter((e) => e.networkId === n.id).length)
+    return networkView(n, eps.filter((e) => e.networkId === n.id).length, this.keyGeneration())
   }
 
   remove(ref: string, options?: AbortOptions): Promise<void> {
@@ -208,7 +212,7 @@ export class NetworkService {
       if (existing !== undefined) {
         if (existing.node !== node)
           throw new ConflictError(`endpoint id ${endpointId} is already in use on network ${n.name}`)
-        return this.endpointView(existing, n)
+        return endpointViewOf(existing, n)
       }
       return this.commit((a) => {
         const got = a.allocateEndpoint(n.id, endpointId)
@@ -220,7 +224,7 @@ export class NetworkService {
           prefix: Number(got.address.split('/')[1]),
           mac: got.mac,
         }
-        return { result: this.endpointView(rec, n), ops: [this.endpoints.putOp(key, rec)] }
+        return { result: endpointViewOf(rec, n), ops: [this.endpoints.putOp(key, rec)] }
       }, options)
     })
   }
@@ -246,11 +250,14 @@ export class NetworkService {
         const allocated = new Map<string, TaskAttachment[]>()
         const failed = new Map<string, string>()
         const records: EndpointRecord[] = []
+        /** task/network → the node's LB address there (the same for every task of the node) */
+        const lbs = new Map<string, string>()
         for (const r of requests) {
           const got: EndpointRecord[] = []
           try {
             for (const networkId of r.networks) {
               const e = a.allocateEndpoint(networkId, r.taskId)
+              lbs.set(`${r.taskId}/${networkId}`, a.allocateEndpoint(networkId, lbEndpointId(r.node)).ip)
               got.push({
                 id: r.taskId,
                 networkId,
@@ -269,7 +276,13 @@ export class NetworkService {
           records.push(...got)
           allocated.set(
             r.taskId,
-            got.map((e) => ({ networkId: e.networkId, ip: e.ip, prefix: e.prefix, mac: e.mac })),
+            got.map((e) => ({
+              networkId: e.networkId,
+              ip: e.ip,
+              prefix: e.prefix,
+              mac: e.mac,
+              lb: lbs.get(`${e.id}/${e.networkId}`) as string,
+            })),
           )
         }
         return {
@@ -317,10 +330,48 @@ export class NetworkService {
     )
   }
 
-  /** Releases every endpoint address held by a removed node. */
+  /** Releases every endpoint address held by a removed node, and its LB addresses. */
   async releaseNode(node: string, options?: AbortOptions): Promise<void> {
     const mine = (await this.allEndpoints(options)).filter((e) => e.node === node)
     if (mine.length > 0) await this.release(mine, options)
+    const networks = await this.allNetworks(options)
+    await this.serial(() =>
+      this.commit((a) => {
+        for (const n of networks) a.releaseEndpoint(n.id, lbEndpointId(node))
+        return { result: undefined, ops: [] }
+      }, options),
+    )
+  }
+
+  /**
+   * A VIP on each of `networkIds` for a new service, committed with the caller's `ops` (the
+   * service record, built from the result) in one batch.
+   */
+  allocateVips(
+    serviceId: string,
+    networkIds: readonly string[],
+    ops: (vips: VirtualIp[]) => BatchOp[],
+    options?: AbortOptions,
+  ): Promise<VirtualIp[]> {
+    return this.serial(() =>
+      this.commit((a) => {
+        const vips = networkIds.map((networkId) => {
+          const got = a.allocateVip(networkId, serviceId)
+          return { networkId, ip: got.ip, prefix: Number(got.address.split('/')[1]) }
+        })
+        return { result: vips, ops: ops(vips) }
+      }, options),
+    )
+  }
+
+  /** Frees a removed service's VIPs, committed with the caller's `ops` (its deletion). */
+  releaseVips(serviceId: string, vips: readonly VirtualIp[], ops: BatchOp[], options?: AbortOptions) {
+    return this.serial(() =>
+      this.commit((a) => {
+        for (const v of vips) a.releaseVip(v.networkId, serviceId)
+        return { result: undefined, ops }
+      }, options),
+    )
   }
 
   async find(ref: string, options?: AbortOptions): Promise<NetworkRecord> {
@@ -335,36 +386,6 @@ export class NetworkService {
   async allEndpoints(options?: AbortOptions): Promise<EndpointRecord[]> {
     return (await this.endpoints.list(options)).map((e) => e.value)
   }
-
-  private view(n: NetworkRecord, endpoints: number): NetworkView {
-    return {
-      id: n.id,
-      name: n.name,
-      driver: n.driver,
-      scope: 'swarm',
-      subnet: n.subnet,
-      gateway: n.gateway,
-      vni: n.vni,
-      encrypted: n.encrypted,
-      attachable: n.attachable,
-      internal: false,
-      createdAt: n.createdAt,
-      endpoints,
-      mtu: mtuOf(n),
-      ...(n.encrypted && this.keyGeneration() !== undefined ? { keyGeneration: this.keyGeneration() } : {}),
-    }
-  }
-
-  private endpointView(e: EndpointRecord, n: NetworkRecord): EndpointView {
-    return {
-      id: e.id,
-      network: networkSpecOf(n),
-      ip: e.ip,
-      prefix: e.prefix,
-      mac: e.mac,
-      node: e.node,
-    }
-  }
 }
 
 /** `--opt encrypted` (Docker's form has no value; `=true`/`=false` are taken too). */
@@ -372,22 +393,4 @@ export function encryptedOption(value: string | undefined): boolean {
   if (value === undefined || value === 'false') return false
   if (value === '' || value === 'true') return true
   throw new InvalidInputError(`invalid --opt encrypted=${value}: expected no value, true or false`)
-}
-
-/** What a node needs of a network to build its side of it (with an endpoint or a task). */
-export function networkSpecOf(n: NetworkRecord): EndpointView['network'] {
-  return {
-    id: n.id,
-    name: n.name,
-    vni: n.vni,
-    subnet: n.subnet,
-    gateway: n.gateway,
-    mtu: mtuOf(n),
-    ...(n.encrypted ? { encrypted: true } : {}),
-  }
-}
-
-/** A network's MTU; networks created before MTUs were stored have Docker's 1450. */
-export function mtuOf(n: NetworkRecord): number {
-  return n.mtu ?? DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD
 }

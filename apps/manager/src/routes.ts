@@ -43,8 +43,7 @@ export function managerRoutes(d: RouteDeps) {
     }),
     route(dispatcherApi.watch, async (req, ctx) => {
       const n = await d.caller(ctx)
-      const dispatcher = (await d.services()).dispatcher
-      return { changed: await dispatcher.watch(n.id, req.since, req.waitMs, undefined, req.keys) }
+      return (await d.services()).dispatcher.watch(n.id, req.since, req.waitMs, undefined, req.keys)
     }),
     route(managerApi.attach, async (req, ctx) => {
       const n = await d.caller(ctx)

@@ -19,6 +19,7 @@ import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
 import type { NetworkService } from './networks.js'
 import { resolveRef } from './refs.js'
+import { serviceView, taskRows } from './service-views.js'
 import { TaskIndex } from './task-index.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
@@ -35,6 +36,7 @@ export interface ServiceCreate {
   env: Record<string, string>
   restartCondition: 'any' | 'on-failure' | 'none'
   argv: string[]
+  endpointMode?: 'vip' | 'dnsrr' | undefined
 }
 
 export interface ServicesComponents {
@@ -106,6 +108,21 @@ export class ServiceController {
     this.periodic?.wake()
   }
 
+  private readonly listeners = new Set<() => void>()
+
+  /** Calls `listener` after a service is created or removed (its VIPs came or went). */
+  onServicesChanged(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Every service's VIP per network: the service-level records the manager's node gossips. */
+  async vipRecords(options?: AbortOptions) {
+    return (await this.allServices(options)).flatMap((s) =>
+      (s.virtualIps ?? []).map((v) => ({ networkId: v.networkId, serviceId: s.id, name: s.name, ip: v.ip })),
+    )
+  }
+
   /** Something changed since the last pass (or the first pass is still to come). */
   private dirty = true
   /** Node status and availability at the last pass. */
@@ -124,6 +141,7 @@ export class ServiceController {
           argv: req.argv,
           env: req.env,
           networks,
+          endpointMode: req.endpointMode,
           restart: { condition: req.restartCondition },
         },
         existing,
@@ -131,12 +149,25 @@ export class ServiceController {
       if (req.global && req.replicas !== undefined)
         throw new ConflictError('--replicas cannot be used with --mode global')
       const now = this.c.clock.now()
-      const svc: Service = { id: newId(), ...v, version: 1, createdAt: now, updatedAt: now }
-      await this.services.put(svc.id, svc, options)
+      const id = newId()
+      const base: Service = { id, ...v, version: 1, createdAt: now, updatedAt: now }
+      // the VIPs are allocated with the record, before any task exists (dnsrr: none)
+      const vipNets = v.spec.endpointMode === 'dnsrr' ? [] : v.spec.networks
+      let svc = base
+      await this.c.networks.allocateVips(
+        id,
+        vipNets,
+        (virtualIps) => {
+          svc = { ...base, virtualIps }
+          return [this.services.putOp(id, svc)]
+        },
+        options,
+      )
       this.c.logger.info('service created', { service: svc.id, name: svc.name })
       return svc
     })
     this.wake()
+    for (const l of this.listeners) l()
     return this.view(result, options)
   }
 
@@ -166,10 +197,11 @@ export class ServiceController {
   async remove(ref: string, options?: AbortOptions): Promise<void> {
     await this.serial(async () => {
       const s = await this.find(ref, options)
-      await this.services.del(s.id, options)
+      await this.c.networks.releaseVips(s.id, s.virtualIps ?? [], [this.services.delOp(s.id)], options)
       this.c.logger.info('service removed', { service: s.id, name: s.name })
     })
     this.wake()
+    for (const l of this.listeners) l()
   }
 
   /** Services that name a network, and the tasks not over yet (their addresses are in use). */
@@ -186,28 +218,7 @@ export class ServiceController {
     const tasks = await this.serviceTasks(svc.id, options)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
-    const now = this.c.clock.now()
-    return this.orch.serviceTasksView(svc, tasks, nodes, now).map((v) => {
-      const t = tasks.find((x) => x.id === v.id) as Task
-      return {
-        id: t.id,
-        name: v.name,
-        service: svc.name,
-        slot: t.slot,
-        node: nodes.find((n) => n.id === t.nodeId)?.hostname ?? t.nodeId,
-        nodeId: t.nodeId,
-        desiredState: t.desiredState,
-        state: t.state,
-        currentState: v.currentState,
-        error: t.error,
-        ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
-        addresses: (t.attachments ?? []).map((a) => ({
-          network: nets.get(a.networkId) ?? a.networkId,
-          ip: a.ip,
-          mac: a.mac,
-        })),
-      }
-    })
+    return taskRows(this.orch, svc, tasks, nodes, nets, this.c.clock.now())
   }
 
   /** Recent log lines of each task of a service, fetched from the nodes through their next sync. */
@@ -238,6 +249,7 @@ export class ServiceController {
     const nodesNow = nodes.map((n) => `${n.id}:${n.status}:${n.availability}`).join()
     this.ticks = (this.ticks + 1) % FULL_PASS_EVERY
     if (!this.dirty && nodesNow === this.nodesSeen && this.ticks !== 0) return
+    if (nodesNow !== this.nodesSeen && this.nodesSeen !== '') this.dispatcher.membershipChanged()
     this.dirty = false
     this.nodesSeen = nodesNow
     try {
@@ -359,22 +371,6 @@ export class ServiceController {
     const tasks = await this.serviceTasks(s.id, options)
     const nodes = await this.c.nodes(options)
     const nets = new Map((await this.c.networks.allNetworks(options)).map((n) => [n.id, n.name]))
-    const v = this.orch.serviceView(s, tasks, nodes)
-    return {
-      id: s.id,
-      name: s.name,
-      mode: 'global' in s.mode ? 'global' : 'replicated',
-      replicas: v.replicas,
-      desired:
-        'replicated' in s.mode
-          ? s.mode.replicated.replicas
-          : nodes.filter((n) => n.status === 'ready' && n.availability === 'active').length,
-      argv: s.spec.argv,
-      env: s.spec.env,
-      networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
-      restartCondition: s.restart.condition,
-      createdAt: new Date(s.createdAt).toISOString(),
-      updatedAt: new Date(s.updatedAt).toISOString(),
-    }
+    return serviceView(this.orch, s, tasks, nodes, nets)
   }
 }

@@ -33,7 +33,7 @@ describe('dispatcher watch: a node hears of its assignments at once', () => {
     const first = await dispatcher.sync('n1', { reports: [], held: [] })
     let answer: boolean | undefined
     void dispatcher.watch('n1', first.revision, 25_000).then((c) => {
-      answer = c
+      answer = c.changed
     })
     await settle()
     await store.table<Task>('tasks').put('t2', task('t2', 'n2'))
@@ -47,7 +47,7 @@ describe('dispatcher watch: a node hears of its assignments at once', () => {
 
     answer = undefined
     void dispatcher.watch('n1', next.revision, 25_000).then((c) => {
-      answer = c
+      answer = c.changed
     })
     await settle()
     await clock.advance(24_000)
@@ -57,6 +57,22 @@ describe('dispatcher watch: a node hears of its assignments at once', () => {
   })
 
   it('answers at once for a revision it does not know (manager restarted)', async () => {
-    expect(await dispatcher.watch('n1', 'old-epoch:3', 25_000)).toBe(true)
+    expect(await dispatcher.watch('n1', 'old-epoch:3', 25_000)).toEqual({ changed: true, membership: false })
+  })
+
+  it('answers every node’s watch at once when a node’s status changes', async () => {
+    const a = await dispatcher.sync('n1', { reports: [], held: [] })
+    const b = await dispatcher.sync('n2', { reports: [], held: [] })
+    const answers: unknown[] = []
+    void dispatcher.watch('n1', a.revision, 25_000).then((c) => answers.push(c))
+    void dispatcher.watch('n2', b.revision, 25_000).then((c) => answers.push(c))
+    await settle()
+    expect(answers).toEqual([])
+    dispatcher.membershipChanged()
+    await settle()
+    expect(answers).toEqual([
+      { changed: false, membership: true },
+      { changed: false, membership: true },
+    ])
   })
 })

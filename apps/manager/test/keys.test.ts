@@ -145,7 +145,7 @@ describe('dispatcher: the keyring rides the node session', () => {
     const first = await dispatcher.sync('n1', { reports: [], held: [] })
     let answer: boolean | undefined
     void dispatcher.watch('n1', first.revision, 25_000, undefined, first.keys?.version).then((c) => {
-      answer = c
+      answer = c.changed
     })
     await settle()
     expect(answer).toBeUndefined()

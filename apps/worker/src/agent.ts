@@ -148,6 +148,8 @@ export class Agent {
         ...(this.manager ? { manager: this.manager } : {}),
         saveIdentity: (next, o) => this.saveIdentity(next, o),
         ...(this.init.periods ? { periods: this.init.periods } : {}),
+        ...(this.init.lbBackend !== undefined ? { lbBackend: this.init.lbBackend } : {}),
+        ...(this.init.dnsUpstreams !== undefined ? { dnsUpstreams: this.init.dnsUpstreams } : {}),
         onRemoved: () => {
           void this.serial(() => this.deactivate())
         },
@@ -191,9 +193,13 @@ export class Agent {
   private routes(): Route[] {
     const member = this.membershipHost()
     return [
-      route(localApi.info, async () =>
-        agentInfo(this.runtime, await this.c.factories.capabilities(), this.init.version),
-      ),
+      route(localApi.info, async () => {
+        const caps = await this.c.factories.capabilities()
+        const choice = this.init.lbBackend ?? 'auto'
+        const lbBackend =
+          (await this.runtime?.lbBackend()) ?? (choice !== 'auto' ? choice : caps.ipvs ? 'ipvs' : 'nftables')
+        return agentInfo(this.runtime, { ...caps, lbBackend }, this.init.version)
+      }),
       route(localApi.init, (req) => this.serial(() => initCluster(member, req))),
       route(localApi.join, (req) => this.serial(() => joinSwarm(member, req))),
       route(localApi.leave, (req) => this.serial(() => leaveSwarm(member, req.force))),
@@ -205,7 +211,11 @@ export class Agent {
         return { ok: true as const }
       }),
       route(localApi.endpointList, () => this.requireNode().networks.list()),
-      ...managerRoutes({ identity: () => this.runtime?.identity, manager: () => this.manager }),
+      ...managerRoutes({
+        identity: () => this.runtime?.identity,
+        manager: () => this.manager,
+        services: (networkId) => this.runtime?.networkServices(networkId),
+      }),
     ]
   }
 }

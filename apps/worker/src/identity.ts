@@ -18,6 +18,8 @@ export interface NodeIdentity {
   listenPort: number
   dataPathPort: number
   gossipPort: number
+  /** The resolver's upstreams given to init/join (`--dns-upstream`); absent: /etc/resolv.conf. */
+  dnsUpstreams?: string[]
 }
 
 export const IDENTITY_TABLE = 'node'

@@ -44,6 +44,10 @@ export interface AgentInit {
   periods?: Partial<AgentPeriods>
   /** `IP:PORT` to serve Prometheus metrics on (`GET /metrics`). @default off */
   metricsAddr?: string
+  /** The service load balancer: `auto` picks IPVS where the kernel has it. @default 'auto' */
+  lbBackend?: 'auto' | 'ipvs' | 'nftables'
+  /** The resolver's upstreams `IP[:PORT]`, over what init/join recorded. @default /etc/resolv.conf */
+  dnsUpstreams?: string[]
 }
 
 export function createAgent(components: AgentComponents, init: AgentInit): Agent {

@@ -28,6 +28,7 @@ export function agentInfo(
     tasks: taskTotals(runtime),
     ...(runtime?.underlayMtu !== undefined ? { underlayMtu: runtime.underlayMtu } : {}),
     warnings: [...(runtime?.warnings ?? [])],
+    ...(runtime?.dns !== undefined ? { dns: runtime.dns } : {}),
     agent: agentProcess(),
   }
 }

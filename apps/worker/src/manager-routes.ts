@@ -4,7 +4,7 @@
  */
 import { NotFoundError, SwarmnetError } from '@swarmnet/interface'
 import type { Manager } from '@swarmnet/manager'
-import type { Route } from '@swarmnet/wire'
+import type { NetworkView, Route } from '@swarmnet/wire'
 import { localApi, route, serviceApi } from '@swarmnet/wire'
 import type { NodeIdentity } from './identity.js'
 
@@ -23,6 +23,8 @@ export interface ManagerRole {
   identity(): NodeIdentity | undefined
   /** The manager, on a manager node. */
   manager(): Manager | undefined
+  /** The services of a network as this node's gossip shows them. */
+  services?(networkId: string): NetworkView['services']
 }
 
 export function managerRoutes(role: ManagerRole): Route[] {
@@ -71,7 +73,11 @@ export function managerRoutes(role: ManagerRole): Route[] {
     }),
     route(localApi.networkCreate, async (req) => (await networks()).create(req)),
     route(localApi.networkList, async () => (await networks()).list()),
-    route(localApi.networkInspect, async (req) => (await networks()).inspect(req.ref)),
+    route(localApi.networkInspect, async (req) => {
+      const v = await (await networks()).inspect(req.ref)
+      const services = role.services?.(v.id)
+      return services === undefined ? v : { ...v, services }
+    }),
     route(localApi.networkRemove, async (req) => {
       await (await networks()).remove(req.ref)
       return { ok: true as const }

@@ -43,6 +43,8 @@ export interface InitRequest {
   defaultAddrPool?: string | undefined
   defaultAddrPoolMaskLen?: number | undefined
   encryptionKeyRotationMs?: number | undefined
+  /** the resolver's upstreams `IP[:PORT]`; absent: the node's /etc/resolv.conf */
+  dnsUpstreams?: string[] | undefined
 }
 
 /** `join` as the local API parsed it. */
@@ -51,6 +53,7 @@ export interface JoinApiRequest {
   remoteAddr: string
   advertiseAddr?: string | undefined
   listenAddr?: string | undefined
+  dnsUpstreams?: string[] | undefined
 }
 
 function refuseIfMember(host: MembershipHost): void {
@@ -104,6 +107,7 @@ export async function initCluster(host: MembershipHost, req: InitRequest, option
     listenPort: listen.port,
     dataPathPort: boot.cluster.dataPathPort,
     gossipPort,
+    ...(req.dnsUpstreams !== undefined ? { dnsUpstreams: req.dnsUpstreams } : {}),
   }
   try {
     await host.activate(id, options)
@@ -158,6 +162,7 @@ export async function joinSwarm(host: MembershipHost, req: JoinApiRequest, optio
     listenPort: DEFAULT_MANAGER_PORT,
     dataPathPort: joined.dataPathPort,
     gossipPort,
+    ...(req.dnsUpstreams !== undefined ? { dnsUpstreams: req.dnsUpstreams } : {}),
   }
   await host.saveIdentity(id, options)
   try {

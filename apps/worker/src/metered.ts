@@ -82,6 +82,9 @@ export class AgentMeter {
       get processes() {
         return dp.processes
       },
+      get gateway() {
+        return dp.gateway
+      },
     }
   }
 }

@@ -17,25 +17,44 @@ import type { Dataplane, DesiredState, ReconcileResult } from '@swarmnet/datapla
 import { endpointOwner, sandboxNamespace } from '@swarmnet/dataplane'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { NotFoundError, type Periodic, SwarmnetError, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type { Netdb } from '@swarmnet/netdb'
+import type { LocalEntry, Netdb } from '@swarmnet/netdb'
+import type { LookupResult } from '@swarmnet/resolver'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, EndpointView, Keyring } from '@swarmnet/wire'
 import { callApi, managerApi } from '@swarmnet/wire'
+import { assignGatewayIps, lbAddresses, lbMac, overlayPeers, ServiceView } from './service-view.js'
 
 export const RECONCILE_PERIOD_MS = 5_000
+
+/** A network attachment; a task's carries its node's LB address on the network. */
+export type LocalAttachment = EndpointView & { lb?: string }
+
+/** The service a task's endpoint belongs to, as its entries name it. */
+export interface EndpointService {
+  id: string
+  name: string
+  /** the task's hostname and name */
+  aliases: string[]
+}
 
 /** A local endpoint: one sandbox with one leg per attached network. */
 export interface LocalEndpoint {
   id: string
-  attachments: EndpointView[]
+  attachments: LocalAttachment[]
   /** A task's sandbox: its addresses came with the assignment and the manager releases them. */
   task?: boolean
+  service?: EndpointService
+  /** draining before a graceful stop: out of every load balancer and of DNS */
+  disabled?: boolean
+  /** its leg on the gateway bridge; the resolver knows the asking task by it */
+  gatewayIp?: string
 }
 
 /** A task sandbox to build: its id and the addresses the manager allocated for it. */
 export interface SandboxRequest {
   id: string
-  attachments: EndpointView[]
+  attachments: LocalAttachment[]
+  service?: EndpointService
 }
 
 export interface NetworkControllerComponents {
@@ -47,6 +66,8 @@ export interface NetworkControllerComponents {
   manager(): ApiTarget
   /** Drift check period. @default {@link RECONCILE_PERIOD_MS} */
   periodMs?: number
+  /** Called after every reconcile (the resolver binds once the gateway bridge exists). */
+  afterReconcile?: (options?: AbortOptions) => Promise<void>
 }
 
 export class NetworkController {
@@ -62,17 +83,38 @@ export class NetworkController {
   private keyring: Keyring | undefined
   /** Underlay addresses of the admitted nodes, once the manager told them. */
   private members: readonly string[] | undefined
+  /** Service tables per network and the sandboxes by gateway address (DNS and LBs). */
+  private readonly view: ServiceView
+  /** Service-level records this node publishes (the manager's VIPs), per network. */
+  private records = new Map<string, LocalEntry[]>()
 
   constructor(components: NetworkControllerComponents, vtep: string) {
     this.c = components
     this.vtep = vtep
     this.local = components.store.table<LocalEndpoint>('local-endpoints')
+    this.view = new ServiceView(components.netdb)
+  }
+
+  /** What the resolver answers `name` asked from sandbox address `client`. */
+  lookup(client: string, name: string): LookupResult {
+    return this.view.lookup(client, name)
+  }
+
+  /** The service table of a network as this node sees it (`network inspect`). */
+  services(networkId: string) {
+    return this.view.table(networkId)
   }
 
   async start(options?: AbortOptions): Promise<void> {
-    this.unwatch = this.c.netdb.on('change', () => this.wake())
+    this.unwatch = this.c.netdb.on('change', (networkId) => {
+      this.view.invalidate(networkId)
+      this.wake()
+    })
     await this.c.netdb.start(options)
     const eps = await this.endpoints(options)
+    // sandboxes of an older agent get their gateway address recorded (the kernel follows)
+    for (const e of assignGatewayIps(eps, this.c.dataplane.gateway)) await this.local.put(e.id, e, options)
+    this.view.setEndpoints(eps)
     for (const id of new Set(eps.flatMap((e) => e.attachments.map((a) => a.network.id)))) {
       await this.c.netdb.join(id, options)
       await this.publish(id, eps, options)
@@ -116,7 +158,9 @@ export class NetworkController {
     const got = await callApi(this.c.manager(), managerApi.attach, { network, endpointId: id }, options)
     const prev = await this.local.get(id, options)
     const attachments = [...(prev?.attachments ?? []).filter((a) => a.network.id !== got.network.id), got]
-    await this.local.put(id, { id, attachments }, options)
+    const ep: LocalEndpoint = { ...prev, id, attachments }
+    if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...(await this.endpoints(options))], this.gateway)
+    await this.local.put(id, ep, options)
     await this.c.netdb.join(got.network.id, options)
     await this.publish(got.network.id, await this.endpoints(options), options)
     const why = (await this.reconcileNow(options)).failed.get(endpointOwner(id))
@@ -137,9 +181,21 @@ export class NetworkController {
   ): Promise<{ created: Set<string>; failed: Map<string, string> }> {
     const created = new Set<string>()
     const networks = new Set<string>()
+    const others = await this.endpoints(options)
     for (const r of requests) {
-      if ((await this.local.get(r.id, options)) === undefined) created.add(r.id)
-      await this.local.put(r.id, { id: r.id, attachments: r.attachments, task: true }, options)
+      const prev = await this.local.get(r.id, options)
+      if (prev === undefined) created.add(r.id)
+      const ep: LocalEndpoint = {
+        id: r.id,
+        attachments: r.attachments,
+        task: true,
+        // out of the load balancers and DNS until its process runs (enable)
+        ...(r.service !== undefined ? { service: r.service, disabled: prev?.disabled ?? true } : {}),
+        ...(prev?.gatewayIp !== undefined ? { gatewayIp: prev.gatewayIp } : {}),
+      }
+      if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others], this.gateway)
+      others.push(ep)
+      await this.local.put(r.id, ep, options)
       for (const a of r.attachments) networks.add(a.network.id)
     }
     const eps = await this.endpoints(options)
@@ -154,6 +210,55 @@ export class NetworkController {
       if (why !== undefined) failed.set(r.id, why)
     }
     return { created, failed }
+  }
+
+  /**
+   * The first half of a graceful stop: the tasks' entries are republished `disabled`, so every
+   * node takes them out of its load balancers and DNS while they still run.
+   */
+  async disable(ids: readonly string[], options?: AbortOptions): Promise<void> {
+    if (await this.setDisabled(ids, true, options)) await this.reconcileNow(options)
+  }
+
+  /** Tasks whose process runs: their entries join the load balancers and DNS everywhere. */
+  async enable(ids: readonly string[], options?: AbortOptions): Promise<void> {
+    await this.setDisabled(ids, false, options)
+  }
+
+  /** Sets the endpoints' flag and republishes their networks; false when nothing changed. */
+  private async setDisabled(ids: readonly string[], disabled: boolean, options?: AbortOptions) {
+    const networks = new Set<string>()
+    for (const id of ids) {
+      const ep = await this.local.get(id, options)
+      if (ep === undefined || (ep.disabled === true) === disabled) continue
+      const { disabled: _, ...rest } = ep
+      await this.local.put(id, disabled ? { ...rest, disabled: true } : rest, options)
+      for (const a of ep.attachments) networks.add(a.network.id)
+    }
+    const eps = await this.endpoints(options)
+    for (const n of networks) await this.publish(n, eps, options)
+    return networks.size > 0
+  }
+
+  /**
+   * The service-level records this node publishes (on the manager's node: each service's VIP
+   * per network). Networks that gain records are joined; those left with neither records nor
+   * endpoints are left.
+   */
+  async setRecords(records: ReadonlyMap<string, LocalEntry[]>, options?: AbortOptions): Promise<void> {
+    const before = this.records
+    this.records = new Map(records)
+    const eps = await this.endpoints(options)
+    for (const n of new Set([...before.keys(), ...records.keys()])) {
+      const used = eps.some((e) => e.attachments.some((a) => a.network.id === n))
+      if (records.has(n)) {
+        await this.c.netdb.join(n, options)
+        await this.publish(n, eps, options)
+      } else if (!used) {
+        await this.c.netdb.setLocal(n, [], options)
+        await this.c.netdb.leave(n, options)
+      } else await this.publish(n, eps, options)
+    }
   }
 
   /**
@@ -200,7 +305,7 @@ export class NetworkController {
     const rest = await this.endpoints(options)
     for (const n of new Set(gone.flatMap((e) => e.attachments.map((a) => a.network.id)))) {
       await this.publish(n, rest, options)
-      if (!rest.some((e) => e.attachments.some((x) => x.network.id === n)))
+      if (!rest.some((e) => e.attachments.some((x) => x.network.id === n)) && !this.records.has(n))
         await this.c.netdb.leave(n, options)
     }
   }
@@ -227,17 +332,44 @@ export class NetworkController {
     for (const [node, st] of status) if (st === 'ready') await this.c.netdb.restoreNode(node, options)
   }
 
-  private async endpoints(options?: AbortOptions): Promise<LocalEndpoint[]> {
-    return (await this.local.list(options)).map((e) => e.value)
+  private get gateway() {
+    return this.c.dataplane.gateway
   }
 
-  /** Publishes this node's full entry set for one network. */
+  private async endpoints(options?: AbortOptions): Promise<LocalEndpoint[]> {
+    const eps = (await this.local.list(options)).map((e) => e.value)
+    this.view.setEndpoints(eps)
+    return eps
+  }
+
+  /**
+   * Publishes this node's full entry set for one network: its endpoints (a task's with its
+   * service), its LB address there (remote backends answer it: it is the SNAT source), and
+   * the service-level records it owns.
+   */
   private async publish(networkId: string, eps: LocalEndpoint[], options?: AbortOptions): Promise<void> {
-    const entries = eps.flatMap((e) =>
+    const entries: LocalEntry[] = eps.flatMap((e) =>
       e.attachments
         .filter((a) => a.network.id === networkId)
-        .map((a) => ({ ip: a.ip, mac: a.mac, vtep: this.vtep })),
+        .map((a) => ({
+          ip: a.ip,
+          mac: a.mac,
+          vtep: this.vtep,
+          ...(e.service !== undefined
+            ? {
+                svc: {
+                  id: e.service.id,
+                  name: e.service.name,
+                  aliases: e.service.aliases,
+                  ...(e.disabled === true ? { disabled: true as const } : {}),
+                },
+              }
+            : {}),
+        })),
     )
+    const lb = lbAddresses(eps).get(networkId)
+    if (lb !== undefined) entries.push({ ip: lb, mac: lbMac(lb), vtep: this.vtep })
+    entries.push(...(this.records.get(networkId) ?? []))
     await this.c.netdb.setLocal(networkId, entries, options)
   }
 
@@ -275,7 +407,9 @@ export class NetworkController {
   }
 
   private async reconcile(options?: AbortOptions): Promise<ReconcileResult> {
-    return this.c.dataplane.reconcile(await this.desired(options), options)
+    const result = await this.c.dataplane.reconcile(await this.desired(options), options)
+    await this.c.afterReconcile?.(options)
+    return result
   }
 
   async desired(options?: AbortOptions): Promise<DesiredState> {
@@ -290,12 +424,14 @@ export class NetworkController {
         gateway: n.gateway,
         ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
         ...(n.encrypted === true ? { encrypted: true } : {}),
-        peers: this.c.netdb.entries(n.id).map((p) => ({ ip: p.ip, mac: p.mac, vtep: p.vtep })),
+        peers: overlayPeers(this.c.netdb.entries(n.id)),
       })),
       endpoints: eps.map((e) => ({
         id: e.id,
         attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
+        ...(e.gatewayIp !== undefined ? { gatewayIp: e.gatewayIp } : {}),
       })),
+      loadBalancers: this.view.loadBalancers(eps),
       ...(this.members !== undefined ? { members: this.members } : {}),
       ...(this.keyring !== undefined
         ? { encryption: { keys: this.keyring.keys, primary: this.keyring.primary } }

@@ -6,6 +6,7 @@
  */
 
 import type { Agent as HttpsAgent } from 'node:https'
+import type { Dataplane } from '@swarmnet/dataplane'
 import type { Gossip } from '@swarmnet/gossip'
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
@@ -15,6 +16,7 @@ import type { Pki } from '@swarmnet/pki'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, PeerInfo } from '@swarmnet/wire'
 import { callApi, createSessionAgent, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
+import { Discovery } from './discovery.js'
 import { DeltaDispatcher } from './dispatcher-client.js'
 import { underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
@@ -38,6 +40,10 @@ export interface NodeRuntimeComponents {
   onRemoved(reason: string): void
   /** the agent's periods (emulated hosts run slower) */
   periods?: Partial<AgentPeriods>
+  /** the service load balancer backend (`swarmnet agent --lb-backend`) @default 'auto' */
+  lbBackend?: 'auto' | 'ipvs' | 'nftables'
+  /** the resolver's upstreams (`--dns-upstream`) @default the node's /etc/resolv.conf */
+  dnsUpstreams?: readonly string[]
 }
 
 /** How long one watch call waits for a change before asking again. */
@@ -54,6 +60,8 @@ export class NodeRuntime {
   private id: NodeIdentity
   private gossip: Gossip | undefined
   private net: NetworkController | undefined
+  private discovery: Discovery | undefined
+  private dataplane: Dataplane | undefined
   private tasks: TaskAgent | undefined
   private readonly loop = new AbortController()
   private heartbeats: Periodic | undefined
@@ -82,6 +90,28 @@ export class NodeRuntime {
     return this.tasks?.counters ?? { started: 0, rejected: 0, failed: 0 }
   }
 
+  /** A network's services as this node's gossip shows them (`network inspect`). */
+  networkServices(networkId: string) {
+    const table = this.net?.services(networkId)
+    if (table === undefined) return undefined
+    return [...table.byName.values()].map((s) => ({
+      id: s.id,
+      name: s.name,
+      ...(s.vip !== undefined ? { vip: s.vip } : {}),
+      tasks: s.tasks.map((t) => ({ ip: t.ip, node: t.node, draining: t.disabled })),
+    }))
+  }
+
+  /** The resolver's state, for `info`. */
+  get dns(): { upstreams: string[]; listening: boolean } | undefined {
+    return this.discovery?.info
+  }
+
+  /** The service load balancer backend of this node's dataplane. */
+  lbBackend(options?: AbortOptions): Promise<'ipvs' | 'nftables'> | undefined {
+    return this.dataplane?.lbBackend(options)
+  }
+
   get gossipPeers(): number {
     return this.gossip?.peers().length ?? 0
   }
@@ -101,24 +131,41 @@ export class NodeRuntime {
       await gossip.start(options)
       this.gossip = gossip
       this.underlayMtu = (await underlayOf(this.id.advertiseAddr, options))?.mtu
+      const dataplane = this.c.factories.dataplane({
+        advertiseAddress: this.id.advertiseAddr,
+        dataPathPort: this.id.dataPathPort,
+        ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
+        ...(this.c.lbBackend !== undefined ? { lbBackend: this.c.lbBackend } : {}),
+      })
+      this.dataplane = dataplane
+      const discovery = new Discovery(this.c.logger.child('discovery'), {
+        address: dataplane.gateway.address,
+        upstreams: this.c.dnsUpstreams ?? this.id.dnsUpstreams,
+        lookup: (client, name) => this.net?.lookup(client, name),
+      })
+      this.discovery = discovery
       const net = new NetworkController(
         {
           logger: this.c.logger.child('networks'),
           clock: this.c.clock,
           store: this.c.store,
-          dataplane: this.c.factories.dataplane({
-            advertiseAddress: this.id.advertiseAddr,
-            dataPathPort: this.id.dataPathPort,
-            ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
-          }),
+          dataplane,
           netdb: this.c.factories.netdb(gossip, this.id.nodeId),
           manager: () => this.managerTarget(),
           ...(this.c.periods?.driftCheckMs ? { periodMs: this.c.periods.driftCheckMs } : {}),
+          afterReconcile: (o) => discovery.ensureListening(o),
         },
         this.id.advertiseAddr,
       )
       await net.start(options)
       this.net = net
+      if (this.c.manager !== undefined)
+        await discovery.publishVips(
+          this.c.manager,
+          this.id.advertiseAddr,
+          (r, o) => net.setRecords(r, o),
+          options,
+        )
       this.tasks = new TaskAgent({
         logger: this.c.logger.child('tasks'),
         clock: this.c.clock,
@@ -126,11 +173,13 @@ export class NodeRuntime {
         networks: net,
         dispatcher: this.dispatcher,
         hostname: this.id.hostname,
+        resolvConf: discovery.resolvConf,
         ...(this.c.periods?.taskSyncMs ? { periodMs: this.c.periods.taskSyncMs } : {}),
       })
       this.tasks.start()
       this.watching = this.watchLoop(this.loop.signal)
     } catch (err) {
+      await this.discovery?.stop()
       await this.gossip?.stop()
       this.gossip = undefined
       await this.c.manager?.stop()
@@ -189,6 +238,8 @@ export class NodeRuntime {
           },
           { signal, timeoutMs: WATCH_WAIT_MS + Math.max(5_000, 5 * retryMs) },
         )
+        // a node went down or came back: heartbeat now, its answer carries the new peer list
+        if (res.membership) this.heartbeats?.wake()
         if (!res.changed) continue
         const synced = this.dispatcher.nextSync(signal)
         this.tasks?.wake()
@@ -221,6 +272,8 @@ export class NodeRuntime {
     if (options?.teardown) await this.net?.teardown()
     else await this.net?.stop()
     this.net = undefined
+    await this.discovery?.stop()
+    this.discovery = undefined
     await this.gossip?.stop()
     this.gossip = undefined
     await this.c.manager?.stop()

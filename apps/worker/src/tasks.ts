@@ -34,10 +34,12 @@ export interface TaskAgentComponents {
   logger: Logger
   clock: Clock
   runtime: Runtime
-  networks: Pick<NetworkController, 'prepare' | 'release' | 'taskIds' | 'namespaceOf'>
+  networks: Pick<NetworkController, 'prepare' | 'release' | 'disable' | 'enable' | 'taskIds' | 'namespaceOf'>
   /** The dispatcher session with the manager: reports and held tasks out, assignments in. */
   dispatcher: Dispatcher
   hostname: string
+  /** Every task's /etc/resolv.conf (the node's resolver); absent: the host's. */
+  resolvConf?: string
   /** Dispatcher sync period. @default {@link SYNC_PERIOD_MS} */
   periodMs?: number
 }
@@ -193,6 +195,11 @@ export class TaskAgent {
       }
     }
     if (launches.length > 0) this.track(this.launch(launches, signal))
+    // graceful: out of every load balancer and DNS first, then the signal
+    if (stops.length > 0)
+      await this.c.networks
+        .disable(stops, { signal })
+        .catch((err: unknown) => this.c.logger.warn('disabling endpoints failed', { tasks: stops, err }))
     await Promise.all(
       stops.map((id) =>
         this.c.runtime
@@ -248,7 +255,11 @@ export class TaskAgent {
     let prepared: { created: Set<string>; failed: Map<string, string> }
     try {
       prepared = await this.c.networks.prepare(
-        batch.map((a) => ({ id: a.id, attachments: a.attachments })),
+        batch.map((a) => ({
+          id: a.id,
+          attachments: a.attachments,
+          service: { id: a.serviceId, name: a.serviceName, aliases: aliasesOf(a) },
+        })),
         { signal },
       )
     } catch (err) {
@@ -263,6 +274,12 @@ export class TaskAgent {
     const ready = batch.filter((a) => !prepared.failed.has(a.id))
     for (const a of ready) this.tasks.set(a.id, { phase: 'starting' })
     await Promise.all(ready.map((a) => this.startProcess(a, prepared.created.has(a.id), signal)))
+    // in the load balancers and DNS once their process runs
+    const started = ready.filter((a) => this.tasks.get(a.id)?.phase === 'started').map((a) => a.id)
+    if (started.length > 0)
+      await this.c.networks
+        .enable(started, { signal })
+        .catch((err: unknown) => this.c.logger.warn('enabling endpoints failed', { tasks: started, err }))
   }
 
   private async rejectAll(batch: readonly Assignment[], err: unknown, signal: AbortSignal): Promise<void> {
@@ -289,7 +306,8 @@ export class TaskAgent {
             SWARMNET_TASK_SLOT: String(a.slot),
             SWARMNET_NODE_HOSTNAME: this.c.hostname,
           },
-          hostname: `${a.serviceName}.${a.slot}`.slice(0, 63),
+          hostname: hostnameOf(a),
+          ...(this.c.resolvConf !== undefined ? { resolvConf: this.c.resolvConf } : {}),
         },
         { signal },
       )
@@ -320,6 +338,15 @@ export class TaskAgent {
       .remove(id, options)
       .catch((err: unknown) => this.c.logger.warn('task remove failed', { task: id, err }))
   }
+}
+
+/** A task's hostname: `<service>.<slot>` (global tasks: slot 0). */
+const hostnameOf = (a: Assignment): string => `${a.serviceName}.${a.slot}`.slice(0, 63)
+
+/** The names a task answers to in DNS besides its service's: its hostname and its task name. */
+function aliasesOf(a: Assignment): string[] {
+  const name = `${a.serviceName}.${a.slot}.${a.id}`
+  return name.length <= 80 ? [hostnameOf(a), name] : [hostnameOf(a)]
 }
 
 function inFlight(t: LocalTask): t is { phase: 'preparing' | 'starting' } {

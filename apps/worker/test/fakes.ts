@@ -106,7 +106,19 @@ export class FakeNetworks {
     }
     return { created, failed }
   }
+  /** Each disable and release, in order: `disable:<id>` / `release:<id>`. */
+  readonly events: string[] = []
+  /** What `disable` sees of the runtime when it is called (set by a test). */
+  onDisable: ((ids: readonly string[]) => void) | undefined
+  async disable(ids: readonly string[]): Promise<void> {
+    this.onDisable?.(ids)
+    this.events.push(...ids.map((id) => `disable:${id}`))
+  }
+  async enable(ids: readonly string[]): Promise<void> {
+    this.events.push(...ids.map((id) => `enable:${id}`))
+  }
   async release(ids: readonly string[]): Promise<void> {
+    this.events.push(...ids.map((id) => `release:${id}`))
     for (const id of ids) this.sandboxes.delete(id)
   }
   async taskIds(): Promise<string[]> {

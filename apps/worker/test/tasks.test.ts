@@ -146,10 +146,17 @@ describe('task agent', () => {
     agent.start()
     await clock.advance(SYNC_PERIOD_MS)
     expect(runtime.running()).toEqual(['a', 'b'])
+    // graceful: a's entries are disabled (out of every LB and DNS) while it still runs
+    let runningAtDisable: string[] = []
+    networks.onDisable = () => {
+      runningAtDisable = runtime.running()
+    }
     dispatcher.answerWith([web('a', 'shutdown'), web('b')])
     await clock.advance(SYNC_PERIOD_MS)
     expect(runtime.running()).toEqual(['b'])
     expect([...networks.sandboxes]).toEqual(['b'])
+    expect(networks.events).toEqual(['enable:a', 'enable:b', 'disable:a', 'release:a'])
+    expect(runningAtDisable).toEqual(['a', 'b'])
     await clock.advance(SYNC_PERIOD_MS)
     expect(dispatcher.lastReports()).toEqual([
       { id: 'a', state: 'shutdown', exitCode: 143 },

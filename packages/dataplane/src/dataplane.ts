@@ -87,6 +87,8 @@ export interface Dataplane {
   teardown(options?: AbortOptions): Promise<ReconcileResult>
   /** Processes spawned since creation. */
   readonly processes: number
+  /** The gateway bridge's address and subnet (`a.b.c.d/len`): sandbox legs and the DNS resolver live there. */
+  readonly gateway: { readonly address: string; readonly subnet: string }
 }
 
 /** Kernel capabilities plus the load balancer backend this dataplane uses. */
@@ -150,6 +152,11 @@ export class LinuxDataplane implements Dataplane {
 
   get processes(): number {
     return this.#exec.spawns
+  }
+
+  get gateway(): { address: string; subnet: string } {
+    const { address, prefix } = this.#cfg.gatewaySubnet
+    return { address: this.#cfg.gatewayAddress, subnet: `${address}/${prefix}` }
   }
 
   async reconcile(desired: DesiredState, options?: AbortOptions): Promise<ReconcileResult> {

@@ -30,6 +30,7 @@ export { createNetdb, netdbTopic } from './netdb.js'
 export { defaultNetdbTuning } from './tuning.js'
 export type {
   Entry,
+  EntryService,
   LocalEntry,
   MessageFrom,
   Netdb,

@@ -1,4 +1,4 @@
-import { hashEntries, type Stamped } from './hash.js'
+import { hashEntries, type Stamped, serviceKey } from './hash.js'
 import type { LocalEntry } from './types.js'
 
 /** This node's own entries on one network, each with the Lamport time of its last change. */
@@ -18,7 +18,13 @@ export class LocalSet {
     const adds: LocalEntry[] = []
     for (const e of wanted.values()) {
       const cur = this.#entries.get(e.ip)
-      if (cur === undefined || cur.mac !== e.mac || cur.vtep !== e.vtep) adds.push(e)
+      if (
+        cur === undefined ||
+        cur.mac !== e.mac ||
+        cur.vtep !== e.vtep ||
+        serviceKey(cur.svc) !== serviceKey(e.svc)
+      )
+        adds.push(e)
     }
     const dels = [...this.#entries.keys()].filter((ip) => !wanted.has(ip))
     return { adds, dels }
@@ -26,7 +32,13 @@ export class LocalSet {
 
   /** Applies a diff at time `l`; returns the stamped adds. */
   apply(adds: readonly LocalEntry[], dels: readonly string[], l: number): Stamped[] {
-    const stamped = adds.map((e) => ({ ip: e.ip, mac: e.mac, vtep: e.vtep, l }))
+    const stamped = adds.map((e) => ({
+      ip: e.ip,
+      mac: e.mac,
+      vtep: e.vtep,
+      l,
+      ...(e.svc ? { svc: e.svc } : {}),
+    }))
     for (const e of stamped) this.#entries.set(e.ip, e)
     for (const ip of dels) this.#entries.delete(ip)
     this.version = l

@@ -61,7 +61,7 @@
  */
 import { type AbortOptions, InvalidInputError } from '@swarmnet/interface'
 import { isIpv4 } from '@swarmnet/ipv4'
-import { endpointMac, netdbNetworkId, netdbNodeId } from '@swarmnet/wire'
+import { endpointMac, netdbNetworkId, netdbNodeId, netdbService } from '@swarmnet/wire'
 import { LocalSet } from './local.js'
 import { Receiver } from './receiver.js'
 import { Sender } from './sender.js'
@@ -196,10 +196,11 @@ class NetdbImpl implements Netdb {
     const core = this.#core
     const out: Entry[] = []
     for (const e of core.local.get(networkId)?.values() ?? []) {
-      out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node: core.nodeId })
+      out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node: core.nodeId, ...(e.svc ? { svc: e.svc } : {}) })
     }
     for (const [node, view] of core.joined.get(networkId)?.owners ?? []) {
-      for (const e of view.live()) out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node })
+      for (const e of view.live())
+        out.push({ ip: e.ip, mac: e.mac, vtep: e.vtep, node, ...(e.svc ? { svc: e.svc } : {}) })
     }
     return out
   }
@@ -256,7 +257,10 @@ class NetdbImpl implements Netdb {
     if (!isIpv4(e.ip)) throw new InvalidInputError(`invalid endpoint IP: ${e.ip}`)
     if (!isIpv4(e.vtep)) throw new InvalidInputError(`invalid VTEP: ${e.vtep}`)
     if (!endpointMac.safeParse(mac).success) throw new InvalidInputError(`invalid endpoint MAC: ${e.mac}`)
-    return { ip: e.ip, mac, vtep: e.vtep }
+    if (e.svc === undefined) return { ip: e.ip, mac, vtep: e.vtep }
+    const svc = netdbService.safeParse(e.svc)
+    if (!svc.success) throw new InvalidInputError(`invalid service of endpoint ${e.ip}: ${svc.error.message}`)
+    return { ip: e.ip, mac, vtep: e.vtep, svc: svc.data }
   }
 
   #subscribe(net: Joined): void {

@@ -19,6 +19,19 @@ export interface PubSub {
   publish(topic: string, data: Uint8Array, options?: AbortOptions): Promise<unknown>
 }
 
+/**
+ * The service an entry belongs to: a task endpoint names its service, its `aliases` (hostname,
+ * task name) and, while draining, `disabled`; a service-level record (`vip`) carries the
+ * service's VIP as its `ip` and is not a peer of the overlay.
+ */
+export interface EntryService {
+  id: string
+  name: string
+  vip?: true
+  aliases?: string[]
+  disabled?: true
+}
+
 /** What the owner says about one of its local endpoints. */
 export interface LocalEntry {
   /** endpoint IPv4 on the overlay, without prefix */
@@ -27,6 +40,7 @@ export interface LocalEntry {
   mac: string
   /** the owner's underlay (data-path) address */
   vtep: string
+  svc?: EntryService
 }
 
 /** An endpoint of a network as every subscribed node sees it. */

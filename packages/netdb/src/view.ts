@@ -1,9 +1,11 @@
 import { hashEntries, type Stamped } from './hash.js'
+import type { EntryService } from './types.js'
 
 /** One IP of an owner as a receiver holds it: live, or a tombstone until `expiresAt`. */
 interface Slot {
   mac: string
   vtep: string
+  svc: EntryService | undefined
   l: number
   deleted: boolean
   expiresAt: number
@@ -30,7 +32,7 @@ export class OwnerView {
     this.maxL = Math.max(this.maxL, e.l)
     const slot = this.#slots.get(e.ip)
     if (slot !== undefined && e.l <= slot.l) return false
-    this.#slots.set(e.ip, { mac: e.mac, vtep: e.vtep, l: e.l, deleted: false, expiresAt: 0 })
+    this.#slots.set(e.ip, { mac: e.mac, vtep: e.vtep, svc: e.svc, l: e.l, deleted: false, expiresAt: 0 })
     this.#digest = undefined
     return true
   }
@@ -40,7 +42,7 @@ export class OwnerView {
     this.maxL = Math.max(this.maxL, l)
     const slot = this.#slots.get(ip)
     if (slot !== undefined && l <= slot.l) return false
-    this.#slots.set(ip, { mac: slot?.mac ?? '', vtep: slot?.vtep ?? '', l, deleted: true, expiresAt })
+    this.#slots.set(ip, { mac: '', vtep: '', svc: undefined, l, deleted: true, expiresAt })
     this.#digest = undefined
     return slot !== undefined && !slot.deleted
   }
@@ -74,7 +76,8 @@ export class OwnerView {
   }
 
   *live(): Generator<Stamped> {
-    for (const [ip, s] of this.#slots) if (!s.deleted) yield { ip, mac: s.mac, vtep: s.vtep, l: s.l }
+    for (const [ip, s] of this.#slots)
+      if (!s.deleted) yield { ip, mac: s.mac, vtep: s.vtep, l: s.l, ...(s.svc ? { svc: s.svc } : {}) }
   }
 
   get liveCount(): number {

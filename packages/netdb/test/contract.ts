@@ -115,6 +115,22 @@ export function describeNetdbContract(name: string, transport: () => Transport, 
       expect(b?.netdb.stats().received).toBeGreaterThan(0)
     })
 
+    it('carries an entry’s service; a change of it alone (disabled) propagates; a bad one is refused', async () => {
+      const [a, b] = await three()
+      const svc = { id: 'svc1', name: 'web', aliases: ['abc123', 'web.1.abc123'] }
+      await set(a, [{ ...entry(1, 1), svc }])
+      const seen = () => b?.netdb.entries(NET).find((e) => e.ip === entry(1, 1).ip)?.svc
+      await vi.waitFor(() => expect(seen()).toEqual(svc), { timeout: timeoutMs, interval: 20 })
+      await set(a, [{ ...entry(1, 1), svc: { ...svc, disabled: true } }])
+      await vi.waitFor(() => expect(seen()).toEqual({ ...svc, disabled: true }), {
+        timeout: timeoutMs,
+        interval: 20,
+      })
+      await expect(set(a, [{ ...entry(1, 1), svc: { id: 'svc1', name: 'web/../x' } }])).rejects.toThrow(
+        /invalid service/,
+      )
+    })
+
     it('drops a message whose owner is not its authenticated sender, and garbage', async () => {
       const [, b, c] = await three()
       const forged = encodeNetdb({

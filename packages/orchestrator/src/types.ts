@@ -31,11 +31,23 @@ export interface RestartPolicy {
 
 export type ServiceMode = { replicated: { replicas: number } } | { global: Record<string, never> }
 
+/** `vip`: one virtual IP per network, balanced over the tasks; `dnsrr`: the name gives the task IPs. */
+export type EndpointMode = 'vip' | 'dnsrr'
+
 export interface ServiceSpec {
   argv: string[]
   env: Record<string, string>
   /** Network ids. */
   networks: string[]
+  /** Absent in services stored before 0.4: `vip`. */
+  endpointMode?: EndpointMode
+}
+
+/** A service's VIP on one of its networks, allocated by the manager at create. */
+export interface VirtualIp {
+  networkId: string
+  ip: string
+  prefix: number
 }
 
 export interface Service {
@@ -44,6 +56,8 @@ export interface Service {
   mode: ServiceMode
   spec: ServiceSpec
   restart: RestartPolicy
+  /** One per network with endpoint mode `vip` (none with `dnsrr`). */
+  virtualIps?: VirtualIp[]
   version: number
   /** Milliseconds since the epoch. */
   createdAt: number
@@ -56,6 +70,8 @@ export interface TaskAttachment {
   ip: string
   prefix: number
   mac: string
+  /** The node's load balancer address on the network (absent: assigned before 0.4). */
+  lb?: string
 }
 
 export interface Task {
@@ -181,6 +197,8 @@ export interface ServiceSpecInput {
   argv: readonly string[]
   env?: Readonly<Record<string, string>>
   networks?: readonly string[]
+  /** Default `vip`. */
+  endpointMode?: EndpointMode
   restart?: Partial<RestartPolicy>
 }
 

@@ -7,6 +7,7 @@ import {
   ServiceExistsError,
 } from './errors.js'
 import type {
+  EndpointMode,
   OrchestratorOptions,
   RestartCondition,
   RestartPolicy,
@@ -16,13 +17,14 @@ import type {
   ValidatedService,
 } from './types.js'
 
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+/** A DNS label (RFC 1123): the name is resolvable inside tasks. */
+const NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const CONDITIONS: readonly RestartCondition[] = ['any', 'on-failure', 'none']
 /** One day: longer restart delays are almost certainly a unit mistake (seconds given as ms × 1000). */
 const MAX_DELAY_MS = 86_400_000
 
-/** Docker's service name rule: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`, at most 63 characters. */
+/** Swarmkit's service name rule: a DNS label (letters, digits, inner "-"), at most 63 characters. */
 export function validateServiceName(name: unknown): string {
   if (typeof name !== 'string' || name === '')
     throw new InvalidServiceNameError('service name must not be empty')
@@ -30,7 +32,7 @@ export function validateServiceName(name: unknown): string {
     throw new InvalidServiceNameError(`service name '${name}' is longer than 63 characters`)
   if (!NAME.test(name)) {
     throw new InvalidServiceNameError(
-      `invalid service name '${name}': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      `invalid service name '${name}': it must be a valid DNS label (letters, digits and "-", not at either end)`,
     )
   }
   return name
@@ -105,6 +107,12 @@ function validateNetworks(networks: unknown): string[] {
   return [...seen]
 }
 
+function validateEndpointMode(mode: unknown): EndpointMode {
+  if (mode === undefined) return 'vip'
+  if (mode === 'vip' || mode === 'dnsrr') return mode
+  throw new InvalidServiceSpecError(`invalid endpoint mode '${String(mode)}': must be vip or dnsrr`)
+}
+
 function validateRestart(restart: unknown, defaultDelayMs: number): RestartPolicy {
   if (restart !== undefined && (typeof restart !== 'object' || restart === null)) {
     throw new InvalidRestartPolicyError('restart must be an object')
@@ -151,6 +159,7 @@ export function validateService(
     argv: validateArgv(input.argv),
     env: validateEnv(input.env),
     networks: validateNetworks(input.networks),
+    endpointMode: validateEndpointMode(input.endpointMode),
   }
   const restart = validateRestart(input.restart, options.defaultRestartDelayMs)
   const clash = existing.find((s) => s.name === name && s.id !== selfId)

@@ -22,7 +22,7 @@ describe('validateService', () => {
     expect(orch.validateService(ok)).toEqual({
       name: 'web',
       mode: { replicated: { replicas: 1 } },
-      spec: { argv: ['nginx', '-g', 'daemon off;'], env: {}, networks: [] },
+      spec: { argv: ['nginx', '-g', 'daemon off;'], env: {}, networks: [], endpointMode: 'vip' },
       restart: { condition: 'any', delayMs: 5000, maxAttempts: 0 },
     })
     expect(createOrchestrator({ defaultRestartDelayMs: 100 }).validateService(ok).restart.delayMs).toBe(100)
@@ -41,14 +41,19 @@ describe('validateService', () => {
     })
   })
 
-  it('names follow Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 63', () => {
-    for (const name of ['', '-web', '.web', 'web app', 'wéb', 'a/b', 'x'.repeat(64)]) {
+  it('names are DNS labels (swarmkit): letters, digits, inner "-", at most 63', () => {
+    for (const name of ['', '-web', 'web-', '.web', 'a_b', 'a.b', 'web app', 'wéb', 'a/b', 'x'.repeat(64)]) {
       expect(codeOf({ name })).toBe('ERR_INVALID_SERVICE_NAME')
     }
-    expect(orch.validateService({ ...ok, name: `A1_b.c-${'x'.repeat(56)}` }).name).toHaveLength(63)
+    expect(orch.validateService({ ...ok, name: `A1-b-${'x'.repeat(58)}` }).name).toHaveLength(63)
     const err = catchErr(() => orch.validateService({ ...ok, name: '-x' }))
     expect(err).toBeInstanceOf(InvalidServiceNameError)
     expect(err).toBeInstanceOf(InvalidInputError)
+  })
+
+  it('endpoint mode: vip (default) or dnsrr', () => {
+    expect(orch.validateService({ ...ok, endpointMode: 'dnsrr' }).spec.endpointMode).toBe('dnsrr')
+    expect(codeOf({ endpointMode: 'rr' as 'vip' })).toBe('ERR_INVALID_SERVICE_SPEC')
   })
 
   it('replicas: integer from 0 to the max', () => {

@@ -43,6 +43,8 @@ export interface Resolver {
   stop(): Promise<void>
   /** The port it listens on, once started. */
   readonly port: number | undefined
+  /** The upstreams it forwards to, `IP:PORT` (read from resolv.conf at start unless given). */
+  upstreams(): string[]
   stats(): ResolverStats
 }
 
@@ -71,6 +73,7 @@ export function createResolver(components: ResolverComponents, init: ResolverIni
     get port() {
       return port
     },
+    upstreams: () => upstreams.map((u) => `${u.host}:${u.port}`),
     stats: () => ({ ...server.stats }),
   }
 }

@@ -29,7 +29,7 @@
  * Waiting is by polling (`wait`, and `stop` internally) with the injected clock: exit of a
  * process that is not our child cannot be observed any other way without pidfds.
  */
-import { access, readdir } from 'node:fs/promises'
+import { access, readdir, writeFile } from 'node:fs/promises'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import {
   CorruptStateError,
@@ -131,12 +131,14 @@ export class LinuxRuntime implements Runtime {
       throw err
     }
     await removeFiles(paths.exit)
+    if (task.resolvConf !== undefined) await writeFile(paths.resolv, task.resolvConf, { mode: 0o644 })
 
     let pid: number
     try {
       const argv = supervisorArgv(resolveTools(), {
         netns: task.netns,
         hostname,
+        resolvConf: task.resolvConf !== undefined ? paths.resolv : undefined,
         argv: task.argv,
         exitFile: paths.exit,
       })
@@ -228,7 +230,7 @@ export class LinuxRuntime implements Runtime {
       if (!(err instanceof CorruptStateError)) throw err
       this.log.warn('removing a corrupt task record without stopping', { task: taskId, error: err.message })
     }
-    await removeFiles(paths.record, paths.exit, paths.log)
+    await removeFiles(paths.record, paths.exit, paths.log, paths.resolv)
     this.log.info('task removed', { task: taskId })
   }
 

@@ -32,6 +32,7 @@ export interface Tools {
   readonly ip: string
   readonly unshare: string
   readonly nsenter: string
+  readonly mount: string
 }
 
 const PLAIN = /^[A-Za-z0-9_./:=@%+,-]+$/
@@ -44,12 +45,15 @@ export function shellQuote(word: string): string {
 }
 
 /**
- * The init script (pid 1 in the task's pid namespace). `$1` is the hostname, the rest is
- * the task's argv. Exit 125 when the hostname cannot be set (nothing of the task ran).
+ * The init script (pid 1 in the task's pid namespace). `$1` is the hostname, `$2` a file to
+ * bind over /etc/resolv.conf ('' for none; the mount namespace is the task's own, so the
+ * host's file is untouched), `$3` the mount binary, the rest is the task's argv. Exit 125
+ * when the hostname or resolv.conf cannot be set (nothing of the task ran).
  */
 export const INIT_SCRIPT = [
-  'h=$1; shift',
+  'h=$1; r=$2; m=$3; shift 3',
   'printf \'%s\' "$h" > /proc/sys/kernel/hostname || exit 125',
+  '[ -z "$r" ] || "$m" --bind "$r" /etc/resolv.conf || exit 125',
   'trap \'kill -TERM "$c" 2>/dev/null\' TERM',
   'trap \'kill -INT "$c" 2>/dev/null\' INT',
   'trap \'kill -HUP "$c" 2>/dev/null\' HUP',
@@ -70,6 +74,8 @@ export const INIT_SCRIPT = [
 export interface SupervisorSpec {
   readonly netns: string
   readonly hostname: string
+  /** A file bound over the task's /etc/resolv.conf; absent: the host's. */
+  readonly resolvConf?: string | undefined
   readonly argv: readonly string[]
   /** Where the supervisor writes the exit status (decimal + newline) when the task ends. */
   readonly exitFile: string
@@ -93,6 +99,8 @@ export function supervisorScript(tools: Tools, spec: SupervisorSpec): string {
     INIT_SCRIPT,
     'swarmnet-init',
     spec.hostname,
+    spec.resolvConf ?? '',
+    tools.mount,
     ...spec.argv,
   ]
   return [

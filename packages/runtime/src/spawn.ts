@@ -30,7 +30,13 @@ let cachedTools: Tools | undefined
 
 /** Absolute paths of sh, ip, unshare and nsenter; resolved once per process. */
 export function resolveTools(): Tools {
-  cachedTools ??= { sh: which('sh'), ip: which('ip'), unshare: which('unshare'), nsenter: which('nsenter') }
+  cachedTools ??= {
+    sh: which('sh'),
+    ip: which('ip'),
+    unshare: which('unshare'),
+    nsenter: which('nsenter'),
+    mount: which('mount'),
+  }
   return cachedTools
 }
 

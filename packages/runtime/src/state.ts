@@ -32,6 +32,8 @@ export interface TaskPaths {
   readonly record: string
   readonly exit: string
   readonly log: string
+  /** the task's resolv.conf, when it has its own */
+  readonly resolv: string
 }
 
 export function taskPaths(stateDir: string, logDir: string, taskId: string): TaskPaths {
@@ -39,6 +41,7 @@ export function taskPaths(stateDir: string, logDir: string, taskId: string): Tas
     record: join(stateDir, `${taskId}.json`),
     exit: join(stateDir, `${taskId}.exit`),
     log: join(logDir, `${taskId}.log`),
+    resolv: join(stateDir, `${taskId}.resolv.conf`),
   }
 }
 

@@ -28,6 +28,8 @@ export interface TaskSpec {
   readonly env: Readonly<Record<string, string>>
   /** Default: the first 12 characters of `id`. */
   readonly hostname?: string
+  /** Content of the task's /etc/resolv.conf (the host's when absent), e.g. its DNS resolver. */
+  readonly resolvConf?: string
 }
 
 export type TaskState = 'running' | 'exited' | 'unknown'

@@ -18,6 +18,7 @@ const tools: Tools = {
   ip: '/usr/sbin/ip',
   unshare: '/usr/bin/unshare',
   nsenter: '/usr/bin/nsenter',
+  mount: '/usr/bin/mount',
 }
 
 /** What sh makes of `printf '%s\0' <quoted words>`: the words it would pass to a program. */
@@ -100,7 +101,15 @@ describe('supervisor', () => {
       '-c',
       INIT_SCRIPT,
     ])
-    expect(words.slice(13)).toEqual(['swarmnet-init', 'web1', 'sh', '-c', "echo 'x y'; exit 3"])
+    expect(words.slice(13)).toEqual([
+      'swarmnet-init',
+      'web1',
+      '',
+      '/usr/bin/mount',
+      'sh',
+      '-c',
+      "echo 'x y'; exit 3",
+    ])
   })
 
   it('is an sh -c with a $0 name', () => {
@@ -114,7 +123,7 @@ describe('supervisor', () => {
     .join('\n')
 
   it('init exits with the command status (run without namespaces)', () => {
-    const r = spawnSync('/bin/sh', ['-c', initBody, 'init', 'host', 'sh', '-c', 'exit 3'])
+    const r = spawnSync('/bin/sh', ['-c', initBody, 'init', 'host', '', '', 'sh', '-c', 'exit 3'])
     expect(r.status).toBe(3)
   })
 
@@ -123,7 +132,7 @@ describe('supervisor', () => {
    * under it is `depth` deep (the command is set up), and resolves with its exit code.
    */
   async function terminateInit(argv: string[], depth: number): Promise<number | null> {
-    const child = spawn('/bin/sh', ['-c', initBody, 'init', 'host', ...argv], { stdio: 'ignore' })
+    const child = spawn('/bin/sh', ['-c', initBody, 'init', 'host', '', '', ...argv], { stdio: 'ignore' })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const deepest = (): number => {
       let pids = [String(child.pid)]
@@ -155,7 +164,7 @@ describe('supervisor', () => {
   }, 60_000)
 
   it('init leaves exit status 127 of a missing program alone', () => {
-    expect(spawnSync('/bin/sh', ['-c', initBody, 'init', 'host', '/nonexistent']).status).toBe(127)
+    expect(spawnSync('/bin/sh', ['-c', initBody, 'init', 'host', '', '', '/nonexistent']).status).toBe(127)
   })
 })
 

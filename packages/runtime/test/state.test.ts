@@ -51,6 +51,7 @@ describe('task record', () => {
       record: '/s/t1.json',
       exit: '/s/t1.exit',
       log: '/l/t1.log',
+      resolv: '/s/t1.resolv.conf',
     })
     expect(taskIdOfFile('t1.json')).toBe('t1')
     expect(taskIdOfFile('t1.exit')).toBeUndefined()

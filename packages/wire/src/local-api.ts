@@ -44,6 +44,8 @@ export const capabilities = z.object({
   nftables: z.boolean(),
   ipvs: z.boolean(),
   esp: z.boolean(),
+  /** The service load balancer in use (since 0.4): `ipvs` where the kernel has it. */
+  lbBackend: z.enum(['ipvs', 'nftables']).optional(),
 })
 
 export const infoView = z.object({
@@ -71,6 +73,8 @@ export const infoView = z.object({
   underlayMtu: mtu.optional(),
   /** The manager's warnings about this node, from the last heartbeat (since 0.2). */
   warnings: warnings.default([]),
+  /** The resolver's upstreams in use, and whether it listens yet (since 0.4). */
+  dns: z.object({ upstreams: z.array(z.string()), listening: z.boolean() }).optional(),
   /** The agent process: resident memory and CPU time used, user + system (since 0.2). */
   agent: z
     .object({ rssBytes: z.number().int().nonnegative(), cpuSeconds: z.number().nonnegative() })
@@ -91,6 +95,8 @@ export const initRequest = z.object({
     .min(60_000)
     .max(365 * 24 * 3_600_000)
     .optional(),
+  /** The resolver's upstreams, `IP[:PORT]` (since 0.4); absent: the node's /etc/resolv.conf. */
+  dnsUpstreams: z.array(hostPort).min(1).max(3).optional(),
 })
 export const initResponse = z.object({
   nodeId: z.string(),
@@ -104,6 +110,7 @@ export const joinRequest = z.object({
   remoteAddr: hostPort,
   advertiseAddr: ipv4.optional(),
   listenAddr: hostPort.optional(),
+  dnsUpstreams: z.array(hostPort).min(1).max(3).optional(),
 })
 export const joinResponse = z.object({ nodeId: z.string(), role, clusterId: z.string() })
 

@@ -11,7 +11,7 @@ import { ipv4 } from './common.js'
 export const netdbLimits = {
   /** a whole encoded message; larger ones are refused before `JSON.parse` */
   messageBytes: 256 * 1024,
-  /** entries (adds + deletes) in one message; an entry encodes to < 100 bytes, so < 100 KiB */
+  /** entries (adds + deletes) in one message; an entry encodes to < 420 bytes (with its service) */
   entriesPerMessage: 1024,
   /** parts of one chunked full snapshot (so ≤ 1 Mi entries per owner and network) */
   snapshotParts: 1024,
@@ -37,8 +37,35 @@ export const netdbNetworkId = z
 /** Lamport time of an owner's change. */
 export const netdbLamport = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
+/** A DNS label-ish name (service name, task alias): what the resolver may answer for. */
+const dnsName = z
+  .string()
+  .min(1)
+  .max(80)
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'name: letters, digits, "_", "." and "-"')
+
+/**
+ * The service an entry belongs to (optional since 0.4; older receivers ignore it): a task
+ * endpoint names its service, its aliases (hostname, task name) and whether it is `disabled`
+ * (draining: out of every load balancer, still in the overlay); the manager's service-level
+ * record has `vip` set — its `ip` is the service's VIP on this network, never a peer.
+ */
+export const netdbService = z.object({
+  id: z.string().regex(/^[a-z0-9]{1,64}$/, 'service id: a-z, 0-9'),
+  name: dnsName,
+  vip: z.literal(true).optional(),
+  aliases: z.array(dnsName).max(2).optional(),
+  disabled: z.literal(true).optional(),
+})
+
 /** One endpoint as its owner publishes it; `l` is the Lamport time of its last change. */
-export const netdbEntry = z.object({ ip: ipv4, mac: endpointMac, vtep: ipv4, l: netdbLamport })
+export const netdbEntry = z.object({
+  ip: ipv4,
+  mac: endpointMac,
+  vtep: ipv4,
+  l: netdbLamport,
+  svc: netdbService.optional(),
+})
 /** A delete (the receiver keeps it as a tombstone). */
 export const netdbDelete = z.object({ ip: ipv4, l: netdbLamport })
 
@@ -104,6 +131,7 @@ export const netdbMessage = z.discriminatedUnion('t', [
 ])
 
 export type NetdbWireEntry = z.infer<typeof netdbEntry>
+export type NetdbService = z.infer<typeof netdbService>
 export type NetdbMessage = z.infer<typeof netdbMessage>
 export type NetdbEntriesMessage = z.infer<typeof netdbEntries>
 export type NetdbFullMessage = z.infer<typeof netdbFull>

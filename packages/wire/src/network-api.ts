@@ -19,6 +19,20 @@ export const networkView = z.object({
   mtu: mtu.optional(),
   /** Encrypted networks: the generation of the cluster keyring in use (since 0.4). */
   keyGeneration: z.number().int().nonnegative().optional(),
+  /**
+   * `network inspect`: each service on the network as the answering node's gossip shows it
+   * (since 0.4; like `docker network inspect -v`): its VIP and its tasks' addresses.
+   */
+  services: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        vip: z.string().optional(),
+        tasks: z.array(z.object({ ip: z.string(), node: z.string(), draining: z.boolean() })),
+      }),
+    )
+    .optional(),
 })
 export type NetworkView = z.infer<typeof networkView>
 

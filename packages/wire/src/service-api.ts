@@ -1,6 +1,7 @@
 /** Services and tasks: the local API views and the dispatcher messages between nodes. */
 import { TASK_STATES, type TaskState } from '@swarmnet/orchestrator'
 import { z } from 'zod'
+import { ipv4 } from './common.js'
 import { keyring, keyringVersion } from './encryption.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
@@ -16,6 +17,7 @@ export const serviceCreateRequest = z.object({
   env: z.record(z.string().max(256), z.string().max(4096)).default({}),
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   argv: z.array(z.string().max(4096)).max(256),
+  endpointMode: z.enum(['vip', 'dnsrr']).optional(),
 })
 
 export const serviceView = z.object({
@@ -27,6 +29,9 @@ export const serviceView = z.object({
   argv: z.array(z.string()),
   env: z.record(z.string(), z.string()),
   networks: z.array(z.object({ id: z.string(), name: z.string() })),
+  endpointMode: z.enum(['vip', 'dnsrr']).default('vip'),
+  /** One per network with endpoint mode vip, as Docker's `Endpoint.VirtualIPs`. */
+  virtualIPs: z.array(z.object({ network: z.string(), addr: z.string() })).default([]),
   restartCondition: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -81,8 +86,11 @@ export const assignment = z.object({
   desiredState: z.enum(['running', 'shutdown', 'remove']),
   argv: z.array(z.string()).max(256),
   env: z.record(z.string(), z.string()),
-  /** The task's addresses, one per network, allocated by the manager before dispatch. */
-  attachments: z.array(endpointView).max(16),
+  /**
+   * The task's addresses, one per network, allocated by the manager before dispatch; `lb` is the
+   * node's load balancer address on that network (since 0.4).
+   */
+  attachments: z.array(endpointView.extend({ lb: ipv4.optional() })).max(16),
 })
 export type Assignment = z.infer<typeof assignment>
 
@@ -145,6 +153,7 @@ export const dispatcherApi = {
       /** The keyring version the node holds: a rotation answers the watch too (since 0.4). */
       keys: keyringVersion.optional(),
     }),
-    z.object({ changed: z.boolean() }),
+    /** `membership`: a node's status changed (since 0.4): heartbeat now to learn it */
+    z.object({ changed: z.boolean(), membership: z.boolean().default(false) }),
   ),
 } as const

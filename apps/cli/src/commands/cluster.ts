@@ -17,6 +17,14 @@ function parsePort(what: string) {
   }
 }
 
+/** `--dns-upstream IP[:PORT]`, repeatable (at most 3, as resolv.conf). */
+export function collectUpstream(v: string, previous: string[] = []): string[] {
+  if (parseHostPort(v, 53) === undefined)
+    throw new CliError(`invalid --dns-upstream '${v}': expected IP or IP:PORT`, 2)
+  if (previous.length >= 3) throw new CliError('at most 3 --dns-upstream resolvers', 2)
+  return [...previous, v]
+}
+
 function parseIPv4(v: string): string {
   if (!isIpv4(v)) throw new CliError(`invalid address '${v}': expected an IPv4 address`, 2)
   return v
@@ -41,6 +49,11 @@ export function registerCluster(program: Command): void {
       24,
     )
     .option(
+      '--dns-upstream <ip[:port]>',
+      "tasks' resolver forwards other names here (default: /etc/resolv.conf)",
+      collectUpstream,
+    )
+    .option(
       '--encryption-key-rotation <duration>',
       'how often the keys of encrypted networks rotate, e.g. 12h, 30m (at least 1m)',
       parseDuration('--encryption-key-rotation'),
@@ -53,6 +66,7 @@ export function registerCluster(program: Command): void {
         defaultAddrPool?: string
         defaultAddrPoolMaskLength: number
         encryptionKeyRotation?: number
+        dnsUpstream?: string[]
       }) => {
         await ensureAgent()
         const res = await call(
@@ -66,6 +80,7 @@ export function registerCluster(program: Command): void {
             ...(o.encryptionKeyRotation !== undefined
               ? { encryptionKeyRotationMs: o.encryptionKeyRotation }
               : {}),
+            ...(o.dnsUpstream ? { dnsUpstreams: o.dnsUpstream } : {}),
           },
           120_000,
         )
@@ -82,25 +97,36 @@ export function registerCluster(program: Command): void {
     .requiredOption('--token <token>', 'join token from `swarmnet join-token worker`')
     .option('--advertise-addr <ip>', 'address other nodes use to reach this one', parseIPv4)
     .option('--listen-addr <ip[:port]>', 'address of the manager API (managers only)')
+    .option(
+      '--dns-upstream <ip[:port]>',
+      "tasks' resolver forwards other names here (default: /etc/resolv.conf)",
+      collectUpstream,
+    )
     .argument('<manager>', 'address of a manager, IP[:PORT] (port 2377 by default)')
-    .action(async (manager: string, o: { token: string; advertiseAddr?: string; listenAddr?: string }) => {
-      if (parseHostPort(manager, 2377) === undefined)
-        throw new CliError(`invalid manager address '${manager}': expected IP[:PORT]`, 2)
-      await ensureAgent()
-      process.stderr.write(
-        `Joining the cluster through ${manager.includes(':') ? manager : `${manager}:2377`} ...\n`,
-      )
-      const res = await call(
-        localApi.join,
-        {
-          token: o.token.trim(),
-          remoteAddr: manager,
-          ...(o.advertiseAddr ? { advertiseAddr: o.advertiseAddr } : {}),
-        },
-        120_000,
-      )
-      console.log(`This node joined a swarm as a ${res.role} (node ${res.nodeId}).`)
-    })
+    .action(
+      async (
+        manager: string,
+        o: { token: string; advertiseAddr?: string; listenAddr?: string; dnsUpstream?: string[] },
+      ) => {
+        if (parseHostPort(manager, 2377) === undefined)
+          throw new CliError(`invalid manager address '${manager}': expected IP[:PORT]`, 2)
+        await ensureAgent()
+        process.stderr.write(
+          `Joining the cluster through ${manager.includes(':') ? manager : `${manager}:2377`} ...\n`,
+        )
+        const res = await call(
+          localApi.join,
+          {
+            token: o.token.trim(),
+            remoteAddr: manager,
+            ...(o.advertiseAddr ? { advertiseAddr: o.advertiseAddr } : {}),
+            ...(o.dnsUpstream ? { dnsUpstreams: o.dnsUpstream } : {}),
+          },
+          120_000,
+        )
+        console.log(`This node joined a swarm as a ${res.role} (node ${res.nodeId}).`)
+      },
+    )
 
   program
     .command('join-token')
@@ -153,7 +179,13 @@ export function registerCluster(program: Command): void {
       console.log(`  nftables:       ${yes(i.capabilities.nftables)}`)
       console.log(`  ipvs:           ${yes(i.capabilities.ipvs)}`)
       console.log(`  esp:            ${yes(i.capabilities.esp)}`)
-      console.log(`  load balancer:  ${i.capabilities.ipvs ? 'ipvs' : 'nftables'}`)
+      console.log(
+        `  load balancer:  ${i.capabilities.lbBackend ?? (i.capabilities.ipvs ? 'ipvs' : 'nftables')}`,
+      )
+      if (i.dns !== undefined)
+        console.log(
+          `DNS resolver:     ${i.dns.listening ? 'listening' : 'not listening yet'}, upstreams ${i.dns.upstreams.join(', ') || 'none'}`,
+        )
       console.log(
         `Tasks:            ${i.tasks.started} started, ${i.tasks.rejected} rejected, ${i.tasks.failed} failed (since the agent started)`,
       )

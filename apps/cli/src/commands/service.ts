@@ -40,6 +40,7 @@ export function registerService(program: Command): void {
     .option('--network <net>', 'attach to an overlay network (repeatable)', collect, [])
     .option('-e, --env <k=v>', 'environment variable (repeatable)', collect, [])
     .option('--restart-condition <cond>', 'any, on-failure or none', 'any')
+    .option('--endpoint-mode <mode>', 'vip (a virtual IP per network) or dnsrr (DNS round robin)', 'vip')
     .argument('<command...>', 'the command and its arguments (after --)')
     .action(
       async (
@@ -51,8 +52,11 @@ export function registerService(program: Command): void {
           network: string[]
           env: string[]
           restartCondition: string
+          endpointMode: string
         },
       ) => {
+        if (o.endpointMode !== 'vip' && o.endpointMode !== 'dnsrr')
+          throw new CliError(`invalid --endpoint-mode '${o.endpointMode}': expected vip or dnsrr`, 2)
         if (o.mode !== 'replicated' && o.mode !== 'global')
           throw new CliError(`invalid --mode '${o.mode}': expected replicated or global`, 2)
         if (!['any', 'on-failure', 'none'].includes(o.restartCondition))
@@ -69,6 +73,7 @@ export function registerService(program: Command): void {
           networks: o.network,
           env: parseEnv(o.env),
           restartCondition: o.restartCondition as 'any' | 'on-failure' | 'none',
+          endpointMode: o.endpointMode,
           argv,
         })
         console.log(s.id)

@@ -1,0 +1,67 @@
+/** What the API shows of a service and of its tasks. */
+import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
+import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
+
+/** `service ps` rows: every task of the service, with its node's name and its addresses. */
+export function taskRows(
+  orch: Orchestrator,
+  svc: Service,
+  tasks: readonly Task[],
+  nodes: readonly Node[],
+  nets: ReadonlyMap<string, string>,
+  now: number,
+): TaskJson[] {
+  return orch.serviceTasksView(svc, tasks, nodes, now).map((v) => {
+    const t = tasks.find((x) => x.id === v.id) as Task
+    return {
+      id: t.id,
+      name: v.name,
+      service: svc.name,
+      slot: t.slot,
+      node: nodes.find((n) => n.id === t.nodeId)?.hostname ?? t.nodeId,
+      nodeId: t.nodeId,
+      desiredState: t.desiredState,
+      state: t.state,
+      currentState: v.currentState,
+      error: t.error,
+      ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+      addresses: (t.attachments ?? []).map((a) => ({
+        network: nets.get(a.networkId) ?? a.networkId,
+        ip: a.ip,
+        mac: a.mac,
+      })),
+    }
+  })
+}
+
+/** `service inspect` / `ls`: the spec, replicas running/desired, networks and VIPs. */
+export function serviceView(
+  orch: Orchestrator,
+  s: Service,
+  tasks: readonly Task[],
+  nodes: readonly Node[],
+  nets: ReadonlyMap<string, string>,
+): ServiceViewJson {
+  const v = orch.serviceView(s, tasks, nodes)
+  return {
+    id: s.id,
+    name: s.name,
+    mode: 'global' in s.mode ? 'global' : 'replicated',
+    replicas: v.replicas,
+    desired:
+      'replicated' in s.mode
+        ? s.mode.replicated.replicas
+        : nodes.filter((n) => n.status === 'ready' && n.availability === 'active').length,
+    argv: s.spec.argv,
+    env: s.spec.env,
+    networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
+    endpointMode: s.spec.endpointMode ?? 'vip',
+    virtualIPs: (s.virtualIps ?? []).map((vip) => ({
+      network: nets.get(vip.networkId) ?? vip.networkId,
+      addr: `${vip.ip}/${vip.prefix}`,
+    })),
+    restartCondition: s.restart.condition,
+    createdAt: new Date(s.createdAt).toISOString(),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Issue 11 acceptance on the lab (nftables load balancer): service names resolve inside
+ * tasks through the node's embedded resolver, a service's VIP spreads connections over its
+ * running tasks on every node, scale-down and a dead host leave every resolver and load
+ * balancer, a VIP with no task refuses at once, 40 task records come over TCP, networks
+ * isolate names, other names go to the node's upstream (a DNS server on the lab's ext host).
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Lab, LabProcess } from '@swarmnet/lab'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  BIN,
+  createWhoami,
+  dumpAgentLogs,
+  newLab,
+  nodesByHost,
+  settledRows,
+  sw,
+  swJson,
+  swOk,
+  type TaskJson,
+  waitFor,
+} from '../lib/cluster.js'
+
+const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../lib/fake-dns.mjs')
+const OUTSIDE = { name: 'outside.example', ip: '203.0.113.77' }
+
+interface ServiceJson {
+  id: string
+  endpointMode: string
+  virtualIPs: Array<{ network: string; addr: string }>
+}
+
+describe('service discovery (lab of 3 hosts)', () => {
+  let lab: Lab
+  let dns: LabProcess | undefined
+  let client: TaskJson
+  const hostOf = (t: TaskJson): number => Number(t.node.split('-').at(-1))
+  let clientPid = ''
+  /**
+   * Runs argv inside the client task: its net, mount (its own resolv.conf) and uts namespaces,
+   * entered directly (a `swarmnet exec` costs a CLI start, too slow to time a 2 s window).
+   */
+  const inClient = (...argv: string[]) =>
+    lab.exec(hostOf(client), ['nsenter', '-t', clientPid, '-n', '-m', '-u', '--', ...argv])
+  const inspect = async (svc: string) =>
+    JSON.parse(await swOk(lab, 1, 'service', 'inspect', svc)) as ServiceJson[]
+  const rows = (svc: string) => swJson<TaskJson[]>(lab, 1, 'service', 'ps', svc)
+  const runningRows = async (svc: string, want: number, networks = 1) => {
+    const all = await rows(svc)
+    expect(all.filter((t) => t.state === 'rejected')).toEqual([])
+    return settledRows(all, want, networks)
+  }
+  /** `getent ahosts NAME` in the client: its distinct addresses, sorted. */
+  const ahosts = async (name: string): Promise<string[] | undefined> => {
+    const r = await inClient('getent', 'ahosts', name)
+    if (r.exitCode !== 0) return undefined
+    return [...new Set(r.stdout.split('\n').flatMap((l) => l.split(/\s+/)[0] || []))].sort()
+  }
+  const sameSet = (a: readonly string[] | undefined, b: readonly string[]) =>
+    a !== undefined && a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i])
+  /** n curls to web:8080 from the client; the task id that answered each (or the curl's failure). */
+  const curls = async (n: number, maxTimeS = 3): Promise<string[]> => {
+    const script = `for i in $(seq ${n}); do curl -s -H 'Accept: application/json' --max-time ${maxTimeS} http://web:8080/ || echo "curl-exit-$?"; echo; done`
+    const r = await inClient('sh', '-c', script)
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.trim().length > 0)
+      .map((l) => (l.startsWith('curl-exit') ? l : (JSON.parse(l) as { task: string }).task))
+  }
+
+  beforeAll(async () => {
+    lab = newLab('sd', 3)
+    await lab.up()
+    dns = await lab.spawn('ext', [
+      process.execPath,
+      FAKE_DNS,
+      lab.extAddress,
+      `${OUTSIDE.name}=${OUTSIDE.ip}`,
+    ])
+    const up = ['--dns-upstream', lab.extAddress]
+    await swOk(lab, 1, 'init', '--advertise-addr', lab.hostAddress(1), ...up)
+    const token = (await swOk(lab, 1, 'join-token', '-q', 'worker')).trim()
+    for (const h of [2, 3]) await swOk(lab, h, 'join', '--token', token, lab.hostAddress(1), ...up)
+    await swOk(lab, 1, 'network', 'create', 'appnet')
+    await swOk(lab, 1, 'network', 'create', 'othernet')
+    await createWhoami(lab, 'web', 3, 'appnet')
+    const sleeper = (name: string, net: string, ...extra: string[]) =>
+      swOk(lab, 1, 'service', 'create', '--name', name, '--network', net, ...extra, '--', 'sleep', '100000')
+    await sleeper('client', 'appnet')
+    await sleeper('hidden', 'othernet')
+    await waitFor('web and client running', 90_000, async () => {
+      const w = await runningRows('web', 3)
+      const c = await runningRows('client', 1)
+      if (w === undefined || c === undefined) return undefined
+      client = c[0] as TaskJson
+      return true
+    })
+    const record = await lab.exec(hostOf(client), ['cat', `/var/lib/swarmnet/tasks/${client.id}.json`])
+    clientPid = String((JSON.parse(record.stdout) as { initPid: number }).initPid)
+  }, 240_000)
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') await dumpAgentLogs(lab, 3)
+  })
+  afterAll(async () => {
+    await dns?.kill()
+    await lab?.down()
+  })
+
+  it('refuses a bad endpoint mode and a name that is not a DNS label, creating nothing', async () => {
+    for (const [args, want] of [
+      [['--name', 'x1', '--endpoint-mode', 'rr'], /endpoint-mode/],
+      [['--name', 'bad_name'], /DNS label/],
+      [['--name', 'a.b'], /DNS label/],
+    ] as const) {
+      const r = await sw(lab, 1, 'service', 'create', ...args, '--', 'sleep', '1')
+      expect(r.exitCode).not.toBe(0)
+      expect(r.stderr).toMatch(want)
+    }
+    const names = (await swJson<Array<{ name: string }>>(lab, 1, 'service', 'ls')).map((s) => s.name).sort()
+    expect(names).toEqual(['client', 'hidden', 'web'])
+    expect((await swJson<ServiceJson[]>(lab, 1, 'info')) as unknown).toMatchObject({
+      capabilities: { lbBackend: 'nftables' },
+      dns: { listening: true, upstreams: [`${lab.extAddress}:53`] },
+    })
+  })
+
+  it('resolves web to its VIP and tasks.web to its tasks; 30 curls reach all 3 tasks', async () => {
+    const [web] = await inspect('web')
+    expect(web?.endpointMode).toBe('vip')
+    expect(web?.virtualIPs).toHaveLength(1)
+    expect(web?.virtualIPs[0]?.network).toBe('appnet')
+    const vip = web?.virtualIPs[0]?.addr.split('/')[0] as string
+    const tasks = ((await runningRows('web', 3)) ?? []).map((t) => t.addresses[0]?.ip as string)
+    expect(tasks).not.toContain(vip)
+    expect((await inClient('getent', 'hosts', 'web')).stdout.trim().split(/\s+/)[0]).toBe(vip)
+    const viaExec = await sw(lab, hostOf(client), 'exec', client.id, '--', 'getent', 'hosts', 'web')
+    expect(viaExec.stdout.trim().split(/\s+/)[0]).toBe(vip)
+    expect(await ahosts('tasks.web')).toEqual([...tasks].sort())
+    // the client's own hostname (client.1) is its own address
+    expect(await ahosts('client.1')).toEqual([client.addresses[0]?.ip])
+    const answered = await curls(30)
+    expect(answered.filter((a) => a.startsWith('curl-exit'))).toEqual([])
+    const ids = ((await runningRows('web', 3)) ?? []).map((t) => t.id)
+    expect(new Set(answered)).toEqual(new Set(ids))
+    // network inspect: per service, its VIP and its tasks' addresses as the node sees them
+    type Inspected = { services?: Array<{ name: string; vip?: string; tasks: Array<{ ip: string }> }> }
+    const [net] = JSON.parse(await swOk(lab, 1, 'network', 'inspect', 'appnet')) as Inspected[]
+    const seen = net?.services?.find((x) => x.name === 'web')
+    expect(seen?.vip).toBe(vip)
+    expect(seen?.tasks.map((x) => x.ip).sort()).toEqual([...tasks].sort())
+  })
+
+  it('isolates networks and forwards other names upstream', async () => {
+    expect((await inClient('getent', 'hosts', 'hidden')).exitCode).not.toBe(0)
+    expect((await inClient('getent', 'hosts', 'tasks.hidden')).exitCode).not.toBe(0)
+    expect((await inClient('getent', 'hosts', OUTSIDE.name)).stdout.trim().split(/\s+/)[0]).toBe(OUTSIDE.ip)
+    expect((await inClient('getent', 'hosts', 'nothing.example')).exitCode).not.toBe(0)
+  })
+
+  it('dnsrr: 40 tasks all come back (TCP after truncation), no VIP and no LB rules', async () => {
+    await swOk(
+      lab,
+      1,
+      'service',
+      'create',
+      '--name',
+      'big',
+      '--endpoint-mode',
+      'dnsrr',
+      '--replicas',
+      '40',
+      '--network',
+      'appnet',
+      '--',
+      'sleep',
+      '100000',
+    )
+    const [big] = await inspect('big')
+    expect(big).toMatchObject({ endpointMode: 'dnsrr', virtualIPs: [] })
+    const ips = await waitFor('40 big tasks running', 180_000, async () =>
+      (await runningRows('big', 40))?.map((t) => t.addresses[0]?.ip as string),
+    )
+    const got = await waitFor('tasks.big has 40 addresses', 10_000, async () => {
+      const a = await ahosts('tasks.big')
+      return sameSet(a, ips) ? a : undefined
+    })
+    expect(got).toHaveLength(40)
+    expect(sameSet(await ahosts('big'), ips)).toBe(true)
+    // only web's VIP is in the client host's load balancer
+    // only web's VIP is in the load balancer of appnet on the client's host
+    const vni = (await swJson<Array<{ name: string; vni: number }>>(lab, 1, 'network', 'ls')).find(
+      (n) => n.name === 'appnet',
+    )?.vni
+    const nft = await lab.exec(hostOf(client), [
+      'ip',
+      'netns',
+      'exec',
+      `sn-lb-${vni}`,
+      'nft',
+      'list',
+      'map',
+      'ip',
+      'swarmnet-lb',
+      'vips',
+    ])
+    const [web] = await inspect('web')
+    expect(nft.stdout.match(/\d+\.\d+\.\d+\.\d+ :/g)).toEqual([`${web?.virtualIPs[0]?.addr.split('/')[0]} :`])
+    await swOk(lab, 1, 'service', 'rm', 'big')
+  }, 240_000)
+
+  it('scale web=1: within 2 s one record left and every curl lands on it; web=0: refused at once', async () => {
+    await swOk(lab, 1, 'service', 'scale', 'web=1')
+    const left = await waitFor('web at 1 task', 30_000, async () => (await runningRows('web', 1))?.[0])
+    const ip = left.addresses[0]?.ip as string
+    // the stopped tasks' records are gone as soon as their rows say so (graceful: disabled first)
+    await waitFor(
+      'tasks.web = 1 address',
+      2_000,
+      async () => (sameSet(await ahosts('tasks.web'), [ip]) ? true : undefined),
+      100,
+    )
+    const answered = await curls(10)
+    expect(answered).toEqual(Array(10).fill(left.id))
+    await swOk(lab, 1, 'service', 'scale', 'web=0')
+    await waitFor('web at 0 tasks', 30_000, async () =>
+      (await runningRows('web', 0)) !== undefined ? true : undefined,
+    )
+    await waitFor(
+      'tasks.web empty',
+      2_000,
+      async () => ((await ahosts('tasks.web')) === undefined ? true : undefined),
+      100,
+    )
+    // the VIP still resolves, and a connection to it is refused at once (curl exit 7), not black-holed
+    const t0 = Date.now()
+    const r = await inClient('curl', '-s', '--max-time', '5', 'http://web:8080/')
+    expect(r.exitCode).toBe(7)
+    expect(Date.now() - t0).toBeLessThan(3_000)
+  })
+
+  it('a host of a web task dies: its records leave every resolver and LB; then 30 of 30 curls succeed', async () => {
+    await swOk(lab, 1, 'service', 'scale', 'web=3')
+    const web = await waitFor('web at 3', 60_000, async () => runningRows('web', 3))
+    // a host with a web task that is neither the manager's nor the client's
+    const victim = web.map(hostOf).find((h) => h !== 1 && h !== hostOf(client))
+    if (victim === undefined)
+      throw new Error(`no web task outside hosts 1 and ${hostOf(client)}: ${web.map((t) => t.node)}`)
+    const dead = web.filter((t) => hostOf(t) === victim).map((t) => t.addresses[0]?.ip as string)
+    await lab.exec(victim, ['ip', 'link', 'set', 'eth0', 'down'])
+    await waitFor('victim down', 30_000, async () =>
+      (await nodesByHost(lab)).get(lab.hostname(victim))?.status === 'down' ? true : undefined,
+    )
+    await waitFor(
+      'dead records gone',
+      2_000,
+      async () => {
+        const a = await ahosts('tasks.web')
+        return a !== undefined && !a.some((ip) => dead.includes(ip)) ? true : undefined
+      },
+      100,
+    )
+    const answered = await curls(30)
+    expect(answered.filter((a) => a.startsWith('curl-exit'))).toEqual([])
+    await lab.exec(victim, ['ip', 'link', 'set', 'eth0', 'up'])
+  }, 120_000)
+})
