@@ -32,6 +32,7 @@ export class Discovery {
   private readonly resolver: Resolver
   private readonly address: string
   private listening = false
+  private warned = false
   private readonly once = serialQueue()
   private unwatch: (() => void) | undefined
 
@@ -73,7 +74,13 @@ export class Discovery {
         this.logger.info('DNS resolver listening', { address: this.address, port: this.resolver.port })
       } catch (err) {
         // EADDRNOTAVAIL until the gateway bridge exists; tried again after the next reconcile
-        this.logger.debug('DNS resolver not listening yet', { err })
+        const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        if (inUse && !this.warned)
+          this.logger.warn('DNS resolver cannot listen: port 53 of the gateway address is taken', {
+            address: this.address,
+          })
+        this.warned ||= inUse
+        if (!inUse) this.logger.debug('DNS resolver not listening yet', { err })
       }
     })
   }
