@@ -160,7 +160,7 @@ describe.skipIf(process.getuid?.() !== 0)('lab', () => {
       expect(ex.exitCode).toBe(7)
       expect(ex.stdout.trim()).toBe(`${name}-2`)
       const bad = await run(cli, ['lab', 'exec', '--name', name, '5', '--', 'true'])
-      expect(bad.exitCode).toBe(1)
+      expect(bad.exitCode).toBe(2) // a usage error (exit 2, like every bad argument)
       expect(bad.stderr).toMatch(/^Error: invalid host '5'/)
     } finally {
       const d = await run(cli, ['lab', 'down', '--name', name])
