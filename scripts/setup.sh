@@ -18,7 +18,8 @@ fi
 # command:package pairs; a package is installed only when its command is missing.
 tools="ip:iproute2 bridge:iproute2 nft:nftables iptables:iptables ipvsadm:ipvsadm curl:curl
 iperf3:iperf3 ping:iputils-ping tini:tini unshare:util-linux nsenter:util-linux
-tcpdump:tcpdump pkill:procps modprobe:kmod ss:iproute2 conntrack:conntrack"
+tcpdump:tcpdump pkill:procps modprobe:kmod ss:iproute2 conntrack:conntrack
+python3:python3-minimal"
 missing=()
 for pair in $tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
