@@ -7,7 +7,7 @@
  * know this node's state: everything is sent again on the next sync. A failed call changes
  * nothing here, so what it carried is sent again.
  */
-import type { AbortOptions } from '@swarmnet/interface'
+import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { Dispatcher, SyncResult } from './tasks.js'
 
@@ -97,4 +97,45 @@ export class DeltaDispatcher implements Dispatcher {
 
 function keyOf(r: TaskReport): string {
   return JSON.stringify([r.state, r.error, r.exitCode])
+}
+
+/** What {@link watchAssignments} needs. */
+export interface WatchDeps {
+  logger: Logger
+  clock: Clock
+  dispatcher: DeltaDispatcher
+  retryMs: number
+  /** One watch call: answers when the node's assignments (or the membership) changed. */
+  watch(since: string, options: AbortOptions): Promise<{ changed: boolean; membership: boolean }>
+  onMembership(): void
+  /** Assignments changed: the task agent syncs now. */
+  onChanged(): void
+}
+
+/**
+ * The push half of the dispatcher session: a call the manager answers when this node's
+ * assignments change (or after its wait); the task agent then syncs at once. Without it a node
+ * learns of a new task at its next periodic sync. Runs until `signal` aborts.
+ */
+export async function watchAssignments(d: WatchDeps, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const since = d.dispatcher.held
+    try {
+      if (since === undefined) {
+        await d.dispatcher.nextSync(signal)
+        continue
+      }
+      const res = await d.watch(since, { signal })
+      if (res.membership) d.onMembership()
+      if (!res.changed) continue
+      const synced = d.dispatcher.nextSync(signal)
+      d.onChanged()
+      await synced
+    } catch (err) {
+      if (signal.aborted) return
+      // an older manager (no watch) or none reachable: the periodic sync carries on alone
+      d.logger.debug('dispatcher watch failed', { err })
+      await d.clock.sleep(5 * d.retryMs, { signal }).catch(() => undefined)
+    }
+  }
 }

@@ -22,40 +22,18 @@ import type { LookupResult } from '@swarmnet/resolver'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, EndpointView, Keyring } from '@swarmnet/wire'
 import { callApi, managerApi } from '@swarmnet/wire'
-import { assignGatewayIps, lbAddresses, lbMac, overlayPeers, ServiceView } from './service-view.js'
+import {
+  endpointSpec,
+  type LocalEndpoint,
+  localEntries,
+  networkSpec,
+  type SandboxRequest,
+} from './local-endpoint.js'
+import { assignGatewayIps, overlayPeers, ServiceView } from './service-view.js'
+
+export type { EndpointService, LocalAttachment, LocalEndpoint, SandboxRequest } from './local-endpoint.js'
 
 export const RECONCILE_PERIOD_MS = 5_000
-
-/** A network attachment; a task's carries its node's LB address on the network. */
-export type LocalAttachment = EndpointView & { lb?: string }
-
-/** The service a task's endpoint belongs to, as its entries name it. */
-export interface EndpointService {
-  id: string
-  name: string
-  /** the task's hostname and name */
-  aliases: string[]
-}
-
-/** A local endpoint: one sandbox with one leg per attached network. */
-export interface LocalEndpoint {
-  id: string
-  attachments: LocalAttachment[]
-  /** A task's sandbox: its addresses came with the assignment and the manager releases them. */
-  task?: boolean
-  service?: EndpointService
-  /** draining before a graceful stop: out of every load balancer and of DNS */
-  disabled?: boolean
-  /** its leg on the gateway bridge; the resolver knows the asking task by it */
-  gatewayIp?: string
-}
-
-/** A task sandbox to build: its id and the addresses the manager allocated for it. */
-export interface SandboxRequest {
-  id: string
-  attachments: LocalAttachment[]
-  service?: EndpointService
-}
 
 export interface NetworkControllerComponents {
   logger: Logger
@@ -348,28 +326,7 @@ export class NetworkController {
    * the service-level records it owns.
    */
   private async publish(networkId: string, eps: LocalEndpoint[], options?: AbortOptions): Promise<void> {
-    const entries: LocalEntry[] = eps.flatMap((e) =>
-      e.attachments
-        .filter((a) => a.network.id === networkId)
-        .map((a) => ({
-          ip: a.ip,
-          mac: a.mac,
-          vtep: this.vtep,
-          ...(e.service !== undefined
-            ? {
-                svc: {
-                  id: e.service.id,
-                  name: e.service.name,
-                  aliases: e.service.aliases,
-                  ...(e.disabled === true ? { disabled: true as const } : {}),
-                },
-              }
-            : {}),
-        })),
-    )
-    const lb = lbAddresses(eps).get(networkId)
-    if (lb !== undefined) entries.push({ ip: lb, mac: lbMac(lb), vtep: this.vtep })
-    entries.push(...(this.records.get(networkId) ?? []))
+    const entries = localEntries(networkId, eps, this.vtep, this.records.get(networkId) ?? [])
     await this.c.netdb.setLocal(networkId, entries, options)
   }
 
@@ -417,20 +374,8 @@ export class NetworkController {
     const networks = new Map<string, EndpointView['network']>()
     for (const e of eps) for (const a of e.attachments) networks.set(a.network.id, a.network)
     return {
-      networks: [...networks.values()].map((n) => ({
-        id: n.id,
-        vni: n.vni,
-        subnet: n.subnet,
-        gateway: n.gateway,
-        ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
-        ...(n.encrypted === true ? { encrypted: true } : {}),
-        peers: overlayPeers(this.c.netdb.entries(n.id)),
-      })),
-      endpoints: eps.map((e) => ({
-        id: e.id,
-        attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
-        ...(e.gatewayIp !== undefined ? { gatewayIp: e.gatewayIp } : {}),
-      })),
+      networks: [...networks.values()].map((n) => networkSpec(n, overlayPeers(this.c.netdb.entries(n.id)))),
+      endpoints: eps.map(endpointSpec),
       loadBalancers: this.view.loadBalancers(eps),
       ...(this.members !== undefined ? { members: this.members } : {}),
       ...(this.keyring !== undefined

@@ -17,12 +17,14 @@ import type { Store } from '@swarmnet/store'
 import type { ApiTarget, PeerInfo } from '@swarmnet/wire'
 import { callApi, createSessionAgent, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
 import { Discovery } from './discovery.js'
-import { DeltaDispatcher } from './dispatcher-client.js'
+import { DeltaDispatcher, watchAssignments } from './dispatcher-client.js'
 import { underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
+import { redialPeers } from './mesh.js'
 import { NetworkController } from './networks.js'
 import type { AgentPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
+import { servicesView } from './service-table.js'
 import { TaskAgent, type TaskCounters } from './tasks.js'
 
 export interface NodeRuntimeComponents {
@@ -93,13 +95,7 @@ export class NodeRuntime {
   /** A network's services as this node's gossip shows them (`network inspect`). */
   networkServices(networkId: string) {
     const table = this.net?.services(networkId)
-    if (table === undefined) return undefined
-    return [...table.byName.values()].map((s) => ({
-      id: s.id,
-      name: s.name,
-      ...(s.vip !== undefined ? { vip: s.vip } : {}),
-      tasks: s.tasks.map((t) => ({ ip: t.ip, node: t.node, draining: t.disabled })),
-    }))
+    return table === undefined ? undefined : servicesView(table)
   }
 
   /** The resolver's state, for `info`. */
@@ -214,43 +210,32 @@ export class NodeRuntime {
   private capabilities: string[] | undefined
   private watching: Promise<void> | undefined
 
-  /**
-   * The push half of the session: a call the manager answers when this node's assignments
-   * change (or after {@link WATCH_WAIT_MS}); the task agent then syncs at once. Without it a
-   * node learns of a new task at its next periodic sync.
-   */
-  private async watchLoop(signal: AbortSignal): Promise<void> {
+  /** The push half of the session (see {@link watchAssignments}). */
+  private watchLoop(signal: AbortSignal): Promise<void> {
     const retryMs = this.c.periods?.taskSyncMs ?? 1_000
-    while (!signal.aborted) {
-      const since = this.dispatcher.held
-      try {
-        if (since === undefined) {
-          await this.dispatcher.nextSync(signal)
-          continue
-        }
-        const res = await callApi(
-          this.managerTarget(),
-          dispatcherApi.watch,
-          {
-            since,
-            waitMs: WATCH_WAIT_MS,
-            ...(this.net?.keyVersion !== undefined ? { keys: this.net.keyVersion } : {}),
-          },
-          { signal, timeoutMs: WATCH_WAIT_MS + Math.max(5_000, 5 * retryMs) },
-        )
+    return watchAssignments(
+      {
+        logger: this.c.logger,
+        clock: this.c.clock,
+        dispatcher: this.dispatcher,
+        retryMs,
+        watch: (since, o) =>
+          callApi(
+            this.managerTarget(),
+            dispatcherApi.watch,
+            {
+              since,
+              waitMs: WATCH_WAIT_MS,
+              ...(this.net?.keyVersion !== undefined ? { keys: this.net.keyVersion } : {}),
+            },
+            { ...o, timeoutMs: WATCH_WAIT_MS + Math.max(5_000, 5 * retryMs) },
+          ),
         // a node went down or came back: heartbeat now, its answer carries the new peer list
-        if (res.membership) this.heartbeats?.wake()
-        if (!res.changed) continue
-        const synced = this.dispatcher.nextSync(signal)
-        this.tasks?.wake()
-        await synced
-      } catch (err) {
-        if (signal.aborted) return
-        // an older manager (no watch) or none reachable: the periodic sync carries on alone
-        this.c.logger.debug('dispatcher watch failed', { err })
-        await this.c.clock.sleep(5 * retryMs, { signal }).catch(() => undefined)
-      }
-    }
+        onMembership: () => this.heartbeats?.wake(),
+        onChanged: () => this.tasks?.wake(),
+      },
+      signal,
+    )
   }
 
   /** The node's overlay networks; present while the runtime runs. */
@@ -397,20 +382,8 @@ export class NodeRuntime {
 
   /** Dials the peers the gossip mesh is not connected to. */
   private async redial(signal: AbortSignal): Promise<void> {
-    const gossip = this.gossip
-    if (gossip === undefined) return
-    const connected = new Set(gossip.peers().map((p) => p.peerId))
-    for (const p of this.peers) {
-      if (connected.has(p.peerId) || this.revoked.has(p.nodeId)) continue
-      for (const addr of p.addrs) {
-        try {
-          await gossip.dial(addr, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) })
-          break
-        } catch (err) {
-          this.c.logger.debug('gossip dial failed', { addr, err })
-        }
-      }
-    }
+    if (this.gossip !== undefined)
+      await redialPeers(this.gossip, this.peers, this.revoked, this.c.logger, signal)
   }
 
   private async renew(signal: AbortSignal): Promise<void> {

@@ -113,3 +113,13 @@ export function lookupService(
   if (found) return { kind: 'a', ips: [...ips] }
   return known(tasks ?? n) ? { kind: 'nxdomain' } : undefined
 }
+
+/** A network's services as `network inspect` shows them. */
+export function servicesView(table: NetworkServices) {
+  return [...table.byName.values()].map((s) => ({
+    id: s.id,
+    name: s.name,
+    ...(s.vip !== undefined ? { vip: s.vip } : {}),
+    tasks: s.tasks.map((t) => ({ ip: t.ip, node: t.node, draining: t.disabled })),
+  }))
+}

@@ -26,6 +26,7 @@ import type { Runtime, TaskInfo, TaskStatus } from '@swarmnet/runtime'
 import { TaskExistsError } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { NetworkController } from './networks.js'
+import { aliasesOf, hostnameOf, reportOf } from './task-names.js'
 
 export const SYNC_PERIOD_MS = 1_000
 const LOG_TAIL_LINES = 200
@@ -387,28 +388,6 @@ export class TaskAgent {
   }
 }
 
-/** A task's hostname: `<service>.<slot>` (global tasks: slot 0). */
-const hostnameOf = (a: Assignment): string => `${a.serviceName}.${a.slot}`.slice(0, 63)
-
-/** The names a task answers to in DNS besides its service's: its hostname and its task name. */
-function aliasesOf(a: Assignment): string[] {
-  const name = `${a.serviceName}.${a.slot}.${a.id}`
-  return name.length <= 80 ? [hostnameOf(a), name] : [hostnameOf(a)]
-}
-
 function inFlight(t: LocalTask): t is { phase: 'preparing' | 'starting' } {
   return t.phase === 'preparing' || t.phase === 'starting'
-}
-
-function reportOf(id: string, t: TaskStatus, desired: Assignment['desiredState']): TaskReport {
-  if (t.state === 'running') return { id, state: 'running' }
-  if (t.state === 'exited' && desired !== 'running')
-    return { id, state: 'shutdown', ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) }
-  if (t.state === 'exited') {
-    const code = t.exitCode ?? -1
-    return code === 0
-      ? { id, state: 'complete', exitCode: 0 }
-      : { id, state: 'failed', exitCode: code, error: `task: non-zero exit (${code})` }
-  }
-  return { id, state: 'failed', error: 'task state lost' }
 }

@@ -1,0 +1,96 @@
+/**
+ * A node's local endpoints as the agent keeps them (persisted), and what follows from them
+ * alone: the entries this node gossips for a network, and their part of the desired state.
+ */
+import type { EndpointSpec, NetworkSpec, Peer } from '@swarmnet/dataplane'
+import type { LocalEntry } from '@swarmnet/netdb'
+import type { EndpointView } from '@swarmnet/wire'
+import { lbAddresses, lbMac } from './service-view.js'
+
+/** A network attachment; a task's carries its node's LB address on the network. */
+export type LocalAttachment = EndpointView & { lb?: string }
+
+/** The service a task's endpoint belongs to, as its entries name it. */
+export interface EndpointService {
+  id: string
+  name: string
+  /** the task's hostname and name */
+  aliases: string[]
+}
+
+/** A local endpoint: one sandbox with one leg per attached network. */
+export interface LocalEndpoint {
+  id: string
+  attachments: LocalAttachment[]
+  /** A task's sandbox: its addresses came with the assignment and the manager releases them. */
+  task?: boolean
+  service?: EndpointService
+  /** draining before a graceful stop: out of every load balancer and of DNS */
+  disabled?: boolean
+  /** its leg on the gateway bridge; the resolver knows the asking task by it */
+  gatewayIp?: string
+}
+
+/** A task sandbox to build: its id and the addresses the manager allocated for it. */
+export interface SandboxRequest {
+  id: string
+  attachments: LocalAttachment[]
+  service?: EndpointService
+}
+
+/**
+ * This node's full entry set for one network: its endpoints (a task's with its service), its
+ * LB address there (remote backends answer it: it is the SNAT source), and the service-level
+ * records it owns there.
+ */
+export function localEntries(
+  networkId: string,
+  eps: readonly LocalEndpoint[],
+  vtep: string,
+  records: readonly LocalEntry[],
+): LocalEntry[] {
+  const entries: LocalEntry[] = eps.flatMap((e) =>
+    e.attachments
+      .filter((a) => a.network.id === networkId)
+      .map((a) => ({
+        ip: a.ip,
+        mac: a.mac,
+        vtep,
+        ...(e.service !== undefined
+          ? {
+              svc: {
+                id: e.service.id,
+                name: e.service.name,
+                aliases: e.service.aliases,
+                ...(e.disabled === true ? { disabled: true as const } : {}),
+              },
+            }
+          : {}),
+      })),
+  )
+  const lb = lbAddresses(eps).get(networkId)
+  if (lb !== undefined) entries.push({ ip: lb, mac: lbMac(lb), vtep })
+  return [...entries, ...records]
+}
+
+/** A network as the dataplane wants it, with its peers. */
+export function networkSpec(n: EndpointView['network'], peers: readonly Peer[]): NetworkSpec {
+  return {
+    id: n.id,
+    vni: n.vni,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
+    ...(n.encrypted === true ? { encrypted: true } : {}),
+    peers,
+  }
+}
+
+/** A sandbox as the dataplane wants it. */
+export function endpointSpec(e: LocalEndpoint): EndpointSpec {
+  return {
+    id: e.id,
+    attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
+    ...(e.gatewayIp !== undefined ? { gatewayIp: e.gatewayIp } : {}),
+  }
+}

@@ -1,0 +1,26 @@
+/** What a task is called on its node (hostname, DNS aliases) and how its state is reported. */
+import type { TaskStatus } from '@swarmnet/runtime'
+import type { Assignment, TaskReport } from '@swarmnet/wire'
+
+/** A task's hostname: `<service>.<slot>` (global tasks: slot 0). */
+export const hostnameOf = (a: Assignment): string => `${a.serviceName}.${a.slot}`.slice(0, 63)
+
+/** The names a task answers to in DNS besides its service's: its hostname and its task name. */
+export function aliasesOf(a: Assignment): string[] {
+  const name = `${a.serviceName}.${a.slot}.${a.id}`
+  return name.length <= 80 ? [hostnameOf(a), name] : [hostnameOf(a)]
+}
+
+/** The report of a task from its runtime status and what the manager wants of it. */
+export function reportOf(id: string, t: TaskStatus, desired: Assignment['desiredState']): TaskReport {
+  if (t.state === 'running') return { id, state: 'running' }
+  if (t.state === 'exited' && desired !== 'running')
+    return { id, state: 'shutdown', ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) }
+  if (t.state === 'exited') {
+    const code = t.exitCode ?? -1
+    return code === 0
+      ? { id, state: 'complete', exitCode: 0 }
+      : { id, state: 'failed', exitCode: code, error: `task: non-zero exit (${code})` }
+  }
+  return { id, state: 'failed', error: 'task state lost' }
+}
