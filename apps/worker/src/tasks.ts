@@ -225,14 +225,16 @@ export class TaskAgent {
     const here = new Map((await this.c.runtime.list({ signal })).map((t) => [t.id, t]))
     const launches: Assignment[] = []
     const stops: string[] = []
+    const adopted: string[] = []
     for (const a of assignments) {
       const t = this.tasks.get(a.id)
       const info = here.get(a.id)
       if (a.desiredState === 'running') {
         if (t !== undefined) continue
-        if (info !== undefined)
+        if (info !== undefined) {
           this.tasks.set(a.id, { phase: 'started' }) // adopted after a restart
-        else {
+          if (info.state === 'running') adopted.push(a.id)
+        } else {
           this.tasks.set(a.id, { phase: 'preparing' })
           launches.push(a)
         }
@@ -243,6 +245,11 @@ export class TaskAgent {
       }
     }
     if (launches.length > 0) this.track(this.launch(launches, signal))
+    // an agent that died between a start and its enable left the entry disabled
+    if (adopted.length > 0)
+      await this.c.networks
+        .enable(adopted, { signal })
+        .catch((err: unknown) => this.c.logger.warn('enabling endpoints failed', { tasks: adopted, err }))
     // graceful: out of every load balancer and DNS first, then the signal
     if (stops.length > 0)
       await this.c.networks
