@@ -73,7 +73,7 @@ describe('agent metrics (lab of 2 hosts)', () => {
       settledRows(await swJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web'), HOSTS),
     )
 
-    // each host ran one task: it reported it running, and holds both tasks' entries
+    // each host ran one task: it reported it running, and holds every entry of the network
     const texts = await waitFor(
       'every host to count its task running and hold both entries',
       30_000,
@@ -82,7 +82,8 @@ describe('agent metrics (lab of 2 hosts)', () => {
         const ok = all.every(
           (t) =>
             (sample(t, 'swarmnet_task_transitions_total{state="running"}') ?? 0) >= 1 &&
-            sample(t, `swarmnet_netdb_entries{network="${net?.id}"}`) === HOSTS,
+            // both tasks, both nodes' LB addresses and the service's VIP record
+            sample(t, `swarmnet_netdb_entries{network="${net?.id}"}`) === 2 * HOSTS + 1,
         )
         return ok ? all : undefined
       },
