@@ -196,8 +196,7 @@ export class Agent {
       route(localApi.info, async () => {
         const caps = await this.c.factories.capabilities()
         const choice = this.init.lbBackend ?? 'auto'
-        const lbBackend =
-          (await this.runtime?.lbBackend()) ?? (choice !== 'auto' ? choice : caps.ipvs ? 'ipvs' : 'nftables')
+        const lbBackend = (await this.runtime?.lbBackend()) ?? (choice !== 'auto' ? choice : 'nftables')
         return agentInfo(this.runtime, { ...caps, lbBackend }, this.init.version)
       }),
       route(localApi.init, (req) => this.serial(() => initCluster(member, req))),

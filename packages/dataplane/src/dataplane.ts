@@ -221,9 +221,13 @@ export class LinuxDataplane implements Dataplane {
     return (await this.#probeOnce(options)).esp
   }
 
-  #choose(caps: KernelCapabilities): LbBackend {
-    if (this.#lbChoice !== 'auto') return this.#lbChoice
-    return caps.ipvs ? 'ipvs' : 'nftables'
+  /**
+   * `auto` is nftables for now, also where the kernel has IPVS: the IPVS backend's
+   * `ipvsadm-restore` input is refused by a real kernel (seen on the VM tier: "Service not
+   * defined", "address not unicast"), so it is chosen only by `--lb-backend ipvs`.
+   */
+  #choose(_caps: KernelCapabilities): LbBackend {
+    return this.#lbChoice === 'auto' ? 'nftables' : this.#lbChoice
   }
 
   #probeOnce(options?: AbortOptions): Promise<KernelCapabilities> {

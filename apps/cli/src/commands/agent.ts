@@ -20,7 +20,7 @@ export function registerAgent(program: Command): void {
     .option('--metrics-addr <ip:port>', 'serve Prometheus metrics on GET /metrics there (default: off)')
     .option(
       '--lb-backend <backend>',
-      'service load balancer: auto (IPVS where the kernel has it), ipvs or nftables',
+      'service load balancer: auto (nftables for now), nftables or ipvs (not working yet)',
       'auto',
     )
     .option(

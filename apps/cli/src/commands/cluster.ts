@@ -179,9 +179,7 @@ export function registerCluster(program: Command): void {
       console.log(`  nftables:       ${yes(i.capabilities.nftables)}`)
       console.log(`  ipvs:           ${yes(i.capabilities.ipvs)}`)
       console.log(`  esp:            ${yes(i.capabilities.esp)}`)
-      console.log(
-        `  load balancer:  ${i.capabilities.lbBackend ?? (i.capabilities.ipvs ? 'ipvs' : 'nftables')}`,
-      )
+      console.log(`  load balancer:  ${i.capabilities.lbBackend ?? 'nftables'}`)
       if (i.dns !== undefined)
         console.log(
           `DNS resolver:     ${i.dns.listening ? 'listening' : 'not listening yet'}, upstreams ${i.dns.upstreams.join(', ') || 'none'}`,
