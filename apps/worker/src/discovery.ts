@@ -14,10 +14,10 @@
  */
 import type { AbortOptions, Logger } from '@swarmnet/interface'
 import { serialQueue } from '@swarmnet/interface'
-import { macOf, parseIpv4 } from '@swarmnet/ipv4'
 import type { Manager } from '@swarmnet/manager'
 import type { LocalEntry } from '@swarmnet/netdb'
 import { createResolver, type Lookup, type Resolver, type ResolverStats } from '@swarmnet/resolver'
+import { addressMac } from './service-view.js'
 
 export interface DiscoveryInit {
   /** The gateway bridge's address: where the resolver listens, what tasks ask. */
@@ -103,7 +103,7 @@ export class Discovery {
         for (const r of await services.vipRecords()) {
           const entry: LocalEntry = {
             ip: r.ip,
-            mac: macOf(parseIpv4(r.ip) ?? 0),
+            mac: addressMac(r.ip),
             vtep,
             svc: { id: r.serviceId, name: r.name, vip: true },
           }

@@ -5,7 +5,7 @@
 import type { EndpointSpec, NetworkSpec, Peer } from '@swarmnet/dataplane'
 import type { LocalEntry } from '@swarmnet/netdb'
 import type { EndpointView } from '@swarmnet/wire'
-import { lbAddresses, lbMac } from './service-view.js'
+import { addressMac, lbAddresses } from './service-view.js'
 
 /** A network attachment; a task's carries its node's LB address on the network. */
 export type LocalAttachment = EndpointView & { lb?: string }
@@ -69,7 +69,7 @@ export function localEntries(
       })),
   )
   const lb = lbAddresses(eps).get(networkId)
-  if (lb !== undefined) entries.push({ ip: lb, mac: lbMac(lb), vtep })
+  if (lb !== undefined) entries.push({ ip: lb, mac: addressMac(lb), vtep })
   return [...entries, ...records]
 }
 

@@ -66,7 +66,7 @@ export class ServiceView {
     for (const [networkId, address] of lbAddresses(eps)) {
       const services = lbServicesOf(this.table(networkId))
       if (services.length === 0) continue
-      out.push({ networkId, address, mac: lbMac(address), services })
+      out.push({ networkId, address, mac: addressMac(address), services })
     }
     return out
   }
@@ -79,8 +79,8 @@ export function lbAddresses(eps: readonly ViewedEndpoint[]): Map<string, string>
   return out
 }
 
-/** The MAC of an LB address (as every swarmnet endpoint: 02:42 + the IPv4 octets). */
-export const lbMac = (address: string): string => macOf(parseIpv4(address) ?? 0)
+/** The MAC swarmnet gives an address it publishes (LB address, VIP record): 02:42 + the IPv4 octets. */
+export const addressMac = (address: string): string => macOf(parseIpv4(address) ?? 0)
 
 /** Peers of the overlay: service-level records (VIPs) are not endpoints. */
 export const overlayPeers = (entries: readonly Entry[]) =>
