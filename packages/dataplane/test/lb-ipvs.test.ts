@@ -82,6 +82,16 @@ describe('IPVS backend planner', () => {
     )
   })
 
+  it('adds IPVS destinations only once the LB leg has its address (no route: "address not unicast")', () => {
+    const lb = check([web])
+    const steps = planLoadBalancer(lb, 'ipvs', { ...emptyNode.host, namespaces: [] }, undefined, undefined).steps
+    const leg = steps.findIndex((s) => s.tool === 'ip' && s.args.join(' ').startsWith('addr replace 10.0.1.250/24'))
+    const firstIpvs = steps.findIndex((s) => s.tool === 'ipvs')
+    const nft = steps.findIndex((s) => s.tool === 'nft')
+    expect(leg).toBeGreaterThan(nft)
+    expect(firstIpvs).toBeGreaterThan(leg)
+  })
+
   it('plans IPVS against ipvsadm-save: foreign marks deleted, weights edited, departed destinations removed', () => {
     const w = fwmarks(['web']).get('web') as number
     const observed = parseIpvsSave(
