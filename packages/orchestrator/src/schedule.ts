@@ -74,8 +74,8 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   })
   const constraints = new Map<string, Constraint[]>()
   const refuse = (service: Service, node: Node): Refusal | undefined => {
-    let c = constraints.get(service.id)
-    if (c === undefined) constraints.set(service.id, (c = constraintsOf(service)))
+    const c = constraints.get(service.id) ?? constraintsOf(service)
+    constraints.set(service.id, c)
     return refusal(input.filter, service, c, node, load(node.id, service.id))
   }
   for (const t of input.tasks) {
