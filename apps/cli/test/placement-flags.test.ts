@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseLabels } from '../src/commands/node.js'
+import { NODE_FILTERS, parseLabels } from '../src/commands/node.js'
 import {
   applyPlacementUpdate,
   parseBytes,
@@ -7,6 +7,7 @@ import {
   placementFromFlags,
 } from '../src/commands/placement-flags.js'
 import { CliError } from '../src/errors.js'
+import { node } from './fixtures.js'
 
 const MiB = 1024 ** 2
 
@@ -125,5 +126,13 @@ describe('node labels', () => {
   it('parses --label-add K=V and K, refuses bad keys', () => {
     expect(parseLabels(['zone=a', 'ssd', 'x=a=b'])).toEqual({ zone: 'a', ssd: '', x: 'a=b' })
     expect(usage(() => parseLabels(['=a']))).toContain('expected KEY=VALUE')
+  })
+
+  it('node ls --filter label=zone=a matches the labels the node carries', () => {
+    const label = NODE_FILTERS.label
+    expect(label?.(node({ labels: { zone: 'a' } }), 'zone=a')).toBe(true)
+    expect(label?.(node({ labels: { zone: 'a' } }), 'zone')).toBe(true)
+    expect(label?.(node({ labels: { zone: 'b' } }), 'zone=a')).toBe(false)
+    expect(label?.(node({}), 'zone')).toBe(false)
   })
 })
