@@ -69,22 +69,34 @@ export const CPU_PERIOD_US = 100_000
 const unescapeOctal = (s: string): string =>
   s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
 
-/** The cgroup hierarchies mounted, from /proc/self/mountinfo. */
+/**
+ * The cgroup hierarchies mounted and visible, from /proc/self/mountinfo. A mount that a later
+ * mount covers (a lab host mounts a fresh sysfs over /sys, hiding the machine's
+ * /sys/fs/cgroup/* it inherited) is not visible.
+ */
 export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
-  const out: CgroupMount[] = []
+  const all: Array<{ target: string; fstype: string; superOptions: string }> = []
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ')
     if (left === undefined || right === undefined) continue
     const target = left.split(' ')[4]
-    const [fstype, , superOptions = ''] = right.split(' ')
-    if (target === undefined || (fstype !== 'cgroup' && fstype !== 'cgroup2')) continue
-    const known = new Set(['rw', 'ro', 'nsdelegate', 'memory_recursiveprot', 'clone_children', 'noprefix'])
+    const [fstype = '', , superOptions = ''] = right.split(' ')
+    if (target !== undefined) all.push({ target: unescapeOctal(target), fstype, superOptions })
+  }
+  const covered = (i: number, target: string): boolean =>
+    all
+      .slice(i + 1)
+      .some((m) => target === m.target || target.startsWith(m.target === '/' ? '/' : `${m.target}/`))
+  const known = new Set(['rw', 'ro', 'nsdelegate', 'memory_recursiveprot', 'clone_children', 'noprefix'])
+  const out: CgroupMount[] = []
+  all.forEach(({ target, fstype, superOptions }, i) => {
+    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || covered(i, target)) return
     const controllers =
       fstype === 'cgroup'
         ? superOptions.split(',').filter((o) => !known.has(o) && !o.includes('=') && o !== '')
         : []
-    out.push({ fstype, target: unescapeOctal(target), controllers })
-  }
+    out.push({ fstype, target, controllers })
+  })
   return out
 }
 

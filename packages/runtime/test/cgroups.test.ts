@@ -44,6 +44,15 @@ describe('planning cgroups', () => {
     })
   })
 
+  it('sees no hierarchy a later mount hides (a lab host: fresh sysfs over the inherited /sys)', () => {
+    const lab = `${DEV_MOUNTS}90 80 0:99 / /sys rw,relatime - sysfs sysfs rw\n`
+    expect(planCgroups({ procCgroups: DEV_PROC, mountinfo: lab, mountDir: dir }).mounts).toHaveLength(3)
+    const remounted = `${lab}91 90 0:29 / /run/swarmnet/cgroup/cpu rw - cgroup cgroup rw,cpu\n`
+    expect(planCgroups({ procCgroups: DEV_PROC, mountinfo: remounted, mountDir: dir }).roots.cpu).toBe(
+      '/run/swarmnet/cgroup/cpu',
+    )
+  })
+
   it('mounts the v1 hierarchies in a lab host whose /sys/fs/cgroup is empty, co-mounted ones together', () => {
     expect(planCgroups({ procCgroups: DEV_PROC, mountinfo: '', mountDir: dir }).mounts).toEqual([
       { fstype: 'cgroup', options: 'memory', target: `${dir}/memory` },
