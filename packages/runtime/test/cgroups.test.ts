@@ -1,3 +1,4 @@
+import type { Logger } from '@swarmnet/interface'
 import { describe, expect, it } from 'vitest'
 import { cgroupParent, cpuUsageUs, oomKills, planCgroups, taskCgroup } from '../src/cgroups.js'
 import { supervisorScript } from '../src/shim.js'
@@ -171,5 +172,28 @@ describe("a task's cgroup", () => {
       `printf '%s\\n' "$$" > /cg/memory/p/t/cgroup.procs || { printf '125\\n' > /x/t.exit; exit 125; }`,
     )
     expect(script[2]).toMatch(/^\/sbin\/ip netns exec ns/)
+  })
+})
+
+describe('a node without cgroups', () => {
+  it('refuses a task with limits, with the reason, and lets one without limits through', async () => {
+    const { Cgroups } = await import('../src/cgroup-fs.js')
+    const quiet: Logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error() {},
+      child: () => quiet,
+    } as unknown as Logger
+    const none = new Cgroups(undefined, quiet, async () => ({ exitCode: 0, stderr: '' }))
+    expect(await none.info()).toMatchObject({
+      mode: 'none',
+      reason: expect.stringContaining('no cgroup set-up'),
+    })
+    expect(await none.forTask('t1', undefined)).toBeUndefined()
+    expect(await none.forTask('t1', {})).toBeUndefined()
+    await expect(none.forTask('t1', { memoryBytes: 64 * 2 ** 20 })).rejects.toThrow(
+      /resource limits need cgroups, and this node has none/,
+    )
   })
 })
