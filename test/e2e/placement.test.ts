@@ -239,4 +239,15 @@ describe('placement and resource limits (lab of 3 hosts)', () => {
       (await lab.exec(3, ['test', '-e', file])).exitCode !== 0 ? true : undefined,
     )
   })
+
+  it('a node that leaves removes its parent cgroups', async () => {
+    const info = await swJson<{ cgroup?: { paths: Record<string, string> } }>(lab, 3, 'info')
+    const parents = Object.values(info.cgroup?.paths ?? {})
+    expect(parents.length).toBeGreaterThan(0)
+    for (const p of parents) expect((await lab.exec(3, ['test', '-d', p])).exitCode).toBe(0)
+    // --force: a worker's plain leave can lose the manager's answer (ECONNRESET: its session is
+    // closed as it is removed), which is not what this checks
+    await swOk(lab, 3, 'leave', '--force')
+    for (const p of parents) expect((await lab.exec(3, ['test', '-e', p])).exitCode, p).not.toBe(0)
+  })
 })

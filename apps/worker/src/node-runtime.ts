@@ -270,6 +270,7 @@ export class NodeRuntime {
       await this.tasks
         ?.removeAll()
         .catch((err: unknown) => this.c.logger.warn('task cleanup failed', { err }))
+    if (options?.teardown) await this.taskRuntime.releaseCgroups()
     this.tasks = undefined
     if (options?.teardown) await this.net?.teardown()
     else await this.net?.stop()

@@ -92,6 +92,7 @@ export class FakeRuntime implements Runtime {
   async cgroups(): Promise<CgroupInfo> {
     return { mode: 'none', paths: {}, reason: 'the fake has none' }
   }
+  async releaseCgroups(): Promise<void> {}
   async cpuUsage(): Promise<undefined> {
     return undefined
   }

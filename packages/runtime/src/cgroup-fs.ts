@@ -139,6 +139,14 @@ export class Cgroups {
       })
   }
 
+  /** The node's parent cgroups go (the node leaves: its tasks are removed first). */
+  async releaseParent(): Promise<void> {
+    if (this.planned === undefined || this.init === undefined) return
+    const plan = await this.planned
+    for (const root of new Set(Object.values(plan.roots)))
+      await this.remove({ dirs: [`${root}/${this.init.parent}`] })
+  }
+
   /** The kernel's OOM killer killed a process of the task. */
   async oomKilled(rec: TaskCgroupRecord): Promise<boolean> {
     if (rec.oomFile === undefined) return false

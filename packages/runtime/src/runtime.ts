@@ -115,6 +115,10 @@ export class LinuxRuntime implements Runtime {
     return this.limits.info(options)
   }
 
+  releaseCgroups(): Promise<void> {
+    return this.limits.releaseParent()
+  }
+
   async cpuUsage(taskId: string, options?: AbortOptions): Promise<number | undefined> {
     options?.signal?.throwIfAborted()
     const cg = (await this.readRecord(taskId))?.cgroup

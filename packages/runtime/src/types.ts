@@ -156,6 +156,8 @@ export interface Runtime {
   rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean>
   /** How this node enforces limits (mounts what it needs the first time). */
   cgroups(options?: AbortOptions): Promise<CgroupInfo>
+  /** Removes this node's parent cgroups (when it leaves, after its tasks are removed). */
+  releaseCgroups(): Promise<void>
   /** CPU time a task with limits has used so far, µs (its cgroup's counter); undefined without. */
   cpuUsage(taskId: string, options?: AbortOptions): Promise<number | undefined>
   /** Runs argv in all namespaces of the running task; resolves with its exit code. */
