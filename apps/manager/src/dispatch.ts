@@ -35,6 +35,7 @@ export function assignmentOf(
     argv: svc?.spec.argv ?? [],
     env: svc?.spec.env ?? {},
     attachments,
+    ...(svc?.spec.resources?.limits !== undefined ? { limits: svc.spec.resources.limits } : {}),
   }
 }
 

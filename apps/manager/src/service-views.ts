@@ -1,5 +1,6 @@
 /** What the API shows of a service and of its tasks. */
 import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
+import { isEligible, parseConstraint, satisfies } from '@swarmnet/orchestrator'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 
 /** `service ps` rows: every task of the service, with its node's name and its addresses. */
@@ -51,7 +52,9 @@ export function serviceView(
     desired:
       'replicated' in s.mode
         ? s.mode.replicated.replicas
-        : nodes.filter((n) => n.status === 'ready' && n.availability === 'active').length,
+        : nodes.filter(
+            (n) => isEligible(n) && satisfies(n, (s.spec.placement?.constraints ?? []).map(parseConstraint)),
+          ).length,
     argv: s.spec.argv,
     env: s.spec.env,
     networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
@@ -61,6 +64,8 @@ export function serviceView(
       addr: `${vip.ip}/${vip.prefix}`,
     })),
     restartCondition: s.restart.condition,
+    placement: s.spec.placement ?? {},
+    resources: s.spec.resources ?? {},
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
   }

@@ -11,7 +11,7 @@
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Node, Orchestrator, PlacementFilter, Service, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator, isTerminal } from '@swarmnet/orchestrator'
+import { createOrchestrator, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
 import type { Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
@@ -19,7 +19,9 @@ import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
 import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
 import type { NetworkService } from './networks.js'
+import { NodeStatusLog } from './node-status-log.js'
 import { resolveRef } from './refs.js'
+import type { PlacementChange, ServiceCreate } from './service-requests.js'
 import { serviceView, taskRows } from './service-views.js'
 import { TaskIndex } from './task-index.js'
 
@@ -28,17 +30,6 @@ export const ORCHESTRATE_PERIOD_MS = 1_000
 const FULL_PASS_EVERY = 10
 /** A node Down this long loses the addresses of its tasks that are over (it may never return). */
 export const LOST_ADDRESS_GRACE_MS = 5 * 60_000
-
-export interface ServiceCreate {
-  name: string
-  replicas?: number | undefined
-  global: boolean
-  networks: string[]
-  env: Record<string, string>
-  restartCondition: 'any' | 'on-failure' | 'none'
-  argv: string[]
-  endpointMode?: 'vip' | 'dnsrr' | undefined
-}
 
 export interface ServicesComponents {
   store: Store
@@ -128,6 +119,8 @@ export class ServiceController {
   private dirty = true
   /** Node status and availability at the last pass. */
   private nodesSeen = ''
+  /** Node labels, capabilities and capacity at the last pass. */
+  private placementSeen = ''
   private ticks = 0
 
   async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
@@ -144,6 +137,8 @@ export class ServiceController {
           networks,
           endpointMode: req.endpointMode,
           restart: { condition: req.restartCondition },
+          ...(req.placement !== undefined ? { placement: req.placement } : {}),
+          ...(req.resources !== undefined ? { resources: req.resources } : {}),
         },
         existing,
       )
@@ -189,6 +184,32 @@ export class ServiceController {
       await this.services.put(s.id, s, options)
       const from = 'replicated' in before.mode ? before.mode.replicated.replicas : undefined
       this.c.logger.info('service scaled', { service: s.id, name: s.name, from, to: replicas })
+      return s
+    })
+    this.wake()
+    return this.view(svc, options)
+  }
+
+  /**
+   * Replaces a service's placement (constraints, preferences, max per node) and resources
+   * (limits, reservations) as a whole: the next pass moves the tasks whose node no longer
+   * fits and places the rest under the new rules. `service update` builds the change with the
+   * CLI's applyPlacementUpdate.
+   */
+  async updatePlacement(
+    ref: string,
+    change: PlacementChange,
+    options?: AbortOptions,
+  ): Promise<ServiceViewJson> {
+    const svc = await this.serial(async () => {
+      const s = replacePlacement(await this.find(ref, options), change, this.c.clock.now())
+      await this.services.put(s.id, s, options)
+      this.c.logger.info('service placement changed', {
+        service: s.id,
+        name: s.name,
+        placement: s.spec.placement,
+        resources: s.spec.resources,
+      })
       return s
     })
     this.wake()
@@ -243,8 +264,12 @@ export class ServiceController {
   private async orchestrate(signal: AbortSignal): Promise<void> {
     const nodes = await this.c.nodes({ signal })
     const nodesNow = nodes.map((n) => `${n.id}:${n.status}:${n.availability}`).join()
+    // labels, capabilities and capacity count too: a label change may move tasks (misfits)
+    const placementNow = JSON.stringify(nodes.map((n) => [n.labels, n.capabilities, n.resources]))
     this.ticks = (this.ticks + 1) % FULL_PASS_EVERY
-    if (!this.dirty && nodesNow === this.nodesSeen && this.ticks !== 0) return
+    const placementChanged = placementNow !== this.placementSeen
+    this.placementSeen = placementNow
+    if (!this.dirty && !placementChanged && nodesNow === this.nodesSeen && this.ticks !== 0) return
     if (nodesNow !== this.nodesSeen && this.nodesSeen !== '') this.dispatcher.membershipChanged()
     this.dirty = false
     this.nodesSeen = nodesNow
@@ -262,7 +287,7 @@ export class ServiceController {
   private async pass(nodes: Array<Node & { downSince?: number }>, signal: AbortSignal): Promise<void> {
     const now = this.c.clock.now()
     const services = await this.allServices({ signal })
-    this.logNodeChanges(nodes)
+    this.nodeLog.observe(nodes, this.c.logger)
     let tasks = await this.allTasks({ signal })
     const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
     const original = new Map(tasks.map((t) => [t.id, t]))
@@ -328,22 +353,8 @@ export class ServiceController {
   /** Down nodes whose addresses were released, with the time they went down. */
   private readonly swept = new Map<string, number>()
 
-  /** Node status as the orchestrator last saw it, to log changes once. */
-  private readonly lastStatus = new Map<string, Node['status']>()
-
-  private logNodeChanges(nodes: readonly Node[]): void {
-    for (const n of nodes) {
-      const before = this.lastStatus.get(n.id)
-      if (before !== undefined && before !== n.status) {
-        if (n.status === 'down') this.c.logger.warn('node down', { node: n.id, hostname: n.hostname })
-        else if (n.status === 'ready')
-          this.c.logger.info('node ready again', { node: n.id, hostname: n.hostname })
-      }
-      this.lastStatus.set(n.id, n.status)
-    }
-    for (const id of [...this.lastStatus.keys()])
-      if (!nodes.some((n) => n.id === id)) this.lastStatus.delete(id)
-  }
+  /** Logs each node's status change once. */
+  private readonly nodeLog = new NodeStatusLog()
 
   private async find(ref: string, options?: AbortOptions): Promise<Service> {
     return resolveRef('service', await this.allServices(options), ref, (s) => s.name)

@@ -22,8 +22,7 @@
  */
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
-import type { Runtime, TaskInfo, TaskStatus } from '@swarmnet/runtime'
-import { TaskExistsError } from '@swarmnet/runtime'
+import { type Runtime, TaskExistsError, type TaskInfo, type TaskStatus } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { NetworkController } from './networks.js'
 import { aliasesOf, hostnameOf, reportOf } from './task-names.js'
@@ -362,6 +361,7 @@ export class TaskAgent {
             SWARMNET_NODE_HOSTNAME: this.c.hostname,
           },
           hostname: hostnameOf(a),
+          ...(a.limits !== undefined ? { limits: a.limits } : {}),
           ...(this.c.resolvConf !== undefined ? { resolvConf: this.c.resolvConf } : {}),
         },
         { signal },

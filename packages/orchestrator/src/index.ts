@@ -90,6 +90,15 @@ export function createOrchestrator(init: OrchestratorInit = {}): Orchestrator {
 }
 
 export {
+  type Constraint,
+  MIN_MEMORY_LIMIT,
+  parseConstraint,
+  satisfies,
+  spreadLabel,
+  validatePlacement,
+  validateResources,
+} from './constraints.js'
+export {
   InvalidReplicasError,
   InvalidRestartPolicyError,
   InvalidServiceNameError,
@@ -98,8 +107,8 @@ export {
   ServiceExistsError,
 } from './errors.js'
 export { isEligible, isLost, mustVacate } from './nodes.js'
-export type { PlacementFilter, Requirement } from './placement.js'
-export { reconcile } from './reconcile.js'
+export { LIMITS_CAPABILITY, type PlacementFilter, type Requirement } from './placement.js'
+export { misfits, reconcile } from './reconcile.js'
 export { endedWithFailure, type RestartDecision, restartDecision } from './restart.js'
 export { schedule } from './schedule.js'
 export {
@@ -112,7 +121,13 @@ export {
   TASK_STATES,
 } from './states.js'
 export type * from './types.js'
-export { scaleService, validateReplicas, validateService, validateServiceName } from './validate.js'
+export {
+  replacePlacement,
+  scaleService,
+  validateReplicas,
+  validateService,
+  validateServiceName,
+} from './validate.js'
 export {
   formatTaskError,
   humanDuration,

@@ -1,7 +1,7 @@
 /** Services and tasks: the local API views and the dispatcher messages between nodes. */
 import { TASK_STATES, type TaskState } from '@swarmnet/orchestrator'
 import { z } from 'zod'
-import { ipv4 } from './common.js'
+import { ipv4, placement, resourceAmounts, resources } from './common.js'
 import { keyring, keyringVersion } from './encryption.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
@@ -21,6 +21,10 @@ export const serviceCreateRequest = z.object({
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   argv: z.array(z.string().max(4096)).max(256),
   endpointMode: z.enum(['vip', 'dnsrr']).optional(),
+  /** `--constraint`, `--placement-pref`, `--replicas-max-per-node` (since 0.5). */
+  placement: placement.optional(),
+  /** `--limit-cpu`, `--limit-memory`, `--reserve-cpu`, `--reserve-memory` (since 0.5). */
+  resources: resources.optional(),
 })
 
 export const serviceView = z.object({
@@ -36,6 +40,9 @@ export const serviceView = z.object({
   /** One per network with endpoint mode vip, as Docker's `Endpoint.VirtualIPs`. */
   virtualIPs: z.array(z.object({ network: z.string(), addr: z.string() })).default([]),
   restartCondition: z.string(),
+  /** As Docker's `TaskTemplate.Placement` and `TaskTemplate.Resources` (since 0.5). */
+  placement: placement.default({}),
+  resources: resources.default({}),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -117,6 +124,8 @@ export const assignment = z.object({
    * node's load balancer address on that network (since 0.4).
    */
   attachments: z.array(endpointView.extend({ lb: ipv4.optional() })).max(16),
+  /** What the kernel enforces on the task through cgroups (since 0.5). */
+  limits: resourceAmounts.optional(),
 })
 export type Assignment = z.infer<typeof assignment>
 

@@ -8,6 +8,7 @@ import { CliError } from '../errors.js'
 import { inspectFormat } from '../output.js'
 import { type ServiceSnapshot, waitConverged } from '../progress.js'
 import { registerExec } from './exec.js'
+import { type PlacementFlags, placementFromFlags, placementOptions } from './placement-flags.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
 
@@ -48,9 +49,11 @@ export async function converge(ref: string, quiet: boolean): Promise<void> {
 export function registerService(program: Command): void {
   const service = program.command('service').description('Manage services')
 
-  service
-    .command('create')
-    .description('Create a service; COMMAND runs as each task, in its own network sandbox')
+  placementOptions(
+    service
+      .command('create')
+      .description('Create a service; COMMAND runs as each task, in its own network sandbox'),
+  )
     .requiredOption('--name <name>', 'service name')
     .option('--replicas <n>', 'number of tasks (replicated mode)', parseCount('--replicas'))
     .option('--mode <mode>', 'replicated or global', 'replicated')
@@ -64,7 +67,7 @@ export function registerService(program: Command): void {
     .action(
       async (
         argv: string[],
-        o: {
+        o: PlacementFlags & {
           name: string
           replicas?: number
           mode: string
@@ -90,7 +93,9 @@ export function registerService(program: Command): void {
           )
         if (argv.length === 0 || argv[0] === '')
           throw new CliError('a command is required: service create --name N -- COMMAND [ARGS...]', 2)
+        const placement = placementFromFlags(o)
         const s = await call(serviceApi.create, {
+          ...placement,
           name: o.name,
           ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
           global: o.mode === 'global',
