@@ -84,8 +84,16 @@ describe('IPVS backend planner', () => {
 
   it('adds IPVS destinations only once the LB leg has its address (no route: "address not unicast")', () => {
     const lb = check([web])
-    const steps = planLoadBalancer(lb, 'ipvs', { ...emptyNode.host, namespaces: [] }, undefined, undefined).steps
-    const leg = steps.findIndex((s) => s.tool === 'ip' && s.args.join(' ').startsWith('addr replace 10.0.1.250/24'))
+    const steps = planLoadBalancer(
+      lb,
+      'ipvs',
+      { ...emptyNode.host, namespaces: [] },
+      undefined,
+      undefined,
+    ).steps
+    const leg = steps.findIndex(
+      (s) => s.tool === 'ip' && s.args.join(' ').startsWith('addr replace 10.0.1.250/24'),
+    )
     const firstIpvs = steps.findIndex((s) => s.tool === 'ipvs')
     const nft = steps.findIndex((s) => s.tool === 'nft')
     expect(leg).toBeGreaterThan(nft)
