@@ -62,11 +62,11 @@ describe('VM lab: 2 QEMU hosts', () => {
       nftables: true,
       ipvs: true,
       esp: true,
-      lbBackend: 'nftables',
+      lbBackend: 'ipvs',
     })
     expect(text).toMatch(/ipvs:\s+yes/)
     expect(text).toMatch(/esp:\s+yes/)
-    expect(text).toMatch(/load balancer:\s+nftables/)
+    expect(text).toMatch(/load balancer:\s+ipvs/)
   })
 
   it('forms a cluster: host 1 inits, host 2 joins, node ls shows both ready', async () => {

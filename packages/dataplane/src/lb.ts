@@ -15,7 +15,7 @@
  *    exact address set, `up`.
  * 5. sysctls (ip_forward — DNATed traffic leaves by the leg it came in on — no ICMP
  *    redirects for that, and the IPVS ones of §5.2); they need `eth0` to exist.
- * 5b. IPVS (`ipvsadm-restore`) only now: the kernel refuses a destination it has no route
+ * 5b. IPVS (`ipvsadm -R`) only now: the kernel refuses a destination it has no route
  *    to ("address not unicast"), and the route to the backends comes with `eth0`'s address.
  *    (Seen on the VM tier: with IPVS first, a new LB namespace never got its leg.) A SYN to
  *    a brand-new VIP in the few milliseconds between is refused by the LB's own stack.

@@ -137,7 +137,7 @@ describe('IPVS backend planner', () => {
     expect(toBatches(steps.filter((s) => s.tool === 'ipvs')).map((b) => [b.argv.join(' '), b.input])).toEqual(
       [
         [
-          'ip netns exec sn-lb-4097 ipvsadm-restore',
+          'ip netns exec sn-lb-4097 ipvsadm -R',
           `-D -f 256\n-E -f ${w} -s rr\n-d -f ${w} -r 10.0.1.3:0\n-e -f ${w} -r 10.0.1.2:0 -m -w 0\n`,
         ],
       ],
