@@ -8,8 +8,8 @@ import { sandboxNamespace } from '@swarmnet/dataplane'
 import type { Lab } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BIN,
   badRows,
+  createWhoami,
   curlFromTask,
   dumpAgentLogs,
   duplicateIps,
@@ -32,25 +32,7 @@ describe('task lifecycle (lab of 4 hosts)', () => {
   let lab: Lab
   let vni = 0
   const ps = (svc: string) => swJson<TaskJson[]>(lab, 1, 'service', 'ps', svc)
-  const create = (name: string, replicas: number) =>
-    swOk(
-      lab,
-      1,
-      'service',
-      'create',
-      '-d',
-      '--name',
-      name,
-      '--replicas',
-      String(replicas),
-      '--network',
-      'appnet',
-      '--',
-      BIN,
-      'whoami',
-      '--port',
-      '8080',
-    )
+  const create = (name: string, replicas: number) => createWhoami(lab, name, replicas, 'appnet')
   /** Waits until every row of `svc` settles with `want` running (returned); no duplicate IP at any poll. */
   const settle = (svc: string, want: number, timeoutMs: number) =>
     waitFor(`${svc}: ${want} running, every row settled`, timeoutMs, async () => {
