@@ -62,5 +62,6 @@ export function applyStatusReport(task: Task, report: StatusReport, now: number)
     updatedAt: now,
   }
   if (report.exitCode !== undefined) next.exitCode = report.exitCode
+  if (report.state === 'running') next.runningAt = now
   return next
 }

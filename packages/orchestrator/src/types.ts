@@ -25,8 +25,65 @@ export interface RestartPolicy {
   condition: RestartCondition
   /** Wait this long after a task ended before its replacement is created. Default 5000. */
   delayMs: number
-  /** Restarts allowed per slot; 0 = unlimited. */
+  /** Restarts allowed per slot (since the slot's last update); 0 = unlimited. */
   maxAttempts: number
+  /**
+   * A task that ran this long before it ended resets its slot's back-off (the delay doubles on
+   * each consecutive failure, up to 10× `delayMs`); 0 or absent = 60 s.
+   */
+  windowMs?: number
+}
+
+export type UpdateOrder = 'stop-first' | 'start-first'
+export type UpdateFailureAction = 'pause' | 'continue' | 'rollback'
+
+/** How a rolling update (or rollback) replaces the tasks: Docker's `--update-*` / `--rollback-*`. */
+export interface UpdateConfig {
+  /** Slots replaced at once; 0 = all at once. Default 1. */
+  parallelism: number
+  /** Wait between a slot's new task running and the next slot taken. Default 0. */
+  delayMs: number
+  /** Default `stop-first`. */
+  order: UpdateOrder
+  /** Default `pause` (a rollback's: `pause`; `rollback` is not allowed there). */
+  failureAction: UpdateFailureAction
+  /** A new task that ends within this long of running counts as a failure. Default 5000. */
+  monitorMs: number
+  /** Failures tolerated, as a fraction of the slots. Default 0. */
+  maxFailureRatio: number
+}
+
+export type UpdateState =
+  | 'updating'
+  | 'paused'
+  | 'completed'
+  | 'rollback_started'
+  | 'rollback_paused'
+  | 'rollback_completed'
+
+/** Docker's `UpdateStatus`. */
+export interface UpdateStatus {
+  state: UpdateState
+  startedAt: number
+  completedAt?: number
+  message: string
+}
+
+/** What the tasks run: a task keeps the spec it was created with. */
+export interface TaskSpec {
+  argv: string[]
+  env: Record<string, string>
+  /** `service update --force` bumps it: every task is replaced. */
+  forceUpdate?: number
+}
+
+/** The part of a service that `service rollback` restores. */
+export interface PreviousSpec {
+  mode: ServiceMode
+  spec: ServiceSpec
+  restart: RestartPolicy
+  update?: UpdateConfig
+  rollback?: UpdateConfig
 }
 
 export type ServiceMode = { replicated: { replicas: number } } | { global: Record<string, never> }
@@ -41,6 +98,8 @@ export interface ServiceSpec {
   networks: string[]
   /** Absent in services stored before 0.4: `vip`. */
   endpointMode?: EndpointMode
+  /** Bumped by `service update --force`. */
+  forceUpdate?: number
 }
 
 /** A service's VIP on one of its networks, allocated by the manager at create. */
@@ -58,6 +117,13 @@ export interface Service {
   restart: RestartPolicy
   /** One per network with endpoint mode `vip` (none with `dnsrr`). */
   virtualIps?: VirtualIp[]
+  /** Absent: the defaults ({@link UpdateConfig}). */
+  update?: UpdateConfig
+  rollback?: UpdateConfig
+  /** The spec before the last `service update` (what `service rollback` returns to). */
+  previous?: PreviousSpec
+  /** The last update or rollback, absent if there was none. */
+  updateStatus?: UpdateStatus
   version: number
   /** Milliseconds since the epoch. */
   createdAt: number
@@ -94,6 +160,16 @@ export interface Task {
   attempt: number
   /** Its addresses, one per network of the service; set when it is assigned to a node. */
   attachments?: TaskAttachment[]
+  /** What it runs (absent: created before 0.5, the service's spec). */
+  spec?: TaskSpec
+  /** When it was first reported running. */
+  runningAt?: number
+  /** Consecutive failures of its slot before it was created (the restart back-off). */
+  streak?: number
+  /** The slot's attempt when its spec last changed: max attempts count from there. */
+  attemptBase?: number
+  /** Start-first: the task of the slot it replaces, kept running until this one runs. */
+  replaces?: string
 }
 
 export type NodeStatus = 'ready' | 'down' | 'unknown'
@@ -200,6 +276,8 @@ export interface ServiceSpecInput {
   /** Default `vip`. */
   endpointMode?: EndpointMode
   restart?: Partial<RestartPolicy>
+  update?: Partial<UpdateConfig>
+  rollback?: Partial<UpdateConfig>
 }
 
 /** A validated, defaulted spec: everything of a {@link Service} but its identity and timestamps. */
@@ -208,6 +286,8 @@ export interface ValidatedService {
   mode: ServiceMode
   spec: ServiceSpec
   restart: RestartPolicy
+  update: UpdateConfig
+  rollback: UpdateConfig
 }
 
 export interface OrchestratorInit {

@@ -16,6 +16,7 @@ import type {
   ServiceSpecInput,
   ValidatedService,
 } from './types.js'
+import { validateUpdateConfig } from './update-config.js'
 
 /** A DNS label (RFC 1123): the name is resolvable inside tasks. */
 const NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/
@@ -136,7 +137,13 @@ function validateRestart(restart: unknown, defaultDelayMs: number): RestartPolic
       `invalid restart max attempts ${String(maxAttempts)}: must be an integer ≥ 0 (0 = unlimited)`,
     )
   }
-  return { condition: condition as RestartCondition, delayMs, maxAttempts }
+  const windowMs = r.windowMs ?? 0
+  if (typeof windowMs !== 'number' || !Number.isInteger(windowMs) || windowMs < 0 || windowMs > MAX_DELAY_MS) {
+    throw new InvalidRestartPolicyError(
+      `invalid restart window ${String(windowMs)}: must be 0 to ${MAX_DELAY_MS} ms`,
+    )
+  }
+  return { condition: condition as RestartCondition, delayMs, maxAttempts, ...(windowMs > 0 ? { windowMs } : {}) }
 }
 
 /**
@@ -162,9 +169,11 @@ export function validateService(
     endpointMode: validateEndpointMode(input.endpointMode),
   }
   const restart = validateRestart(input.restart, options.defaultRestartDelayMs)
+  const update = validateUpdateConfig(input.update, 'update')
+  const rollback = validateUpdateConfig(input.rollback, 'rollback')
   const clash = existing.find((s) => s.name === name && s.id !== selfId)
   if (clash) throw new ServiceExistsError(`service '${name}' already exists (${clash.id})`)
-  return { name, mode, spec, restart }
+  return { name, mode, spec, restart, update, rollback }
 }
 
 /**

@@ -77,7 +77,7 @@ describe('restart policy', () => {
       if (!t) break
       attempts.push(t.attempt)
       c.report(t.id, { state: 'failed', exitCode: 1 })
-      c.advance(1000)
+      c.advance(10_000)
       c.converge()
     }
     expect(attempts).toEqual([0, 1, 2])
