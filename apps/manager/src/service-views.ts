@@ -1,5 +1,11 @@
 /** What the API shows of a service and of its tasks. */
-import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
+import {
+  DEFAULT_UPDATE_CONFIG,
+  type Node,
+  type Orchestrator,
+  type Service,
+  type Task,
+} from '@swarmnet/orchestrator'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 
 /** `service ps` rows: every task of the service, with its node's name and its addresses. */
@@ -61,6 +67,27 @@ export function serviceView(
       addr: `${vip.ip}/${vip.prefix}`,
     })),
     restartCondition: s.restart.condition,
+    restartPolicy: {
+      condition: s.restart.condition,
+      delayMs: s.restart.delayMs,
+      maxAttempts: s.restart.maxAttempts,
+      windowMs: s.restart.windowMs ?? 0,
+    },
+    updateConfig: s.update ?? DEFAULT_UPDATE_CONFIG,
+    rollbackConfig: s.rollback ?? DEFAULT_UPDATE_CONFIG,
+    ...(s.updateStatus
+      ? {
+          updateStatus: {
+            state: s.updateStatus.state,
+            startedAt: new Date(s.updateStatus.startedAt).toISOString(),
+            ...(s.updateStatus.completedAt !== undefined
+              ? { completedAt: new Date(s.updateStatus.completedAt).toISOString() }
+              : {}),
+            message: s.updateStatus.message,
+          },
+        }
+      : {}),
+    version: s.version,
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
   }

@@ -10,8 +10,17 @@
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type { Node, Orchestrator, PlacementFilter, Service, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator, isTerminal } from '@swarmnet/orchestrator'
+import type {
+  Node,
+  Orchestrator,
+  PlacementFilter,
+  RestartPolicy,
+  Service,
+  ServicePatch,
+  Task,
+  UpdateConfig,
+} from '@swarmnet/orchestrator'
+import { createOrchestrator, isRollingOut, isTerminal, taskSpecOf } from '@swarmnet/orchestrator'
 import type { Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
@@ -19,6 +28,7 @@ import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
 import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
 import type { NetworkService } from './networks.js'
+import { LostAddresses, NodeStatusLog } from './node-log.js'
 import { resolveRef } from './refs.js'
 import { serviceView, taskRows } from './service-views.js'
 import { TaskIndex } from './task-index.js'
@@ -26,8 +36,6 @@ import { TaskIndex } from './task-index.js'
 export const ORCHESTRATE_PERIOD_MS = 1_000
 /** An idle orchestrator still does a whole pass every this many ticks. */
 const FULL_PASS_EVERY = 10
-/** A node Down this long loses the addresses of its tasks that are over (it may never return). */
-export const LOST_ADDRESS_GRACE_MS = 5 * 60_000
 
 export interface ServiceCreate {
   name: string
@@ -38,6 +46,9 @@ export interface ServiceCreate {
   restartCondition: 'any' | 'on-failure' | 'none'
   argv: string[]
   endpointMode?: 'vip' | 'dnsrr' | undefined
+  restart?: Partial<RestartPolicy> | undefined
+  update?: Partial<UpdateConfig> | undefined
+  rollback?: Partial<UpdateConfig> | undefined
 }
 
 export interface ServicesComponents {
@@ -70,6 +81,8 @@ export class ServiceController {
 
   constructor(components: ServicesComponents) {
     this.c = components
+    this.nodeLog = new NodeStatusLog(components.logger)
+    this.lost = new LostAddresses(components.clock, components.networks)
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
     this.index = new TaskIndex(this.tasks, (nodeId) => this.dispatcher.nodeChanged(nodeId))
@@ -143,7 +156,9 @@ export class ServiceController {
           env: req.env,
           networks,
           endpointMode: req.endpointMode,
-          restart: { condition: req.restartCondition },
+          restart: { condition: req.restartCondition, ...req.restart },
+          ...(req.update ? { update: req.update } : {}),
+          ...(req.rollback ? { rollback: req.rollback } : {}),
         },
         existing,
       )
@@ -189,6 +204,51 @@ export class ServiceController {
       await this.services.put(s.id, s, options)
       const from = 'replicated' in before.mode ? before.mode.replicated.replicas : undefined
       this.c.logger.info('service scaled', { service: s.id, name: s.name, from, to: replicas })
+      return s
+    })
+    this.wake()
+    return this.view(svc, options)
+  }
+
+  /**
+   * `service update`: the patched spec is stored (the old one kept for rollback) and the
+   * orchestrator's updater rolls the tasks over to it.
+   */
+  async update(ref: string, patch: ServicePatch, options?: AbortOptions): Promise<ServiceViewJson> {
+    return this.changeSpec(
+      ref,
+      (s, now) => this.orch.updateService(s, patch, now),
+      'service updated',
+      options,
+    )
+  }
+
+  /** `service rollback`: back to the previous spec, rolled out like an update. */
+  async rollback(ref: string, options?: AbortOptions): Promise<ServiceViewJson> {
+    return this.changeSpec(ref, (s, now) => this.orch.rollbackService(s, now), 'service rolled back', options)
+  }
+
+  private async changeSpec(
+    ref: string,
+    change: (s: Service, now: number) => Service,
+    what: string,
+    options?: AbortOptions,
+  ): Promise<ServiceViewJson> {
+    const svc = await this.serial(async () => {
+      const before = await this.find(ref, options)
+      const now = this.c.clock.now()
+      const s = change(before, now)
+      // tasks from before 0.5 run the spec they were created with: stamp it before it changes
+      const stamped = (await this.serviceTasks(s.id, options))
+        .filter((t) => t.spec === undefined && !isTerminal(t.state))
+        .map((t) => this.tasks.putOp(t.id, { ...t, spec: taskSpecOf(before) }))
+      await this.c.store.batch([...stamped, this.services.putOp(s.id, s)], options)
+      this.c.logger.info(what, {
+        service: s.id,
+        name: s.name,
+        version: s.version,
+        status: s.updateStatus?.state,
+      })
       return s
     })
     this.wake()
@@ -254,26 +314,45 @@ export class ServiceController {
       this.dirty = true
       throw err
     }
-    this.dirty ||= this.index
-      .all()
-      .some((t) => t.desiredState === 'running' && (t.state === 'pending' || isTerminal(t.state)))
+    this.dirty ||=
+      this.rolling ||
+      this.index
+        .all()
+        .some((t) => t.desiredState === 'running' && (t.state === 'pending' || isTerminal(t.state)))
   }
+
+  private readonly nodeLog: NodeStatusLog
+  private readonly lost: LostAddresses
+
+  /** A rolling update was in progress at the last pass: the next tick does a pass too. */
+  private rolling = false
 
   private async pass(nodes: Array<Node & { downSince?: number }>, signal: AbortSignal): Promise<void> {
     const now = this.c.clock.now()
-    const services = await this.allServices({ signal })
-    this.logNodeChanges(nodes)
+    let services = await this.allServices({ signal })
+    this.nodeLog.seen(nodes)
     let tasks = await this.allTasks({ signal })
-    const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
     const original = new Map(tasks.map((t) => [t.id, t]))
+    // the updater first: reconcile then sees its new tasks and the spec it may have rolled back
+    const u = this.orch.advanceUpdates({ services, tasks, now, newId })
+    const changedServices = new Map(u.services.map((x) => [x.id, x]))
+    services = services.map((x) => changedServices.get(x.id) ?? x)
+    this.rolling = services.some(isRollingOut)
+    for (const x of u.services)
+      this.c.logger.info('service update', { service: x.id, name: x.name, ...x.updateStatus })
     const byId = new Map(original)
+    for (const t of [...u.create, ...u.update]) byId.set(t.id, t)
+    tasks = [...byId.values()]
+    const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
     for (const t of [...r.create, ...r.update]) byId.set(t.id, t)
     for (const id of r.remove) byId.delete(id)
     tasks = [...byId.values()]
     const filter = await this.c.placement?.({ signal })
     const s = this.orch.schedule({ tasks, nodes, services, now, ...(filter ? { filter } : {}) })
-    const updates = new Map([...r.create, ...r.update, ...s.update].map((t) => [t.id, t]))
-    for (const t of r.update) logTransitions(this.c.logger, original.get(t.id), t)
+    const updates = new Map(
+      [...u.create, ...u.update, ...r.create, ...r.update, ...s.update].map((t) => [t.id, t]),
+    )
+    for (const t of [...u.update, ...r.update]) logTransitions(this.c.logger, original.get(t.id), t)
     const removed = r.remove.map((id) => this.tasks.delOp(id))
     // addresses are allocated before dispatch, in the same batch as the assignment
     const svc = new Map(services.map((x) => [x.id, x]))
@@ -282,7 +361,9 @@ export class ServiceController {
       node: a.nodeId,
       networks: svc.get(updates.get(a.taskId)?.serviceId ?? '')?.spec.networks ?? [],
     }))
-    if (updates.size === 0 && removed.length === 0) return this.releaseLost(nodes, tasks, signal)
+    const serviceOps = u.services.map((x) => this.services.putOp(x.id, x))
+    if (updates.size === 0 && removed.length === 0 && serviceOps.length === 0)
+      return this.lost.release(nodes, tasks, signal)
     await this.c.networks.allocateTasks(
       requests,
       (allocated, failed) => {
@@ -296,53 +377,11 @@ export class ServiceController {
           this.c.logger.warn('task not assigned: no address', { task: id, service: t.serviceId, error })
           updates.set(id, { ...t, nodeId: original.get(id)?.nodeId ?? '', state: 'pending', error })
         }
-        return [...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)), ...removed]
+        return [...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)), ...removed, ...serviceOps]
       },
       { signal },
     )
-    await this.releaseLost(nodes, tasks, signal)
-  }
-
-  /** Nodes Down past the grace period lose the addresses of their tasks that are over. */
-  private async releaseLost(
-    nodes: ReadonlyArray<Node & { downSince?: number }>,
-    tasks: readonly Task[],
-    signal: AbortSignal,
-  ): Promise<void> {
-    const now = this.c.clock.now()
-    const due = nodes.filter(
-      (n) =>
-        n.status === 'down' &&
-        n.downSince !== undefined &&
-        now - n.downSince > LOST_ADDRESS_GRACE_MS &&
-        this.swept.get(n.id) !== n.downSince,
-    )
-    if (due.length === 0) return
-    const live = new Set(tasks.filter((t) => !isTerminal(t.state)).map((t) => t.id))
-    for (const n of due) {
-      await this.c.networks.releaseLost(n.id, live, { signal })
-      this.swept.set(n.id, n.downSince ?? 0)
-    }
-  }
-
-  /** Down nodes whose addresses were released, with the time they went down. */
-  private readonly swept = new Map<string, number>()
-
-  /** Node status as the orchestrator last saw it, to log changes once. */
-  private readonly lastStatus = new Map<string, Node['status']>()
-
-  private logNodeChanges(nodes: readonly Node[]): void {
-    for (const n of nodes) {
-      const before = this.lastStatus.get(n.id)
-      if (before !== undefined && before !== n.status) {
-        if (n.status === 'down') this.c.logger.warn('node down', { node: n.id, hostname: n.hostname })
-        else if (n.status === 'ready')
-          this.c.logger.info('node ready again', { node: n.id, hostname: n.hostname })
-      }
-      this.lastStatus.set(n.id, n.status)
-    }
-    for (const id of [...this.lastStatus.keys()])
-      if (!nodes.some((n) => n.id === id)) this.lastStatus.delete(id)
+    await this.lost.release(nodes, tasks, signal)
   }
 
   private async find(ref: string, options?: AbortOptions): Promise<Service> {

@@ -206,7 +206,13 @@ function reconcileReplicated(
   for (const { head } of occupied.slice(replicas)) if (head) ch.stop(head)
   for (const { slot, head, evicted } of occupied.slice(0, replicas)) {
     if (head === undefined && evicted !== undefined) {
-      ch.create({ serviceId: service.id, slot, nodeId: '', attempt: evicted.attempt, spec: taskSpecOf(service) })
+      ch.create({
+        serviceId: service.id,
+        slot,
+        nodeId: '',
+        attempt: evicted.attempt,
+        spec: taskSpecOf(service),
+      })
     } else if (head !== undefined && isTerminal(head.state)) {
       restartIfDue(ch, service, head, '')
     }

@@ -39,7 +39,9 @@ export function validateUpdateConfig(
   ms(`${kind} delay`, c.delayMs)
   ms(`${kind} monitor`, c.monitorMs)
   if (c.order !== 'stop-first' && c.order !== 'start-first')
-    throw new InvalidUpdateConfigError(`invalid ${kind} order '${String(c.order)}': stop-first or start-first`)
+    throw new InvalidUpdateConfigError(
+      `invalid ${kind} order '${String(c.order)}': stop-first or start-first`,
+    )
   const actions = kind === 'update' ? ['pause', 'continue', 'rollback'] : ['pause', 'continue']
   if (!actions.includes(c.failureAction))
     throw new InvalidUpdateConfigError(
@@ -136,7 +138,11 @@ function previousOf(s: Service): NonNullable<Service['previous']> {
  * back, the current one as `previous`, `updateStatus` `rollback_started`. Throws
  * {@link NoPreviousSpecError} for a service that was never updated.
  */
-export function rollbackService(service: Service, now: number, reason = 'manually requested rollback'): Service {
+export function rollbackService(
+  service: Service,
+  now: number,
+  reason = 'manually requested rollback',
+): Service {
   const p = service.previous
   if (p === undefined)
     throw new NoPreviousSpecError(`service '${service.name}' has no previous spec to roll back to`)

@@ -15,8 +15,8 @@
 import { newerFirst } from './reconcile.js'
 import { isTerminal, isUndispatched } from './states.js'
 import { isReady, sameTaskSpec, specOfTask, taskSpecOf } from './task-spec.js'
-import { DEFAULT_UPDATE_CONFIG, rollbackService } from './update-config.js'
 import type { Service, Task, UpdateConfig, UpdateStatus } from './types.js'
+import { DEFAULT_UPDATE_CONFIG, rollbackService } from './update-config.js'
 
 export interface UpdaterInput {
   services: readonly Service[]
@@ -61,7 +61,13 @@ interface Plan {
   slots: number
 }
 
-function plan(s: Service, status: UpdateStatus, cfg: UpdateConfig, tasks: readonly Task[], now: number): Plan {
+function plan(
+  s: Service,
+  status: UpdateStatus,
+  cfg: UpdateConfig,
+  tasks: readonly Task[],
+  now: number,
+): Plan {
   const want = taskSpecOf(s)
   const own = tasks.filter((t) => t.serviceId === s.id)
   const groups = new Map<number | string, Task[]>()
@@ -70,7 +76,15 @@ function plan(s: Service, status: UpdateStatus, cfg: UpdateConfig, tasks: readon
     if ('replicated' in s.mode ? t.slot < 1 || t.slot > s.mode.replicated.replicas : t.nodeId === '') continue
     groups.set(key, [...(groups.get(key) ?? []), t])
   }
-  const p: Plan = { dirty: [], inFlight: 0, delaying: 0, monitoring: false, replaced: [], failed: [], slots: 0 }
+  const p: Plan = {
+    dirty: [],
+    inFlight: 0,
+    delaying: 0,
+    monitoring: false,
+    replaced: [],
+    failed: [],
+    slots: 0,
+  }
   p.slots = 'replicated' in s.mode ? s.mode.replicated.replicas : groups.size
   const isNew = (t: Task): boolean => t.createdAt >= status.startedAt && sameTaskSpec(specOfTask(t, s), want)
   for (const [key, group] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {

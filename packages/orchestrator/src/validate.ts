@@ -138,12 +138,22 @@ function validateRestart(restart: unknown, defaultDelayMs: number): RestartPolic
     )
   }
   const windowMs = r.windowMs ?? 0
-  if (typeof windowMs !== 'number' || !Number.isInteger(windowMs) || windowMs < 0 || windowMs > MAX_DELAY_MS) {
+  if (
+    typeof windowMs !== 'number' ||
+    !Number.isInteger(windowMs) ||
+    windowMs < 0 ||
+    windowMs > MAX_DELAY_MS
+  ) {
     throw new InvalidRestartPolicyError(
       `invalid restart window ${String(windowMs)}: must be 0 to ${MAX_DELAY_MS} ms`,
     )
   }
-  return { condition: condition as RestartCondition, delayMs, maxAttempts, ...(windowMs > 0 ? { windowMs } : {}) }
+  return {
+    condition: condition as RestartCondition,
+    delayMs,
+    maxAttempts,
+    ...(windowMs > 0 ? { windowMs } : {}),
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import {
+  InvalidUpdateConfigError,
+  NoPreviousSpecError,
   type Service,
   type StatusReport,
   type Task,
-  InvalidUpdateConfigError,
-  NoPreviousSpecError,
   type UpdateConfig,
 } from '../src/index.js'
 import { Cluster, catchErr, node, replicated } from './helpers.js'
@@ -54,14 +54,22 @@ describe('rolling update', () => {
     expect(svc(c).updateStatus).toMatchObject({ state: 'updating' })
     let minUp = 4
     const starts: number[] = []
-    run(c, 250, () => svc(c).updateStatus?.state === 'completed', 200, () => {
-      minUp = Math.min(minUp, up(c).length)
-      for (const t of c.tasks) if (envOf(t) === '2' && !starts.includes(t.createdAt)) starts.push(t.createdAt)
-    })
+    run(
+      c,
+      250,
+      () => svc(c).updateStatus?.state === 'completed',
+      200,
+      () => {
+        minUp = Math.min(minUp, up(c).length)
+        for (const t of c.tasks)
+          if (envOf(t) === '2' && !starts.includes(t.createdAt)) starts.push(t.createdAt)
+      },
+    )
     expect(minUp).toBe(3)
     expect(up(c).map(envOf)).toEqual(['2', '2', '2', '2'])
     // each slot waits for the last one's task to run, then the delay
-    for (let i = 1; i < starts.length; i++) expect((starts[i] ?? 0) - (starts[i - 1] ?? 0)).toBeGreaterThanOrEqual(1000)
+    for (let i = 1; i < starts.length; i++)
+      expect((starts[i] ?? 0) - (starts[i - 1] ?? 0)).toBeGreaterThanOrEqual(1000)
     expect(svc(c).updateStatus?.message).toBe('update completed')
   })
 
@@ -80,9 +88,15 @@ describe('rolling update', () => {
     const c = running({ order: 'start-first' })
     c.setService(c.orch.updateService(svc(c), { argv: ['sleep', '99'] }, c.now))
     let minUp = 4
-    run(c, 500, () => svc(c).updateStatus?.state === 'completed', 200, () => {
-      minUp = Math.min(minUp, up(c).length)
-    })
+    run(
+      c,
+      500,
+      () => svc(c).updateStatus?.state === 'completed',
+      200,
+      () => {
+        minUp = Math.min(minUp, up(c).length)
+      },
+    )
     expect(minUp).toBe(4)
     expect(up(c).map((t) => t.spec?.argv.join(' '))).toEqual(Array(4).fill('sleep 99'))
   })
@@ -117,8 +131,16 @@ describe('failure action', () => {
   it('pause: updateStatus paused with the reason, the other slots untouched', () => {
     const c = running({ failureAction: 'pause' })
     c.setService(c.orch.updateService(svc(c), { argv: ['false'] }, c.now))
-    run(c, 500, () => svc(c).updateStatus?.state === 'paused', 50, () => failing(c))
-    expect(svc(c).updateStatus?.message).toMatch(/^update paused due to failure or early termination of task t/)
+    run(
+      c,
+      500,
+      () => svc(c).updateStatus?.state === 'paused',
+      50,
+      () => failing(c),
+    )
+    expect(svc(c).updateStatus?.message).toMatch(
+      /^update paused due to failure or early termination of task t/,
+    )
     const old = up(c).filter((t) => t.spec?.argv[0] === 'sleep').length
     expect(old).toBeGreaterThanOrEqual(2)
     // paused: no more slots are touched
@@ -130,7 +152,13 @@ describe('failure action', () => {
   it('rollback: back on the old spec with all replicas running, rollback_completed', () => {
     const c = running({ failureAction: 'rollback' })
     c.setService(c.orch.updateService(svc(c), { argv: ['false'] }, c.now))
-    run(c, 500, () => svc(c).updateStatus?.state === 'rollback_completed', 200, () => failing(c))
+    run(
+      c,
+      500,
+      () => svc(c).updateStatus?.state === 'rollback_completed',
+      200,
+      () => failing(c),
+    )
     expect(svc(c).spec.argv).toEqual(['sleep', 'infinity'])
     expect(up(c).map((t) => t.spec?.argv[0])).toEqual(['sleep', 'sleep', 'sleep', 'sleep'])
     expect(svc(c).updateStatus?.message).toBe('rollback completed')
@@ -140,7 +168,13 @@ describe('failure action', () => {
     for (const cfg of [{ failureAction: 'continue' as const }, { maxFailureRatio: 1 }]) {
       const c = running(cfg)
       c.setService(c.orch.updateService(svc(c), { argv: ['false'] }, c.now))
-      run(c, 500, () => svc(c).updateStatus?.state === 'completed', 200, () => failing(c))
+      run(
+        c,
+        500,
+        () => svc(c).updateStatus?.state === 'completed',
+        200,
+        () => failing(c),
+      )
       expect(c.tasks.filter((t) => t.spec?.argv[0] === 'sleep' && t.desiredState === 'running')).toEqual([])
     }
   })
@@ -152,11 +186,20 @@ describe('rollback', () => {
     c.setService(c.orch.updateService(svc(c), { envAdd: { V: '2' } }, c.now))
     run(c, 500, () => svc(c).updateStatus?.state === 'completed')
     c.setService(c.orch.rollbackService(svc(c), c.now))
-    expect(svc(c).updateStatus).toMatchObject({ state: 'rollback_started', message: 'manually requested rollback' })
-    let minUp = 4
-    run(c, 500, () => svc(c).updateStatus?.state === 'rollback_completed', 200, () => {
-      minUp = Math.min(minUp, up(c).length)
+    expect(svc(c).updateStatus).toMatchObject({
+      state: 'rollback_started',
+      message: 'manually requested rollback',
     })
+    let minUp = 4
+    run(
+      c,
+      500,
+      () => svc(c).updateStatus?.state === 'rollback_completed',
+      200,
+      () => {
+        minUp = Math.min(minUp, up(c).length)
+      },
+    )
     expect(minUp).toBe(3)
     expect(up(c).map(envOf)).toEqual([undefined, undefined, undefined, undefined])
     expect(svc(c).previous?.spec.env).toEqual({ V: '2' })

@@ -12,6 +12,30 @@ const logTimes = z.array(z.tuple([z.number().int().nonnegative(), z.number().int
 /** The task states, in swarmkit's order; the orchestrator owns the list. */
 const taskState = z.enum(TASK_STATES as [TaskState, ...TaskState[]])
 
+const ms = z.number().int().min(0).max(86_400_000)
+
+/** `--update-*` / `--rollback-*`: the fields given (since 0.5). */
+const updateConfig = z
+  .object({
+    parallelism: z.number().int().min(0).max(1_000_000),
+    delayMs: ms,
+    order: z.enum(['stop-first', 'start-first']),
+    failureAction: z.enum(['pause', 'continue', 'rollback']),
+    monitorMs: ms,
+    maxFailureRatio: z.number().min(0).max(1),
+  })
+  .strict()
+
+/** `--restart-*` (since 0.5; the condition also as `restartCondition`). */
+const restartPolicy = z
+  .object({
+    condition: z.enum(['any', 'on-failure', 'none']),
+    delayMs: ms,
+    maxAttempts: z.number().int().min(0).max(1_000_000),
+    windowMs: ms,
+  })
+  .strict()
+
 export const serviceCreateRequest = z.object({
   name: z.string().max(128),
   replicas: z.number().int().optional(),
@@ -21,6 +45,39 @@ export const serviceCreateRequest = z.object({
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   argv: z.array(z.string().max(4096)).max(256),
   endpointMode: z.enum(['vip', 'dnsrr']).optional(),
+  restart: restartPolicy.partial().optional(),
+  update: updateConfig.partial().optional(),
+  rollback: updateConfig.partial().optional(),
+})
+
+/** `service update` (since 0.5): what changes; absent fields stay. */
+export const serviceUpdateRequest = z
+  .object({
+    ref: z.string().max(256),
+    argv: z.array(z.string().max(4096)).min(1).max(256).optional(),
+    envAdd: z.record(z.string().max(256), z.string().max(4096)).optional(),
+    envRm: z.array(z.string().max(256)).max(256).optional(),
+    replicas: z.number().int().optional(),
+    force: z.boolean().optional(),
+    restart: restartPolicy.partial().optional(),
+    update: updateConfig.partial().optional(),
+    rollback: updateConfig.partial().optional(),
+  })
+  .strict()
+export type ServiceUpdateRequest = z.infer<typeof serviceUpdateRequest>
+
+const updateStatus = z.object({
+  state: z.enum([
+    'updating',
+    'paused',
+    'completed',
+    'rollback_started',
+    'rollback_paused',
+    'rollback_completed',
+  ]),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  message: z.string(),
 })
 
 export const serviceView = z.object({
@@ -36,6 +93,14 @@ export const serviceView = z.object({
   /** One per network with endpoint mode vip, as Docker's `Endpoint.VirtualIPs`. */
   virtualIPs: z.array(z.object({ network: z.string(), addr: z.string() })).default([]),
   restartCondition: z.string(),
+  /** The restart policy, update and rollback configs (since 0.5). */
+  restartPolicy: restartPolicy.optional(),
+  updateConfig: updateConfig.optional(),
+  rollbackConfig: updateConfig.optional(),
+  /** The last update or rollback (since 0.5), as Docker's `UpdateStatus`. */
+  updateStatus: updateStatus.optional(),
+  /** The spec version: bumped by every update, scale and rollback (since 0.5). */
+  version: z.number().int().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -71,6 +136,10 @@ export const serviceApi = {
     z.object({ ref: z.string().max(256), replicas: z.number().int() }),
     serviceView,
   ),
+  /** A rolling update to the patched spec (since 0.5). */
+  update: endpoint('POST', '/v1/services/update', serviceUpdateRequest, serviceView),
+  /** A rolling update back to the previous spec (since 0.5). */
+  rollback: endpoint('POST', '/v1/services/rollback', ref, serviceView),
   remove: endpoint('POST', '/v1/services/remove', ref, ok),
   /**
    * The kept output of every attempt of a service (oldest first within a slot), or of one
