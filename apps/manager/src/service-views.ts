@@ -36,6 +36,7 @@ export function taskRows(
         ip: a.ip,
         mac: a.mac,
       })),
+      createdAt: new Date(t.createdAt).toISOString(),
     }
   })
 }

@@ -15,6 +15,8 @@ export const DEFAULT_UPDATE_CONFIG: Readonly<UpdateConfig> = Object.freeze({
 })
 
 const MAX_MS = 86_400_000
+/** The `updateStatus` message of `service rollback`. */
+export const MANUAL_ROLLBACK = 'manually requested rollback'
 
 function ms(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_MS)

@@ -16,7 +16,7 @@ import { newerFirst } from './reconcile.js'
 import { isTerminal, isUndispatched } from './states.js'
 import { isReady, sameTaskSpec, specOfTask, taskSpecOf } from './task-spec.js'
 import type { Service, Task, UpdateConfig, UpdateStatus } from './types.js'
-import { DEFAULT_UPDATE_CONFIG, rollbackService } from './update-config.js'
+import { DEFAULT_UPDATE_CONFIG, MANUAL_ROLLBACK, rollbackService } from './update-config.js'
 
 export interface UpdaterInput {
   services: readonly Service[]
@@ -155,7 +155,12 @@ export function advanceUpdates(input: UpdaterInput): UpdaterResult {
     }
     if (p.dirty.length === 0 && p.inFlight === 0 && !p.monitoring) {
       const state = rollingBack ? 'rollback_completed' : 'completed'
-      const message = rollingBack ? 'rollback completed' : 'update completed'
+      // an automatic rollback keeps its reason
+      const message = !rollingBack
+        ? 'update completed'
+        : status.message === MANUAL_ROLLBACK
+          ? 'rollback completed'
+          : `rollback completed (${status.message})`
       out.services.push({ ...s, updateStatus: { ...status, state, message, completedAt: now } })
       continue
     }

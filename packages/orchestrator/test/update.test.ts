@@ -161,7 +161,9 @@ describe('failure action', () => {
     )
     expect(svc(c).spec.argv).toEqual(['sleep', 'infinity'])
     expect(up(c).map((t) => t.spec?.argv[0])).toEqual(['sleep', 'sleep', 'sleep', 'sleep'])
-    expect(svc(c).updateStatus?.message).toBe('rollback completed')
+    expect(svc(c).updateStatus?.message).toMatch(
+      /^rollback completed \(update rolled back due to failure or early termination of task t\d+\)$/,
+    )
   })
 
   it('continue, or a failure ratio above the failures: the update goes on', () => {
@@ -203,6 +205,7 @@ describe('rollback', () => {
     expect(minUp).toBe(3)
     expect(up(c).map(envOf)).toEqual([undefined, undefined, undefined, undefined])
     expect(svc(c).previous?.spec.env).toEqual({ V: '2' })
+    expect(svc(c).updateStatus?.message).toBe('rollback completed')
   })
 
   it('is refused for a service never updated; bad configs are refused', () => {

@@ -119,6 +119,8 @@ export const taskJson = z.object({
   error: z.string(),
   exitCode: z.number().int().optional(),
   addresses: z.array(z.object({ network: z.string(), ip: z.string(), mac: z.string() })),
+  /** When the task was created (since 0.5). */
+  createdAt: z.string().optional(),
 })
 export type TaskJson = z.infer<typeof taskJson>
 

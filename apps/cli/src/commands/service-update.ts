@@ -201,7 +201,12 @@ export function registerServiceUpdate(
     const patch: SpecPatch = Object.assign({}, ...parsers.map((p) => p.parse(o)))
     const s = await call(serviceApi.update, { ref, ...patch })
     console.log(s.name)
-    if (o.detach !== true) await converge(s.id, o.quiet === true, true)
+    if (o.detach === true) return
+    await converge(s.id, o.quiet === true, true)
+    // the failure action rolled the update back: Docker's CLI fails then too
+    const after = await call(serviceApi.inspect, { ref: s.id })
+    if (after.updateStatus?.state === 'rollback_completed' && after.version !== s.version)
+      throw new CliError(`service rolled back: ${after.updateStatus.message}`)
   })
 
   service
