@@ -36,6 +36,7 @@ export function assignmentOf(
     argv: t.spec?.argv ?? svc?.spec.argv ?? [],
     env: t.spec?.env ?? svc?.spec.env ?? {},
     attachments,
+    ...(t.spec?.health ? { health: t.spec.health } : {}),
   }
 }
 

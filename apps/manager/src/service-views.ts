@@ -31,6 +31,7 @@ export function taskRows(
       currentState: v.currentState,
       error: t.error,
       ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+      ...(t.health !== undefined ? { health: t.health } : {}),
       addresses: (t.attachments ?? []).map((a) => ({
         network: nets.get(a.networkId) ?? a.networkId,
         ip: a.ip,
@@ -74,6 +75,7 @@ export function serviceView(
       maxAttempts: s.restart.maxAttempts,
       windowMs: s.restart.windowMs ?? 0,
     },
+    ...(s.spec.health ? { healthCheck: s.spec.health } : {}),
     updateConfig: s.update ?? DEFAULT_UPDATE_CONFIG,
     rollbackConfig: s.rollback ?? DEFAULT_UPDATE_CONFIG,
     ...(s.updateStatus

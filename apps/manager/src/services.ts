@@ -11,6 +11,7 @@
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type {
+  HealthConfig,
   Node,
   Orchestrator,
   PlacementFilter,
@@ -47,6 +48,7 @@ export interface ServiceCreate {
   argv: string[]
   endpointMode?: 'vip' | 'dnsrr' | undefined
   restart?: Partial<RestartPolicy> | undefined
+  health?: (Partial<HealthConfig> & { cmd: string }) | undefined
   update?: Partial<UpdateConfig> | undefined
   rollback?: Partial<UpdateConfig> | undefined
 }
@@ -158,6 +160,7 @@ export class ServiceController {
           endpointMode: req.endpointMode,
           restart: { condition: req.restartCondition, ...req.restart },
           ...(req.update ? { update: req.update } : {}),
+          ...(req.health ? { health: req.health } : {}),
           ...(req.rollback ? { rollback: req.rollback } : {}),
         },
         existing,

@@ -69,10 +69,27 @@ export interface UpdateStatus {
   message: string
 }
 
+/** Docker's `--health-*`: a command run inside the task; exit 0 is healthy. */
+export interface HealthConfig {
+  /** Run with `/bin/sh -c` inside the task's namespaces. */
+  cmd: string
+  /** Between checks. Default 30 s. */
+  intervalMs: number
+  /** A check that takes longer fails. Default 30 s. */
+  timeoutMs: number
+  /** Consecutive failures that make the task unhealthy. Default 3. */
+  retries: number
+  /** Failures in this long after the start do not count. Default 0. */
+  startPeriodMs: number
+}
+
+export type HealthState = 'starting' | 'healthy' | 'unhealthy'
+
 /** What the tasks run: a task keeps the spec it was created with. */
 export interface TaskSpec {
   argv: string[]
   env: Record<string, string>
+  health?: HealthConfig
   /** `service update --force` bumps it: every task is replaced. */
   forceUpdate?: number
 }
@@ -100,6 +117,7 @@ export interface ServiceSpec {
   endpointMode?: EndpointMode
   /** Bumped by `service update --force`. */
   forceUpdate?: number
+  health?: HealthConfig
 }
 
 /** A service's VIP on one of its networks, allocated by the manager at create. */
@@ -162,8 +180,10 @@ export interface Task {
   attachments?: TaskAttachment[]
   /** What it runs (absent: created before 0.5, the service's spec). */
   spec?: TaskSpec
-  /** When it was first reported running. */
+  /** When it was first reported running (and healthy, with a health check). */
   runningAt?: number
+  /** With a health check: the last result its node reported. */
+  health?: HealthState
   /** Consecutive failures of its slot before it was created (the restart back-off). */
   streak?: number
   /** The slot's attempt when its spec last changed: max attempts count from there. */
@@ -189,6 +209,7 @@ export interface StatusReport {
   state: TaskState
   error?: string
   exitCode?: number
+  health?: HealthState
 }
 
 export interface ReconcileInput {
@@ -275,6 +296,7 @@ export interface ServiceSpecInput {
   networks?: readonly string[]
   /** Default `vip`. */
   endpointMode?: EndpointMode
+  health?: Partial<HealthConfig> & { cmd: string }
   restart?: Partial<RestartPolicy>
   update?: Partial<UpdateConfig>
   rollback?: Partial<UpdateConfig>

@@ -1,7 +1,14 @@
 /** `service update` and `service rollback` as new versions of a service (the updater rolls them out). */
 import { InvalidServiceSpecError, InvalidUpdateConfigError, NoPreviousSpecError } from './errors.js'
 import { sameTaskSpec, taskSpecOf } from './task-spec.js'
-import type { OrchestratorOptions, RestartPolicy, Service, ServiceSpecInput, UpdateConfig } from './types.js'
+import type {
+  HealthConfig,
+  OrchestratorOptions,
+  RestartPolicy,
+  Service,
+  ServiceSpecInput,
+  UpdateConfig,
+} from './types.js'
 import { validateService } from './validate.js'
 
 /** Docker's defaults: one slot at a time, no delay, stop-first, pause on failure, 5 s monitor. */
@@ -73,6 +80,8 @@ export interface ServicePatch {
   /** Replace every task even if nothing else changed. */
   force?: boolean
   restart?: Partial<RestartPolicy>
+  /** Fields of the health check to set (a new check needs `cmd`); `null`: no health check. */
+  health?: Partial<HealthConfig> | null
   update?: Partial<UpdateConfig>
   rollback?: Partial<UpdateConfig>
 }
@@ -102,6 +111,12 @@ export function updateService(
     networks: service.spec.networks,
     endpointMode: service.spec.endpointMode ?? 'vip',
     restart: { ...service.restart, ...(patch.restart ?? {}) },
+  }
+  const health = patch.health === null ? undefined : { ...service.spec.health, ...(patch.health ?? {}) }
+  if (health !== undefined && Object.keys(health).length > 0) {
+    if (health.cmd === undefined)
+      throw new InvalidServiceSpecError('a health check needs a command (--health-cmd)')
+    input.health = { ...health, cmd: health.cmd }
   }
   const v = validateService(input, options)
   const update = validateUpdateConfig(patch.update, 'update', service.update ?? v.update)

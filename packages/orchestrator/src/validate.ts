@@ -8,6 +8,7 @@ import {
 } from './errors.js'
 import type {
   EndpointMode,
+  HealthConfig,
   OrchestratorOptions,
   RestartCondition,
   RestartPolicy,
@@ -156,6 +157,37 @@ function validateRestart(restart: unknown, defaultDelayMs: number): RestartPolic
   }
 }
 
+const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0 }
+
+/** `--health-*`: a command, and Docker's defaults (30 s interval and timeout, 3 retries). */
+export function validateHealth(input: unknown): HealthConfig | undefined {
+  if (input === undefined) return undefined
+  if (typeof input !== 'object' || input === null)
+    throw new InvalidServiceSpecError('health must be an object')
+  const h = { ...HEALTH_DEFAULTS, ...(input as Partial<HealthConfig>) }
+  if (typeof h.cmd !== 'string' || h.cmd.trim() === '' || h.cmd.includes('\0'))
+    throw new InvalidServiceSpecError('the health command must not be empty')
+  for (const [k, min] of [
+    ['intervalMs', 1],
+    ['timeoutMs', 1],
+    ['retries', 1],
+    ['startPeriodMs', 0],
+  ] as const) {
+    const v = h[k]
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_DELAY_MS)
+      throw new InvalidServiceSpecError(
+        `invalid health ${k.replace(/Ms$/, '')} ${String(v)}: must be at least ${min}`,
+      )
+  }
+  return {
+    cmd: h.cmd,
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    retries: h.retries,
+    startPeriodMs: h.startPeriodMs,
+  }
+}
+
 /**
  * Checks user input for `service create` and fills in swarmkit's defaults (1 replica, restart
  * `any` after 5 s, unlimited attempts). Throws a named error on the first problem; with
@@ -178,12 +210,13 @@ export function validateService(
     networks: validateNetworks(input.networks),
     endpointMode: validateEndpointMode(input.endpointMode),
   }
+  const health = validateHealth(input.health)
   const restart = validateRestart(input.restart, options.defaultRestartDelayMs)
   const update = validateUpdateConfig(input.update, 'update')
   const rollback = validateUpdateConfig(input.rollback, 'rollback')
   const clash = existing.find((s) => s.name === name && s.id !== selfId)
   if (clash) throw new ServiceExistsError(`service '${name}' already exists (${clash.id})`)
-  return { name, mode, spec, restart, update, rollback }
+  return { name, mode, spec: health ? { ...spec, health } : spec, restart, update, rollback }
 }
 
 /**

@@ -36,6 +36,18 @@ const restartPolicy = z
   })
   .strict()
 
+/** `--health-*` (since 0.5): a shell command run in the task; exit 0 is healthy. */
+const healthConfig = z
+  .object({
+    cmd: z.string().min(1).max(4096),
+    intervalMs: ms.min(1),
+    timeoutMs: ms.min(1),
+    retries: z.number().int().min(1).max(1_000),
+    startPeriodMs: ms,
+  })
+  .strict()
+const healthState = z.enum(['starting', 'healthy', 'unhealthy'])
+
 export const serviceCreateRequest = z.object({
   name: z.string().max(128),
   replicas: z.number().int().optional(),
@@ -45,6 +57,7 @@ export const serviceCreateRequest = z.object({
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   argv: z.array(z.string().max(4096)).max(256),
   endpointMode: z.enum(['vip', 'dnsrr']).optional(),
+  health: healthConfig.partial().extend({ cmd: healthConfig.shape.cmd }).optional(),
   restart: restartPolicy.partial().optional(),
   update: updateConfig.partial().optional(),
   rollback: updateConfig.partial().optional(),
@@ -59,6 +72,8 @@ export const serviceUpdateRequest = z
     envRm: z.array(z.string().max(256)).max(256).optional(),
     replicas: z.number().int().optional(),
     force: z.boolean().optional(),
+    /** null: remove the health check (`--no-healthcheck`). */
+    health: healthConfig.partial().nullable().optional(),
     restart: restartPolicy.partial().optional(),
     update: updateConfig.partial().optional(),
     rollback: updateConfig.partial().optional(),
@@ -95,6 +110,7 @@ export const serviceView = z.object({
   restartCondition: z.string(),
   /** The restart policy, update and rollback configs (since 0.5). */
   restartPolicy: restartPolicy.optional(),
+  healthCheck: healthConfig.optional(),
   updateConfig: updateConfig.optional(),
   rollbackConfig: updateConfig.optional(),
   /** The last update or rollback (since 0.5), as Docker's `UpdateStatus`. */
@@ -118,6 +134,8 @@ export const taskJson = z.object({
   currentState: z.string(),
   error: z.string(),
   exitCode: z.number().int().optional(),
+  /** With a health check (since 0.5). */
+  health: healthState.optional(),
   addresses: z.array(z.object({ network: z.string(), ip: z.string(), mac: z.string() })),
   /** When the task was created (since 0.5). */
   createdAt: z.string().optional(),
@@ -188,6 +206,8 @@ export const assignment = z.object({
    * node's load balancer address on that network (since 0.4).
    */
   attachments: z.array(endpointView.extend({ lb: ipv4.optional() })).max(16),
+  /** The task's health check (since 0.5). */
+  health: healthConfig.optional(),
 })
 export type Assignment = z.infer<typeof assignment>
 
@@ -196,6 +216,8 @@ export const taskReport = z.object({
   state: taskState,
   error: z.string().max(1024).optional(),
   exitCode: z.number().int().optional(),
+  /** With a health check: its last result (since 0.5). */
+  health: healthState.optional(),
   /** recent log lines, for `service logs` */
   logTail: z
     .string()

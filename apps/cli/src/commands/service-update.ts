@@ -152,6 +152,68 @@ export const restartParser: SpecPatchParser = {
   },
 }
 
+function positiveDuration(flag: string) {
+  const parse = parseDuration(flag)
+  return (v: string): number => {
+    const ms = parse(v)
+    if (ms <= 0) throw new CliError(`invalid ${flag} '${v}': must be more than 0`, 2)
+    return ms
+  }
+}
+
+function positiveCount(flag: string) {
+  const parse = parseCount(flag)
+  return (v: string): number => {
+    const n = parse(v)
+    if (n < 1) throw new CliError(`invalid ${flag} '${v}': must be 1 or more`, 2)
+    return n
+  }
+}
+
+/** `--health-cmd|interval|timeout|retries|start-period`, `--no-healthcheck`. */
+export const healthParser: SpecPatchParser = {
+  register: (cmd) =>
+    cmd
+      .option('--health-cmd <command>', 'health check run in the task with /bin/sh -c; exit 0 is healthy')
+      .option(
+        '--health-interval <duration>',
+        'between checks (default 30s)',
+        positiveDuration('--health-interval'),
+      )
+      .option(
+        '--health-timeout <duration>',
+        'a longer check fails (default 30s)',
+        positiveDuration('--health-timeout'),
+      )
+      .option(
+        '--health-retries <n>',
+        'consecutive failures to be unhealthy (default 3)',
+        positiveCount('--health-retries'),
+      )
+      .option(
+        '--health-start-period <duration>',
+        'failures in this long after the start do not count',
+        parseDuration('--health-start-period'),
+      )
+      .option('--no-healthcheck', 'no health check'),
+  parse: (o) => {
+    const h = defined({
+      cmd: o.healthCmd as string | undefined,
+      intervalMs: o.healthInterval as number | undefined,
+      timeoutMs: o.healthTimeout as number | undefined,
+      retries: o.healthRetries as number | undefined,
+      startPeriodMs: o.healthStartPeriod as number | undefined,
+    })
+    if (h.cmd !== undefined && h.cmd.trim() === '') throw new CliError('invalid --health-cmd: empty', 2)
+    if (o.healthcheck === false) {
+      if (Object.keys(h).length > 0)
+        throw new CliError('--no-healthcheck conflicts with --health-* options', 2)
+      return { health: null }
+    }
+    return Object.keys(h).length > 0 ? { health: h } : {}
+  },
+}
+
 export const updateConfigParser = configParser('update')
 export const rollbackConfigParser = configParser('rollback')
 
@@ -180,6 +242,7 @@ const taskParser: SpecPatchParser = {
 /** The flag groups of `service update`, in help order. */
 export const UPDATE_PARSERS: SpecPatchParser[] = [
   taskParser,
+  healthParser,
   restartParser,
   updateConfigParser,
   rollbackConfigParser,

@@ -11,6 +11,7 @@ import { registerExec } from './exec.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
 import {
+  healthParser,
   parseEnv,
   registerServiceUpdate,
   restartParser,
@@ -20,7 +21,7 @@ import {
 } from './service-update.js'
 
 /** The flag groups `service create` shares with `service update`. */
-const CREATE_PARSERS = [restartParser, updateConfigParser, rollbackConfigParser]
+const CREATE_PARSERS = [healthParser, restartParser, updateConfigParser, rollbackConfigParser]
 
 /**
  * The service as the progress display needs it, from the manager. With `rollout`, a paused
@@ -97,14 +98,19 @@ export function registerService(program: Command): void {
       if (argv.length === 0 || argv[0] === '')
         throw new CliError('a command is required: service create --name N -- COMMAND [ARGS...]', 2)
       const groups: SpecPatch = Object.assign({}, ...CREATE_PARSERS.map((p) => p.parse(o)))
+      const { health, restart, update, rollback } = groups
+      if (health && health.cmd === undefined) throw new CliError('--health-* options need a --health-cmd', 2)
       const s = await call(serviceApi.create, {
-        ...groups,
+        ...(health?.cmd !== undefined ? { health: { ...health, cmd: health.cmd } } : {}),
+        ...(restart ? { restart } : {}),
+        ...(update ? { update } : {}),
+        ...(rollback ? { rollback } : {}),
         name: o.name,
         ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
         global: o.mode === 'global',
         networks: o.network,
         env: parseEnv(o.env),
-        restartCondition: groups.restart?.condition ?? 'any',
+        restartCondition: restart?.condition ?? 'any',
         endpointMode: o.endpointMode,
         argv,
       })
