@@ -8,6 +8,7 @@ import { sandboxNamespace } from '@swarmnet/dataplane'
 import type { Lab } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
+  BIN,
   createWhoami,
   dumpAgentLogs,
   formCluster,
@@ -208,6 +209,81 @@ describe('rolling updates (lab of 3 hosts)', () => {
     expect(s.updateStatus?.message).toMatch(/^update paused due to failure or early termination of task \S+$/)
     // paused: the other slots keep the old spec and answer
     expect((await answering()).ids.size).toBeGreaterThanOrEqual(3)
+  })
+
+  it('a health check that starts failing after 5 s: unhealthy, out of the VIP, replaced; traffic only once healthy', async () => {
+    // each task notes its start; the check fails once the task is 5 s old
+    const born = '/tmp/up-born-$SWARMNET_TASK_ID'
+    await swOk(
+      lab,
+      1,
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'hc',
+      '--network',
+      'appnet',
+      '--restart-delay',
+      '1s',
+      '--health-interval',
+      '2s',
+      '--health-retries',
+      '1',
+      '--health-cmd',
+      `test $(( $(date +%s) - $(cat ${born}) )) -lt 5`,
+      '--',
+      '/bin/sh',
+      '-c',
+      `date +%s > ${born}; exec ${BIN} whoami --port 8080`,
+    )
+    const vip = (
+      await swJson<Array<{ virtualIPs: Array<{ addr: string }> }>>(lab, 1, 'service', 'inspect', 'hc')
+    )[0]?.virtualIPs[0]?.addr.split('/')[0]
+    const viaVip = async (): Promise<string | undefined> => {
+      const r = await lab.exec(hostOf(client.node), [
+        'ip',
+        'netns',
+        'exec',
+        sandboxNamespace(client.id),
+        'curl',
+        '-s',
+        '--max-time',
+        '1',
+        `http://${vip}:8080/`,
+      ])
+      return /^Task: (\S+)$/m.exec(r.stdout)?.[1]
+    }
+    const first = await waitFor('hc.1 healthy', 30_000, async () =>
+      (await ps('hc')).find((t) => t.state === 'running' && t.health === 'healthy'),
+    )
+    expect(first.currentState).toMatch(/ \(healthy\)$/)
+    expect(await viaVip()).toBe(first.id)
+    // a task still starting (its check has not passed yet) gets no traffic through the VIP
+    const starting = new Set<string>()
+    let servedWhileStarting = 0
+    const failed = await waitFor(
+      'hc.1 unhealthy, failed and replaced by a healthy task',
+      60_000,
+      async () => {
+        const before = await ps('hc')
+        const answer = await viaVip()
+        const after = await ps('hc')
+        const s1 = before.filter((t) => t.state === 'running' && t.health === 'starting').map((t) => t.id)
+        for (const id of s1)
+          if (after.some((t) => t.id === id && t.state === 'running' && t.health === 'starting')) {
+            starting.add(id)
+            if (answer === id) servedWhileStarting++
+          }
+        const old = after.find((t) => t.id === first.id)
+        const next = after.find((t) => t.id !== first.id && t.state === 'running' && t.health === 'healthy')
+        return old?.state === 'failed' && next !== undefined ? old : undefined
+      },
+      300,
+    )
+    expect(failed.error).toMatch(/unhealthy/)
+    expect(starting.size).toBeGreaterThan(0)
+    expect(servedWhileStarting).toBe(0)
   })
 
   it('a crash loop: the gaps between restarts of a slot double (restart delay 1s)', async () => {

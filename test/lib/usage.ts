@@ -50,6 +50,15 @@ export const USAGE_ERRORS: ReadonlyArray<readonly [string, readonly string[]]> =
   ['service update (publish-add: not yet)', ['service', 'update', '--publish-add', '80:80', 'web']],
   ['service update (env-add)', ['service', 'update', '--env-add', 'NOVALUE', 'web']],
   ['service update (args)', ['service', 'update', '--args', '', 'web']],
+  ['service update (health interval 0)', ['service', 'update', '--health-interval', '0s', 'web']],
+  [
+    'service update (no-healthcheck and cmd)',
+    ['service', 'update', '--no-healthcheck', '--health-cmd', 'true', 'web'],
+  ],
+  [
+    'service create (health without cmd)',
+    ['service', 'create', '--name', 'x', '--health-retries', '2', '--', 'sleep', '1'],
+  ],
   ['service update (no service)', ['service', 'update', '--force']],
   ['service rollback (no service)', ['service', 'rollback']],
   [
