@@ -77,6 +77,10 @@ describe('rolling updates (lab of 3 hosts)', () => {
     }
   }
 
+  /** `service update` of web to a command that exits at once, with the failure action given. */
+  const crashingUpdate = (action: string) =>
+    sw(lab, 1, 'service', 'update', '--args', CRASH, '--update-failure-action', action, 'web')
+
   /** Every running web task's `printenv V` (undefined: not set). */
   const envV = async (): Promise<Array<string | undefined>> => {
     const rows = settledRows(await ps('web'), 4) ?? []
@@ -168,17 +172,7 @@ describe('rolling updates (lab of 3 hosts)', () => {
 
   it('a new command that exits at once: failure action rollback ends on the old spec, all running', async () => {
     const before = await inspect('web')
-    const r = await sw(
-      lab,
-      1,
-      'service',
-      'update',
-      '--args',
-      CRASH,
-      '--update-failure-action',
-      'rollback',
-      'web',
-    )
+    const r = await crashingUpdate('rollback')
     expect(r.exitCode, r.stderr).toBe(1)
     expect(r.stderr).toMatch(
       /service rolled back: rollback completed \(update rolled back due to failure or early termination of task/,
@@ -191,17 +185,7 @@ describe('rolling updates (lab of 3 hosts)', () => {
   })
 
   it('failure action pause: updateStatus paused with the reason', async () => {
-    const r = await sw(
-      lab,
-      1,
-      'service',
-      'update',
-      '--args',
-      CRASH,
-      '--update-failure-action',
-      'pause',
-      'web',
-    )
+    const r = await crashingUpdate('pause')
     expect(r.exitCode, r.stderr).toBe(1)
     expect(r.stderr).toMatch(/update paused due to failure or early termination of task/)
     const s = await inspect('web')

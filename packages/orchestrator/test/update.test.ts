@@ -7,7 +7,7 @@ import {
   type Task,
   type UpdateConfig,
 } from '../src/index.js'
-import { Cluster, catchErr, node, replicated } from './helpers.js'
+import { Cluster, catchErr, global, node, replicated } from './helpers.js'
 
 const nodes = [node('n1'), node('n2'), node('n3')]
 
@@ -179,6 +179,49 @@ describe('failure action', () => {
       )
       expect(c.tasks.filter((t) => t.spec?.argv[0] === 'sleep' && t.desiredState === 'running')).toEqual([])
     }
+  })
+})
+
+describe('health checks', () => {
+  it('a new task counts as running for the updater only once healthy', () => {
+    const c = running({ parallelism: 1 })
+    const health = { cmd: 'true' }
+    c.setService(c.orch.updateService(svc(c), { health }, c.now))
+    const newOnes = (): Task[] => c.tasks.filter((t) => t.spec?.health !== undefined)
+    // the agents report running, never healthy: slot 1 is in flight for good
+    for (let i = 0; i < 20; i++) step(c, 500)
+    expect(newOnes()).toHaveLength(1)
+    expect(newOnes()[0]?.runningAt).toBeUndefined()
+    const report = (t: Task) => c.report(t.id, { state: 'running', health: 'healthy' })
+    run(
+      c,
+      500,
+      () => svc(c).updateStatus?.state === 'completed',
+      200,
+      () => {
+        for (const t of newOnes()) if (t.state === 'running' && t.health === undefined) report(t)
+      },
+    )
+    expect(up(c).map((t) => t.health)).toEqual(['healthy', 'healthy', 'healthy', 'healthy'])
+    expect(c.orch.taskView(up(c)[0] as Task, svc(c), nodes, c.now).currentState).toMatch(/ \(healthy\)$/)
+  })
+})
+
+describe('global services', () => {
+  it('are updated node by node, each task on its own node', () => {
+    const c = new Cluster([global('g1')], nodes)
+    c.converge()
+    const g = c.services[0] as Service
+    c.setService(c.orch.updateService(g, { envAdd: { V: '2' } }, c.now))
+    const slots = (): string[] =>
+      c
+        .live('g1')
+        .map((t) => `${t.nodeId}:${t.spec?.env.V ?? '-'}`)
+        .sort()
+    c.rollout()
+    expect(c.tasks.filter((t) => t.state === 'new').map((t) => t.nodeId)).toEqual(['n1'])
+    run(c, 500, () => c.services[0]?.updateStatus?.state === 'completed')
+    expect(slots()).toEqual(['n1:2', 'n2:2', 'n3:2'])
   })
 })
 
