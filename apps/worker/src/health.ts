@@ -6,7 +6,7 @@
  * its entry is disabled and it is stopped, reported failed, and the manager replaces it.
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import type { Runtime } from '@swarmnet/runtime'
+import { type Runtime, TaskNotRunningError } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 
 export type HealthState = 'starting' | 'healthy' | 'unhealthy'
@@ -120,6 +120,8 @@ export class HealthMonitor {
     for (;;) {
       await this.c.clock.sleep(check.intervalMs, { signal })
       const ok = await this.once(taskId, check, signal)
+      // the task ended by itself: its exit is its report, not a health verdict
+      if (ok === undefined) return
       if (ok) {
         probe.failures = 0
         if (probe.state !== 'healthy') {
@@ -142,8 +144,8 @@ export class HealthMonitor {
     }
   }
 
-  /** One check, bounded by its timeout: passed or not. */
-  private async once(taskId: string, check: HealthCheck, signal: AbortSignal): Promise<boolean> {
+  /** One check, bounded by its timeout: passed or not; undefined when the task no longer runs. */
+  private async once(taskId: string, check: HealthCheck, signal: AbortSignal): Promise<boolean | undefined> {
     const timeout = new AbortController()
     const timer = this.c.clock
       .sleep(check.timeoutMs, { signal: AbortSignal.any([signal, timeout.signal]) })
@@ -158,6 +160,7 @@ export class HealthMonitor {
       return r.exitCode === 0
     } catch (err) {
       signal.throwIfAborted()
+      if (err instanceof TaskNotRunningError) return undefined
       this.c.logger.debug('health check did not run', { task: taskId, err })
       return false
     } finally {

@@ -1,5 +1,6 @@
 import { ManualClock } from '@swarmnet/interface'
 import { silentLogger } from '@swarmnet/logger'
+import { TaskNotRunningError } from '@swarmnet/runtime'
 import { describe, expect, it } from 'vitest'
 import { type HealthCheck, HealthMonitor } from '../src/health.js'
 
@@ -70,6 +71,30 @@ describe('health monitor', () => {
       await b.clock.advance(1000)
     }
     expect(b.monitor.state('t2')).toBe('healthy')
+  })
+
+  it('a task that ended by itself is not checked any more (its exit is its report)', async () => {
+    const clock = new ManualClock()
+    const log: string[] = []
+    const m = new HealthMonitor(
+      {
+        clock,
+        logger: silentLogger,
+        exec: async (id) => {
+          log.push(`exec ${id}`)
+          throw new TaskNotRunningError(id, 'exited')
+        },
+        enable: async () => undefined,
+        disable: async (ids) => void log.push(`disable ${ids}`),
+        stop: async (id) => void log.push(`stop ${id}`),
+        wake: () => undefined,
+      },
+      new AbortController().signal,
+    )
+    m.watch('t1', { ...check, retries: 1 })
+    await clock.advance(5000)
+    expect(log).toEqual(['exec t1'])
+    expect(m.state('t1')).toBe('starting')
   })
 
   it('a check that outlives its timeout fails; forget stops the checks', async () => {
