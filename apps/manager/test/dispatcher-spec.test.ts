@@ -1,29 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { ManualClock } from '@swarmnet/interface'
-import { silentLogger } from '@swarmnet/logger'
 import type { Service, Task } from '@swarmnet/orchestrator'
-import { createStore, type Store } from '@swarmnet/store'
+import type { Store } from '@swarmnet/store'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Dispatcher } from '../src/dispatcher.js'
-import type { TaskIndex } from '../src/task-index.js'
-import { dispatcherFor, task } from './fixtures.js'
+import { dispatcherInTmp, task } from './fixtures.js'
 
 const health = { cmd: 'true', intervalMs: 1000, timeoutMs: 1000, retries: 1, startPeriodMs: 0 }
 
 describe('dispatcher: a task runs its own spec, and its health comes back with its status', () => {
-  let dir: string
   let store: Store
-  let index: TaskIndex
   let dispatcher: Dispatcher
+  let close: () => Promise<void>
   const clock = new ManualClock()
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'swarmnet-spec-'))
-    store = createStore({ logger: silentLogger }, { path: dir })
-    await store.open()
-    ;({ dispatcher, index } = dispatcherFor(store, clock))
+    ;({ store, dispatcher, close } = await dispatcherInTmp(clock))
     const svc: Service = {
       id: 'svc1',
       name: 'web',
@@ -36,11 +27,7 @@ describe('dispatcher: a task runs its own spec, and its health comes back with i
     }
     await store.table<Service>('services').put('svc1', svc)
   })
-  afterEach(async () => {
-    index.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterEach(() => close())
 
   it('hands the node the spec the task was created with, not the service’s newer one', async () => {
     await store.table<Task>('tasks').put('t1', task('t1', 'n1', { spec: { argv: ['old'], env: {}, health } }))
