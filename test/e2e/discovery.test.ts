@@ -3,9 +3,7 @@
  * tasks through the node's embedded resolver, a service's VIP spreads connections over its
  * running tasks on every node, scale-down and a dead host leave every resolver and load
  * balancer, 40 task records come over TCP, networks isolate names, other names go to the
- * node's upstream (a DNS server on the lab's ext host). (A VIP with no task refusing at once
- * is proven by test/netns/lb.test.ts; on the merged lab it timed out instead — see the README's
- * limits.)
+ * node's upstream (a DNS server on the lab's ext host), a VIP with no task refuses at once.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -67,6 +65,12 @@ describe('service discovery (lab of 3 hosts)', () => {
   }
   const sameSet = (a: readonly string[] | undefined, b: readonly string[]) =>
     a !== undefined && a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i])
+  /** The nft tables of every LB namespace on a host, as text (a departed backend's IP must be absent). */
+  const lbTables = async (host: number): Promise<string> => {
+    const script =
+      'for n in $(ip netns list | grep -o "^sn-lb-[0-9]*"); do ip netns exec $n nft list table ip swarmnet-lb; done'
+    return (await lab.exec(host, ['sh', '-c', script])).stdout
+  }
   /** n curls to web:8080 from the client; the task id that answered each (or the curl's failure). */
   const curls = async (n: number, maxTimeS = 3): Promise<string[]> => {
     const script = `for i in $(seq ${n}); do curl -s -H 'Accept: application/json' --max-time ${maxTimeS} http://web:8080/ || echo "curl-exit-$?"; echo; done`
@@ -194,6 +198,34 @@ describe('service discovery (lab of 3 hosts)', () => {
     expect(answered).toEqual(Array(10).fill(left.id))
   })
 
+  it('scale web=0: web still resolves to its VIP and connections to it are refused at once', async () => {
+    const [web] = await inspect('web')
+    const vip = web?.virtualIPs[0]?.addr.split('/')[0] as string
+    await swOk(lab, 1, 'service', 'scale', 'web=0')
+    await waitFor('web at 0 tasks', 30_000, async () =>
+      (await rows('web')).some((t) => t.state === 'running') ? undefined : true,
+    )
+    const t0 = Date.now()
+    // refused (curl exit 7) within the window, not black-holed (exit 28)
+    const last = await waitFor(
+      'curl to web refused',
+      WINDOW_MS,
+      async () => {
+        const r = await curls(1, 2)
+        if (r[0] !== 'curl-exit-7')
+          throw new Error(`curl gave ${r}; client's LB: ${await lbTables(hostOf(client))}`)
+        return r
+      },
+      100,
+    )
+    console.log(`discovery: web at 0 refuses ${Date.now() - t0} ms after its rows settled`)
+    expect(last).toEqual(['curl-exit-7'])
+    const started = Date.now()
+    expect(await curls(5, 2)).toEqual(Array(5).fill('curl-exit-7'))
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect((await inClient('getent', 'hosts', 'web')).stdout.trim().split(/\s+/)[0]).toBe(vip)
+  })
+
   it('a host of a web task dies: its records leave every resolver and LB; then 30 of 30 curls succeed', async () => {
     await swOk(lab, 1, 'service', 'scale', 'web=3')
     const web = await waitFor('web at 3', 60_000, async () => runningRows('web', 3))
@@ -218,11 +250,36 @@ describe('service discovery (lab of 3 hosts)', () => {
       },
       100,
     )
+    const outOfDns = Date.now() - t2
+    const live = [1, 2, 3].filter((h) => h !== victim)
+    await waitFor(
+      "dead backends out of every live node's load balancer",
+      WINDOW_MS,
+      async () => {
+        for (const h of live) {
+          const table = await lbTables(h)
+          const left = dead.filter((ip) => table.includes(ip))
+          if (left.length > 0) throw new Error(`host ${h}'s LB still has ${left}: ${table}`)
+        }
+        return true
+      },
+      100,
+    )
     console.log(
-      `discovery: a dead host's records out of DNS ${Date.now() - t2} ms after it was declared down`,
+      `discovery: a dead host's records out of DNS ${outOfDns} ms and out of every LB ${Date.now() - t2} ms after it was declared down`,
     )
     const answered = await curls(30)
-    expect(answered.filter((a) => a.startsWith('curl-exit'))).toEqual([])
+    const failed = answered.filter((a) => a.startsWith('curl-exit'))
+    if (failed.length > 0) {
+      const diag = [
+        `curls: ${answered.join(' ')}`,
+        `web rows: ${JSON.stringify(await rows('web'))}`,
+        `client's LB: ${await lbTables(hostOf(client))}`,
+        `client's node view: ${await swOk(lab, hostOf(client), 'network', 'inspect', 'appnet').catch(String)}`,
+      ]
+      console.log(diag.join('\n'))
+    }
+    expect(failed).toEqual([])
     await lab.exec(victim, ['ip', 'link', 'set', 'eth0', 'up'])
   }, 120_000)
 
@@ -255,27 +312,22 @@ describe('service discovery (lab of 3 hosts)', () => {
     })
     expect(got).toHaveLength(40)
     expect(sameSet(await ahosts('big'), ips)).toBe(true)
-    // only web's VIP is in the client host's load balancer
-    // the load balancer of appnet on the client's host has web's and client's VIPs, none for big
-    const vni = (await swJson<Array<{ name: string; vni: number }>>(lab, 1, 'network', 'ls')).find(
-      (n) => n.name === 'appnet',
-    )?.vni
-    const nft = await lab.exec(hostOf(client), [
-      'ip',
-      'netns',
-      'exec',
-      `sn-lb-${vni}`,
-      'nft',
-      'list',
-      'map',
-      'ip',
-      'swarmnet-lb',
-      'vips',
-    ])
+    // the load balancer on the client's host has web's and client's VIPs and nothing of big
+    const inLb = new Set((await lbTables(hostOf(client))).match(/\d+\.\d+\.\d+\.\d+/g) ?? [])
     const vips = await Promise.all(
       ['web', 'client'].map(async (n) => (await inspect(n))[0]?.virtualIPs[0]?.addr.split('/')[0]),
     )
-    expect((nft.stdout.match(/\d+\.\d+\.\d+\.\d+(?= :)/g) ?? []).sort()).toEqual(vips.sort())
+    for (const vip of vips) expect(inLb.has(vip as string)).toBe(true)
+    expect(ips.filter((ip) => inLb.has(ip))).toEqual([])
     await swOk(lab, 1, 'service', 'rm', 'big')
+    // the other services still resolve once big's 40 records are gone
+    const web = await waitFor('web at 3', 60_000, async () => runningRows('web', 3))
+    await waitFor('tasks.big gone, tasks.web still answered', WINDOW_MS, async () => {
+      const [b, w] = [await ahosts('tasks.big'), await ahosts('tasks.web')]
+      const want = web.map((t) => t.addresses[0]?.ip as string)
+      if (b !== undefined || !sameSet(w, want))
+        throw new Error(`tasks.big ${b}, tasks.web ${w} (want ${want})`)
+      return true
+    })
   }, 240_000)
 })

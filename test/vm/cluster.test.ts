@@ -14,6 +14,7 @@ import type { NodeJson } from '../lib/cluster.js'
 import { waitFor } from '../lib/cluster.js'
 import { encryptedAcrossVms } from './encryption.js'
 import { dumpVms, hasTerraform, newVmLab, serviceAcrossVms, since, vswJson, vswOk } from './lib.js'
+import { limitsOnV2 } from './limits.js'
 
 if (hasTerraform())
   console.log('vm/cluster: the service test runs on the Terraform cluster (vm/terraform.test.ts)')
@@ -61,11 +62,11 @@ describe('VM lab: 2 QEMU hosts', () => {
       nftables: true,
       ipvs: true,
       esp: true,
-      lbBackend: 'nftables',
+      lbBackend: 'ipvs',
     })
     expect(text).toMatch(/ipvs:\s+yes/)
     expect(text).toMatch(/esp:\s+yes/)
-    expect(text).toMatch(/load balancer:\s+nftables/)
+    expect(text).toMatch(/load balancer:\s+ipvs/)
   })
 
   it('forms a cluster: host 1 inits, host 2 joins, node ls shows both ready', async () => {
@@ -85,6 +86,11 @@ describe('VM lab: 2 QEMU hosts', () => {
   // Issue 14 on the same cluster (no second boot): ESP on the wire, rotations without loss.
   it('an encrypted network travels in ESP, rotates its keys without loss and leaves nothing behind', async () => {
     Object.assign(timings, await encryptedAcrossVms(lab))
+  })
+
+  // Issue 16 on the same cluster: limits through cgroup v2 (the lab tier has v1 only).
+  it('limits are enforced through cgroup v2: OOM kill with the reason, CPU held to its quota', async () => {
+    Object.assign(timings, await limitsOnV2(lab))
   })
 
   // With terraform installed, terraform.test.ts runs this on its cluster (formed by the

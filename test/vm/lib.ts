@@ -127,8 +127,8 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     }
   }
   timings.crossVmHttpMs = since(t0)
-  // the service's VIP, balanced in each VM's LB namespace over both tasks (nftables: `auto`
-  // does not take IPVS yet, the guest kernel refuses its ipvsadm-restore input)
+  // the service's VIP, balanced in each VM's LB namespace over both tasks by IPVS (`auto`
+  // takes it where the kernel has it): a fwmark service with both tasks as destinations
   const [svc] = JSON.parse(await vswOk(lab, 1, 'service', 'inspect', 'web')) as Array<{
     virtualIPs: Array<{ addr: string }>
   }>
@@ -147,19 +147,8 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
       return got.size === 2 ? got : undefined
     })
     expect(seen.size).toBe(2)
-    const nft = await lab.exec(hostOf(from), [
-      'ip',
-      'netns',
-      'exec',
-      `sn-lb-${vni}`,
-      'nft',
-      'list',
-      'map',
-      'ip',
-      'swarmnet-lb',
-      'vips',
-    ])
-    expect(nft.stdout).toContain(`${vip} :`)
+    const ipvs = await lab.exec(hostOf(from), ['ip', 'netns', 'exec', `sn-lb-${vni}`, 'ipvsadm-save', '-n'])
+    for (const t of tasks) expect(ipvs.stdout).toContain(`-r ${t.addresses[0]?.ip}:0 -m -w 1`)
   }
   // and its name, through the node's resolver, from inside a task
   const names = await vsw(

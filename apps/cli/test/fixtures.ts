@@ -13,6 +13,8 @@ export function service(o: Partial<ServiceViewJson>): ServiceViewJson {
     endpointMode: 'vip',
     virtualIPs: [],
     restartCondition: 'any',
+    placement: {},
+    resources: {},
     createdAt: '2026-12-02T00:00:00.000Z',
     updatedAt: '2026-12-02T00:00:00.000Z',
     ...o,
@@ -52,6 +54,7 @@ export function node(o: Partial<NodeView>): NodeView {
     certificateExpiry: '',
     engineVersion: '0.1.0',
     warnings: [],
+    labels: {},
     ...o,
   }
 }

@@ -37,6 +37,7 @@ export function assignmentOf(
     env: t.spec?.env ?? svc?.spec.env ?? {},
     attachments,
     ...(t.spec?.health ? { health: t.spec.health } : {}),
+    ...(svc?.spec.resources?.limits !== undefined ? { limits: svc.spec.resources.limits } : {}),
   }
 }
 

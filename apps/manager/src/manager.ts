@@ -17,7 +17,7 @@ import { Membership } from './membership.js'
 import { mtuWarnings } from './mtu.js'
 import { mtuOf } from './network-views.js'
 import { NetworkService } from './networks.js'
-import { newNodeRecord, nodeView } from './nodes.js'
+import { afterHeartbeat, newNodeRecord, nodeView, schedulerNode, updatedLabels } from './nodes.js'
 import { encryptionFilter } from './placement.js'
 import { checkAddressPool } from './pool.js'
 import type { ClusterRecord, NodeRecord, RevokedRecord } from './records.js'
@@ -175,17 +175,9 @@ export class DefaultManager implements Manager {
         keys: this.keys(),
         placement: async (o) => encryptionFilter(await (await this.networks(o)).allNetworks(o)),
         nodes: async (o) =>
-          (await this.allNodes(o)).map((n) => {
-            const status = this.status(n.id)
-            return {
-              id: n.id,
-              hostname: n.hostname,
-              status,
-              availability: n.availability,
-              capabilities: n.capabilities ?? [],
-              ...(status === 'down' ? { downSince: this.liveness.downSince(n.id) } : {}),
-            }
-          }),
+          (await this.allNodes(o)).map((n) =>
+            schedulerNode(n, this.status(n.id), () => this.liveness.downSince(n.id)),
+          ),
       })
     }
     return this.serviceController
@@ -226,13 +218,25 @@ export class DefaultManager implements Manager {
 
   async updateNode(
     ref: string,
-    patch: { availability?: NodeRecord['availability'] },
+    patch: {
+      availability?: NodeRecord['availability']
+      labelAdd?: Record<string, string>
+      labelRm?: string[]
+    },
     selfId: string,
     options?: AbortOptions,
   ): Promise<NodeView> {
     const n = await this.findNode(ref, options)
-    const next: NodeRecord = { ...n, ...patch, updatedAt: new Date(this.c.clock.now()).toISOString() }
+    const labels = updatedLabels(n.labels, patch.labelAdd, patch.labelRm)
+    const next: NodeRecord = {
+      ...n,
+      ...(patch.availability !== undefined ? { availability: patch.availability } : {}),
+      labels,
+      updatedAt: new Date(this.c.clock.now()).toISOString(),
+    }
     await this.nodes.put(n.id, next, options)
+    if (JSON.stringify(labels) !== JSON.stringify(n.labels ?? {}))
+      this.c.logger.info('node labels changed', { node: n.id, hostname: n.hostname, labels })
     if (next.availability !== n.availability)
       this.c.logger.info('node availability changed', {
         node: n.id,
@@ -327,24 +331,8 @@ export class DefaultManager implements Manager {
   /** A node's heartbeat: its record kept current; the membership lists only when they moved. */
   private async heartbeat(n: NodeRecord, req: HeartbeatRequest): Promise<HeartbeatResponse> {
     this.liveness.seen(n.id)
-    const changed =
-      n.hostname !== req.hostname ||
-      n.addr !== req.advertiseAddr ||
-      n.gossipAddrs.join() !== req.gossipAddrs.join() ||
-      (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu) ||
-      (req.capabilities !== undefined && (n.capabilities ?? []).join() !== req.capabilities.join())
-    if (changed) {
-      const at = new Date(this.c.clock.now()).toISOString()
-      await this.nodes.put(n.id, {
-        ...n,
-        hostname: req.hostname,
-        addr: req.advertiseAddr,
-        gossipAddrs: req.gossipAddrs,
-        updatedAt: at,
-        ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
-        ...(req.capabilities !== undefined ? { capabilities: req.capabilities } : {}),
-      })
-    }
+    const next = afterHeartbeat(n, req, new Date(this.c.clock.now()).toISOString())
+    if (next !== undefined) await this.nodes.put(n.id, next)
     const view = await this.membership.view()
     const warnings = mtuWarnings(req.underlayMtu ?? n.underlayMtu, await this.networkMtus())
     const periodMs = this.init.heartbeatPeriodMs ?? HEARTBEAT_PERIOD_MS

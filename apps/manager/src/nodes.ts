@@ -1,4 +1,6 @@
 /** Node records: a new member's record, and a record as `node ls` / `node inspect` show it. */
+import { NotFoundError } from '@swarmnet/interface'
+import type { Node } from '@swarmnet/orchestrator'
 import type { NodeView } from '@swarmnet/wire'
 import { mtuWarnings } from './mtu.js'
 import type { NodeRecord } from './records.js'
@@ -25,6 +27,8 @@ export function nodeView(
     engineVersion: n.engineVersion,
     ...(n.underlayMtu !== undefined ? { underlayMtu: n.underlayMtu } : {}),
     warnings: mtuWarnings(n.underlayMtu, networks),
+    labels: n.labels ?? {},
+    ...(n.resources !== undefined ? { resources: n.resources } : {}),
   }
 }
 
@@ -57,5 +61,74 @@ export function newNodeRecord(
     updatedAt: now,
     engineVersion,
     ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
+  }
+}
+
+/**
+ * `node update --label-add K=V --label-rm K`: the labels after the change (removals last, as
+ * Docker). Removing a key the node does not have is refused, as Docker does.
+ */
+export function updatedLabels(
+  labels: Readonly<Record<string, string>> | undefined,
+  add: Readonly<Record<string, string>> = {},
+  rm: readonly string[] = [],
+): Record<string, string> {
+  const missing = rm.filter((k) => !(k in (labels ?? {})) && !(k in add))
+  if (missing.length > 0) throw new NotFoundError(`key ${missing.join(', ')} doesn't exist in node's labels`)
+  const out: Record<string, string> = { ...labels, ...add }
+  for (const k of rm) delete out[k]
+  return out
+}
+
+/** A node as the orchestrator sees it: status observed, role, labels, capabilities, capacity. */
+export function schedulerNode(
+  n: NodeRecord,
+  status: NodeView['status'],
+  downSince: () => number | undefined,
+): Node & { downSince?: number } {
+  const since = status === 'down' ? downSince() : undefined
+  return {
+    id: n.id,
+    hostname: n.hostname,
+    status,
+    availability: n.availability,
+    capabilities: n.capabilities ?? [],
+    role: n.role,
+    labels: n.labels ?? {},
+    ...(n.resources !== undefined ? { resources: n.resources } : {}),
+    ...(since !== undefined ? { downSince: since } : {}),
+  }
+}
+
+/** The node's record after a heartbeat, or undefined when nothing it reports has changed. */
+export function afterHeartbeat(
+  n: NodeRecord,
+  req: {
+    hostname: string
+    advertiseAddr: string
+    gossipAddrs: string[]
+    underlayMtu?: number | undefined
+    capabilities?: string[] | undefined
+    resources?: { nanoCpus: number; memoryBytes: number } | undefined
+  },
+  at: string,
+): NodeRecord | undefined {
+  const changed =
+    n.hostname !== req.hostname ||
+    n.addr !== req.advertiseAddr ||
+    n.gossipAddrs.join() !== req.gossipAddrs.join() ||
+    (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu) ||
+    (req.capabilities !== undefined && (n.capabilities ?? []).join() !== req.capabilities.join()) ||
+    (req.resources !== undefined && JSON.stringify(n.resources) !== JSON.stringify(req.resources))
+  if (!changed) return undefined
+  return {
+    ...n,
+    hostname: req.hostname,
+    addr: req.advertiseAddr,
+    gossipAddrs: req.gossipAddrs,
+    updatedAt: at,
+    ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
+    ...(req.capabilities !== undefined ? { capabilities: req.capabilities } : {}),
+    ...(req.resources !== undefined ? { resources: req.resources } : {}),
   }
 }

@@ -33,6 +33,10 @@ export interface NodeRecord {
   underlayMtu?: number
   /** What the node's kernel can do, as last reported (`esp`, `ipvs`; absent: nothing known). */
   capabilities?: string[]
+  /** `node update --label-add` (absent: none). */
+  labels?: Record<string, string>
+  /** The node's CPUs and memory as last reported (absent: an older agent; nothing reservable). */
+  resources?: { nanoCpus: number; memoryBytes: number }
 }
 
 export interface RevokedRecord {

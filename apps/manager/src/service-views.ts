@@ -1,11 +1,6 @@
 /** What the API shows of a service and of its tasks. */
-import {
-  DEFAULT_UPDATE_CONFIG,
-  type Node,
-  type Orchestrator,
-  type Service,
-  type Task,
-} from '@swarmnet/orchestrator'
+import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
+import { DEFAULT_UPDATE_CONFIG, isEligible, parseConstraint, satisfies } from '@swarmnet/orchestrator'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 
 /** `service ps` rows: every task of the service, with its node's name and its addresses. */
@@ -59,7 +54,9 @@ export function serviceView(
     desired:
       'replicated' in s.mode
         ? s.mode.replicated.replicas
-        : nodes.filter((n) => n.status === 'ready' && n.availability === 'active').length,
+        : nodes.filter(
+            (n) => isEligible(n) && satisfies(n, (s.spec.placement?.constraints ?? []).map(parseConstraint)),
+          ).length,
     argv: s.spec.argv,
     env: s.spec.env,
     networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
@@ -91,6 +88,8 @@ export function serviceView(
         }
       : {}),
     version: s.version,
+    placement: s.spec.placement ?? {},
+    resources: s.spec.resources ?? {},
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
   }

@@ -10,48 +10,26 @@
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type {
-  HealthConfig,
-  Node,
-  Orchestrator,
-  PlacementFilter,
-  RestartPolicy,
-  Service,
-  ServicePatch,
-  Task,
-  UpdateConfig,
-} from '@swarmnet/orchestrator'
-import { createOrchestrator, isRollingOut, isTerminal, taskSpecOf } from '@swarmnet/orchestrator'
+import type { Node, Orchestrator, PlacementFilter, Service, ServicePatch, Task } from '@swarmnet/orchestrator'
+import { createOrchestrator, isRollingOut, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
 import type { Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
 import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
 import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
+import { LostAddresses } from './lost-addresses.js'
 import type { NetworkService } from './networks.js'
-import { LostAddresses, NodeStatusLog } from './node-log.js'
+import { NodeStatusLog } from './node-status-log.js'
 import { resolveRef } from './refs.js'
+import type { PlacementChange, ServiceCreate } from './service-requests.js'
 import { serviceView, taskRows } from './service-views.js'
+import { rollOut, type SpecChange, storeSpecChange } from './spec-changes.js'
 import { TaskIndex } from './task-index.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
 /** An idle orchestrator still does a whole pass every this many ticks. */
 const FULL_PASS_EVERY = 10
-
-export interface ServiceCreate {
-  name: string
-  replicas?: number | undefined
-  global: boolean
-  networks: string[]
-  env: Record<string, string>
-  restartCondition: 'any' | 'on-failure' | 'none'
-  argv: string[]
-  endpointMode?: 'vip' | 'dnsrr' | undefined
-  restart?: Partial<RestartPolicy> | undefined
-  health?: (Partial<HealthConfig> & { cmd: string }) | undefined
-  update?: Partial<UpdateConfig> | undefined
-  rollback?: Partial<UpdateConfig> | undefined
-}
 
 export interface ServicesComponents {
   store: Store
@@ -83,7 +61,6 @@ export class ServiceController {
 
   constructor(components: ServicesComponents) {
     this.c = components
-    this.nodeLog = new NodeStatusLog(components.logger)
     this.lost = new LostAddresses(components.clock, components.networks)
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
@@ -143,6 +120,8 @@ export class ServiceController {
   private dirty = true
   /** Node status and availability at the last pass. */
   private nodesSeen = ''
+  /** Node labels, capabilities and capacity at the last pass. */
+  private placementSeen = ''
   private ticks = 0
 
   async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
@@ -162,6 +141,8 @@ export class ServiceController {
           ...(req.update ? { update: req.update } : {}),
           ...(req.health ? { health: req.health } : {}),
           ...(req.rollback ? { rollback: req.rollback } : {}),
+          ...(req.placement !== undefined ? { placement: req.placement } : {}),
+          ...(req.resources !== undefined ? { resources: req.resources } : {}),
         },
         existing,
       )
@@ -214,6 +195,21 @@ export class ServiceController {
   }
 
   /**
+   * Replaces a service's placement (constraints, preferences, max per node) and resources
+   * (limits, reservations) as a whole: the next pass moves the tasks whose node no longer
+   * fits and places the rest under the new rules. `service update` builds the change with the
+   * CLI's applyPlacementUpdate.
+   */
+  async updatePlacement(ref: string, change: PlacementChange, options?: AbortOptions) {
+    return this.changeSpec(
+      ref,
+      (s, now) => replacePlacement(s, change, now),
+      'service placement changed',
+      options,
+    )
+  }
+
+  /**
    * `service update`: the patched spec is stored (the old one kept for rollback) and the
    * orchestrator's updater rolls the tasks over to it.
    */
@@ -231,29 +227,17 @@ export class ServiceController {
     return this.changeSpec(ref, (s, now) => this.orch.rollbackService(s, now), 'service rolled back', options)
   }
 
-  private async changeSpec(
-    ref: string,
-    change: (s: Service, now: number) => Service,
-    what: string,
-    options?: AbortOptions,
-  ): Promise<ServiceViewJson> {
-    const svc = await this.serial(async () => {
-      const before = await this.find(ref, options)
-      const now = this.c.clock.now()
-      const s = change(before, now)
-      // tasks from before 0.5 run the spec they were created with: stamp it before it changes
-      const stamped = (await this.serviceTasks(s.id, options))
-        .filter((t) => t.spec === undefined && !isTerminal(t.state))
-        .map((t) => this.tasks.putOp(t.id, { ...t, spec: taskSpecOf(before) }))
-      await this.c.store.batch([...stamped, this.services.putOp(s.id, s)], options)
-      this.c.logger.info(what, {
-        service: s.id,
-        name: s.name,
-        version: s.version,
-        status: s.updateStatus?.state,
-      })
-      return s
-    })
+  /** Stores the changed spec in the write queue, then wakes the updater (spec-changes.ts). */
+  private async changeSpec(ref: string, change: SpecChange, what: string, options?: AbortOptions) {
+    const c = {
+      ...this.c,
+      services: this.services,
+      tasks: this.tasks,
+      serviceTasks: this.serviceTasks.bind(this),
+    }
+    const svc = await this.serial(async () =>
+      storeSpecChange(c, await this.find(ref, options), change, what, options),
+    )
     this.wake()
     return this.view(svc, options)
   }
@@ -306,8 +290,12 @@ export class ServiceController {
   private async orchestrate(signal: AbortSignal): Promise<void> {
     const nodes = await this.c.nodes({ signal })
     const nodesNow = nodes.map((n) => `${n.id}:${n.status}:${n.availability}`).join()
+    // labels, capabilities and capacity count too: a label change may move tasks (misfits)
+    const placementNow = JSON.stringify(nodes.map((n) => [n.labels, n.capabilities, n.resources]))
     this.ticks = (this.ticks + 1) % FULL_PASS_EVERY
-    if (!this.dirty && nodesNow === this.nodesSeen && this.ticks !== 0) return
+    const placementChanged = placementNow !== this.placementSeen
+    this.placementSeen = placementNow
+    if (!this.dirty && !placementChanged && nodesNow === this.nodesSeen && this.ticks !== 0) return
     if (nodesNow !== this.nodesSeen && this.nodesSeen !== '') this.dispatcher.membershipChanged()
     this.dirty = false
     this.nodesSeen = nodesNow
@@ -324,28 +312,20 @@ export class ServiceController {
         .some((t) => t.desiredState === 'running' && (t.state === 'pending' || isTerminal(t.state)))
   }
 
-  private readonly nodeLog: NodeStatusLog
-  private readonly lost: LostAddresses
-
   /** A rolling update was in progress at the last pass: the next tick does a pass too. */
   private rolling = false
 
   private async pass(nodes: Array<Node & { downSince?: number }>, signal: AbortSignal): Promise<void> {
     const now = this.c.clock.now()
     let services = await this.allServices({ signal })
-    this.nodeLog.seen(nodes)
+    this.nodeLog.observe(nodes, this.c.logger)
     let tasks = await this.allTasks({ signal })
     const original = new Map(tasks.map((t) => [t.id, t]))
     // the updater first: reconcile then sees its new tasks and the spec it may have rolled back
-    const u = this.orch.advanceUpdates({ services, tasks, now, newId })
-    const changedServices = new Map(u.services.map((x) => [x.id, x]))
-    services = services.map((x) => changedServices.get(x.id) ?? x)
-    this.rolling = services.some(isRollingOut)
-    for (const x of u.services)
-      this.c.logger.info('service update', { service: x.id, name: x.name, ...x.updateStatus })
-    const byId = new Map(original)
-    for (const t of [...u.create, ...u.update]) byId.set(t.id, t)
-    tasks = [...byId.values()]
+    const u = rollOut(this.orch, services, tasks, now, newId, this.c.logger)
+    ;({ services, tasks } = u)
+    this.rolling = u.rolling
+    const byId = new Map(tasks.map((t) => [t.id, t]))
     const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
     for (const t of [...r.create, ...r.update]) byId.set(t.id, t)
     for (const id of r.remove) byId.delete(id)
@@ -364,7 +344,7 @@ export class ServiceController {
       node: a.nodeId,
       networks: svc.get(updates.get(a.taskId)?.serviceId ?? '')?.spec.networks ?? [],
     }))
-    const serviceOps = u.services.map((x) => this.services.putOp(x.id, x))
+    const serviceOps = u.changed.map((x) => this.services.putOp(x.id, x))
     if (updates.size === 0 && removed.length === 0 && serviceOps.length === 0)
       return this.lost.release(nodes, tasks, signal)
     await this.c.networks.allocateTasks(
@@ -386,6 +366,10 @@ export class ServiceController {
     )
     await this.lost.release(nodes, tasks, signal)
   }
+
+  /** Logs each node's status change once. */
+  private readonly nodeLog = new NodeStatusLog()
+  private readonly lost: LostAddresses
 
   private async find(ref: string, options?: AbortOptions): Promise<Service> {
     return resolveRef('service', await this.allServices(options), ref, (s) => s.name)

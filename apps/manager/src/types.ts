@@ -56,9 +56,14 @@ export interface Manager {
   cluster(options?: AbortOptions): Promise<ClusterRecord>
   joinToken(role: 'worker' | 'manager', rotate: boolean, options?: AbortOptions): Promise<string>
   listNodes(selfId: string, options?: AbortOptions): Promise<NodeView[]>
+  /** Availability, and labels added (`labelAdd`) and removed (`labelRm`, keys it must have). */
   updateNode(
     ref: string,
-    patch: { availability?: NodeRecord['availability'] },
+    patch: {
+      availability?: NodeRecord['availability']
+      labelAdd?: Record<string, string>
+      labelRm?: string[]
+    },
     selfId: string,
     options?: AbortOptions,
   ): Promise<NodeView>

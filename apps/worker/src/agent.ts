@@ -197,7 +197,11 @@ export class Agent {
         const caps = await this.c.factories.capabilities()
         const choice = this.init.lbBackend ?? 'auto'
         const lbBackend = (await this.runtime?.lbBackend()) ?? (choice !== 'auto' ? choice : 'nftables')
-        return agentInfo(this.runtime, { ...caps, lbBackend }, this.init.version)
+        const cgroup = await this.runtime?.taskRuntime.cgroups()
+        return {
+          ...agentInfo(this.runtime, { ...caps, lbBackend }, this.init.version),
+          ...(cgroup ? { cgroup } : {}),
+        }
       }),
       route(localApi.init, (req) => this.serial(() => initCluster(member, req))),
       route(localApi.join, (req) => this.serial(() => joinSwarm(member, req))),

@@ -62,7 +62,11 @@ export function managerRoutes(role: ManagerRole): Route[] {
       const { manager, id } = requireManager()
       return manager.updateNode(
         req.ref,
-        req.availability ? { availability: req.availability } : {},
+        {
+          ...(req.availability ? { availability: req.availability } : {}),
+          ...(req.labelAdd ? { labelAdd: req.labelAdd } : {}),
+          ...(req.labelRm ? { labelRm: req.labelRm } : {}),
+        },
         id.nodeId,
       )
     }),

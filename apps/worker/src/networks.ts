@@ -56,6 +56,11 @@ export class NetworkController {
   private periodic: Periodic | undefined
   /** Reconciles, one at a time. */
   private readonly serial = serialQueue()
+  /**
+   * Writes of local endpoint records, one at a time: a gateway-bridge address is chosen from
+   * the records as persisted, so two bursts choosing side by side would pick the same one.
+   */
+  private readonly recordWrites = serialQueue()
   private unwatch: (() => void) | undefined
   /** Service tables per network and the sandboxes by gateway address (DNS and LBs). */
   private readonly view: ServiceView
@@ -134,11 +139,13 @@ export class NetworkController {
     options?: AbortOptions,
   ): Promise<EndpointView & { namespace: string }> {
     const got = await callApi(this.c.manager(), managerApi.attach, { network, endpointId: id }, options)
-    const prev = await this.local.get(id, options)
-    const attachments = [...(prev?.attachments ?? []).filter((a) => a.network.id !== got.network.id), got]
-    const ep: LocalEndpoint = { ...prev, id, attachments }
-    if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...(await this.endpoints(options))], this.gateway)
-    await this.local.put(id, ep, options)
+    await this.recordWrites(async () => {
+      const prev = await this.local.get(id, options)
+      const attachments = [...(prev?.attachments ?? []).filter((a) => a.network.id !== got.network.id), got]
+      const ep: LocalEndpoint = { ...prev, id, attachments }
+      if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...(await this.endpoints(options))], this.gateway)
+      await this.local.put(id, ep, options)
+    })
     await this.c.netdb.join(got.network.id, options)
     await this.publish(got.network.id, await this.endpoints(options), options)
     const why = (await this.reconcileNow(options)).failed.get(endpointOwner(id))
@@ -159,23 +166,25 @@ export class NetworkController {
   ): Promise<{ created: Set<string>; failed: Map<string, string> }> {
     const created = new Set<string>()
     const networks = new Set<string>()
-    const others = await this.endpoints(options)
-    for (const r of requests) {
-      const prev = await this.local.get(r.id, options)
-      if (prev === undefined) created.add(r.id)
-      const ep: LocalEndpoint = {
-        id: r.id,
-        attachments: r.attachments,
-        task: true,
-        // out of the load balancers and DNS until its process runs (enable)
-        ...(r.service !== undefined ? { service: r.service, disabled: prev?.disabled ?? true } : {}),
-        ...(prev?.gatewayIp !== undefined ? { gatewayIp: prev.gatewayIp } : {}),
+    await this.recordWrites(async () => {
+      const others = await this.endpoints(options)
+      for (const r of requests) {
+        const prev = await this.local.get(r.id, options)
+        if (prev === undefined) created.add(r.id)
+        const ep: LocalEndpoint = {
+          id: r.id,
+          attachments: r.attachments,
+          task: true,
+          // out of the load balancers and DNS until its process runs (enable)
+          ...(r.service !== undefined ? { service: r.service, disabled: prev?.disabled ?? true } : {}),
+          ...(prev?.gatewayIp !== undefined ? { gatewayIp: prev.gatewayIp } : {}),
+        }
+        if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others], this.gateway)
+        others.push(ep)
+        await this.local.put(r.id, ep, options)
+        for (const a of r.attachments) networks.add(a.network.id)
       }
-      if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others], this.gateway)
-      others.push(ep)
-      await this.local.put(r.id, ep, options)
-      for (const a of r.attachments) networks.add(a.network.id)
-    }
+    })
     const eps = await this.endpoints(options)
     for (const n of networks) {
       await this.c.netdb.join(n, options)

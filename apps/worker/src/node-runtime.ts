@@ -13,6 +13,7 @@ import { startPeriodic } from '@swarmnet/interface'
 import type { Manager } from '@swarmnet/manager'
 import { HEARTBEAT_PERIOD_MS } from '@swarmnet/manager'
 import type { Pki } from '@swarmnet/pki'
+import { cgroupParent, type Runtime } from '@swarmnet/runtime'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, PeerInfo } from '@swarmnet/wire'
 import { callApi, createSessionAgent, dispatcherApi, managerApi, RemoteError } from '@swarmnet/wire'
@@ -22,10 +23,14 @@ import { underlayOf } from './host.js'
 import type { NodeIdentity } from './identity.js'
 import { redialPeers } from './mesh.js'
 import { NetworkController } from './networks.js'
+import { nodeCapabilities, nodeResources, verifyPeer } from './node-report.js'
 import type { AgentPeriods } from './periods.js'
 import type { AgentFactories } from './ports.js'
 import { servicesView } from './service-table.js'
 import { TaskAgent, type TaskCounters } from './tasks.js'
+
+/** Where the agent mounts the cgroup hierarchies its host has not mounted (a lab host). */
+export const CGROUP_MOUNT_DIR = '/run/swarmnet/cgroup'
 
 export interface NodeRuntimeComponents {
   logger: Logger
@@ -81,7 +86,14 @@ export class NodeRuntime {
   constructor(components: NodeRuntimeComponents, identity: NodeIdentity) {
     this.c = components
     this.id = identity
+    this.taskRuntime = components.factories.runtime({
+      ...components.taskDirs,
+      cgroups: { mountDir: CGROUP_MOUNT_DIR, parent: cgroupParent(identity.hostname) },
+    })
   }
+
+  /** Runs this node's tasks; owns their cgroups. */
+  readonly taskRuntime: Runtime
 
   get identity(): NodeIdentity {
     return this.id
@@ -121,7 +133,12 @@ export class NodeRuntime {
         listen: [`/ip4/${this.id.advertiseAddr}/tcp/${this.id.gossipPort}`],
         admission: {
           credentials: () => new TextEncoder().encode(this.id.certPem),
-          verify: (peerId, proof) => this.verifyPeer(peerId, proof),
+          verify: (peerId, proof) =>
+            verifyPeer(
+              { pki: this.c.pki, id: this.id, revoked: this.revoked, logger: this.c.logger },
+              peerId,
+              proof,
+            ),
         },
       })
       await gossip.start(options)
@@ -165,7 +182,7 @@ export class NodeRuntime {
       this.tasks = new TaskAgent({
         logger: this.c.logger.child('tasks'),
         clock: this.c.clock,
-        runtime: this.c.factories.runtime(this.c.taskDirs),
+        runtime: this.taskRuntime,
         networks: net,
         dispatcher: this.dispatcher,
         hostname: this.id.hostname,
@@ -253,6 +270,7 @@ export class NodeRuntime {
       await this.tasks
         ?.removeAll()
         .catch((err: unknown) => this.c.logger.warn('task cleanup failed', { err }))
+    if (options?.teardown) await this.taskRuntime.releaseCgroups()
     this.tasks = undefined
     if (options?.teardown) await this.net?.teardown()
     else await this.net?.stop()
@@ -296,22 +314,6 @@ export class NodeRuntime {
   private session: HttpsAgent | undefined
   private sessionCert = ''
 
-  private async verifyPeer(peerId: string, proof: Uint8Array): Promise<{ nodeId: string } | undefined> {
-    const pem = new TextDecoder().decode(proof)
-    try {
-      const v = this.c.pki.verifyNodeCertificate(pem, {
-        caCertPem: this.id.caPem,
-        clusterId: this.id.clusterId,
-        peerId,
-        isRevoked: (r) => this.revoked.has(r),
-      })
-      return { nodeId: v.nodeId }
-    } catch (err) {
-      this.c.logger.debug('gossip peer refused', { peerId, err })
-      return undefined
-    }
-  }
-
   private async heartbeatTick(signal: AbortSignal): Promise<void> {
     await this.beat(signal)
     if (this.c.clock.now() >= this.renewAt) {
@@ -341,8 +343,7 @@ export class NodeRuntime {
   private async beat(signal: AbortSignal): Promise<void> {
     this.underlayMtu = (await underlayOf(this.id.advertiseAddr, { signal }))?.mtu ?? this.underlayMtu
     if (this.capabilities === undefined) {
-      const caps = await this.c.factories.capabilities({ signal })
-      this.capabilities = (['esp', 'ipvs', 'vxlan', 'nftables'] as const).filter((k) => caps[k])
+      this.capabilities = await nodeCapabilities(this.c.factories, this.taskRuntime, { signal })
     }
     const res = await callApi(
       this.managerTarget(),
@@ -355,6 +356,7 @@ export class NodeRuntime {
         ...(this.underlayMtu !== undefined ? { underlayMtu: this.underlayMtu } : {}),
         ...(this.membership !== undefined ? { membership: this.membership } : {}),
         capabilities: this.capabilities,
+        resources: nodeResources(),
       },
       { signal, timeoutMs: Math.max(4_000, 0.8 * (this.c.periods?.heartbeatMs ?? HEARTBEAT_PERIOD_MS)) },
     )

@@ -24,6 +24,8 @@ export function countTransitions(
   reported.clear()
   for (const [id, state] of now) reported.set(id, state)
 }
+/** Why a task failed when the kernel's OOM killer ended it (Docker's `OOMKilled`). */
+export const OOM_REASON = 'OOM killed: the task reached its memory limit'
 
 /** The report of a task from its runtime status and what the manager wants of it. */
 export function reportOf(id: string, t: TaskStatus, desired: Assignment['desiredState']): TaskReport {
@@ -32,6 +34,8 @@ export function reportOf(id: string, t: TaskStatus, desired: Assignment['desired
     return { id, state: 'shutdown', ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) }
   if (t.state === 'exited') {
     const code = t.exitCode ?? -1
+    if (code !== 0 && t.oomKilled === true)
+      return { id, state: 'failed', exitCode: code, error: `task: non-zero exit (${code}): ${OOM_REASON}` }
     return code === 0
       ? { id, state: 'complete', exitCode: 0 }
       : { id, state: 'failed', exitCode: code, error: `task: non-zero exit (${code})` }

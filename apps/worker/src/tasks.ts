@@ -22,8 +22,7 @@
  */
 import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
-import type { Runtime, TaskInfo, TaskStatus } from '@swarmnet/runtime'
-import { TaskExistsError } from '@swarmnet/runtime'
+import { type Runtime, TaskExistsError, type TaskInfo, type TaskStatus } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import { type HealthMonitor, monitorTasks, withHealth } from './health.js'
 import type { NetworkController } from './networks.js'
@@ -359,6 +358,7 @@ export class TaskAgent {
             SWARMNET_NODE_HOSTNAME: this.c.hostname,
           },
           hostname: hostnameOf(a),
+          ...(a.limits !== undefined ? { limits: a.limits } : {}),
           ...(this.c.resolvConf !== undefined ? { resolvConf: this.c.resolvConf } : {}),
         },
         { signal },

@@ -1,5 +1,5 @@
 /** In-memory stand-ins for the task agent's components (runtime, networks, dispatcher). */
-import type { Runtime, TaskInfo, TaskSpec, TaskStatus } from '@swarmnet/runtime'
+import type { CgroupInfo, Runtime, TaskInfo, TaskSpec, TaskStatus } from '@swarmnet/runtime'
 import { TaskExistsError } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
 import type { SandboxRequest } from '../src/networks.js'
@@ -88,6 +88,13 @@ export class FakeRuntime implements Runtime {
   }
   async exec(): Promise<never> {
     throw new Error('not in the fake')
+  }
+  async cgroups(): Promise<CgroupInfo> {
+    return { mode: 'none', paths: {}, reason: 'the fake has none' }
+  }
+  async releaseCgroups(): Promise<void> {}
+  async cpuUsage(): Promise<undefined> {
+    return undefined
   }
 }
 

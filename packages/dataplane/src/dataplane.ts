@@ -221,13 +221,10 @@ export class LinuxDataplane implements Dataplane {
     return (await this.#probeOnce(options)).esp
   }
 
-  /**
-   * `auto` is nftables for now, also where the kernel has IPVS: the IPVS backend's
-   * `ipvsadm-restore` input is refused by a real kernel (seen on the VM tier: "Service not
-   * defined", "address not unicast"), so it is chosen only by `--lb-backend ipvs`.
-   */
-  #choose(_caps: KernelCapabilities): LbBackend {
-    return this.#lbChoice === 'auto' ? 'nftables' : this.#lbChoice
+  /** `auto`: IPVS where the kernel has it (Docker's choice), nftables elsewhere. */
+  #choose(caps: KernelCapabilities): LbBackend {
+    if (this.#lbChoice !== 'auto') return this.#lbChoice
+    return caps.ipvs ? 'ipvs' : 'nftables'
   }
 
   #probeOnce(options?: AbortOptions): Promise<KernelCapabilities> {

@@ -3,14 +3,14 @@
  *
  * It runs plans by batching: consecutive steps for the same tool and namespace become one
  * `ip [-n NS] -batch -`, `bridge [-n NS] -batch -`, `nft -f -`, `sysctl -w …`,
- * `conntrack -R -` or `ipvsadm-restore` process, fed on stdin (the last four run in a
+ * `conntrack -R -` or `ipvsadm -R` process, fed on stdin (the last four run in a
  * namespace through `ip netns exec NS`). Order between batches is the plan's order, so a planner that needs
  * "namespace exists" before "link inside it" just puts the host step first. A batch stops
  * at its first failing line (no `-force`): later lines usually depend on earlier ones.
  * When the failing step has owners (a network, an endpoint), those owners are marked failed,
  * every later step of theirs is dropped, and the rest goes on from the line after the failure
  * (`nft -f` is atomic: its whole batch again); when the tool does not say which line failed
- * (`ipvsadm-restore`, `conntrack -R`, `sysctl`) every owner of the batch fails with it; a
+ * (`ipvsadm -R`, `conntrack -R`, `sysctl`) every owner of the batch fails with it; a
  * failure of an ownerless (node-wide) step stops the plan. The next reconcile starts again from observed state either way.
  * Two consecutive batches of one step group (a namespace's neighbour and FDB entries) run at
  * the same time; their failures are then handled one after the other, as above.
@@ -124,7 +124,9 @@ function firstBatch(steps: readonly Step[]): Batch {
       argv = [...netnsExec(first.netns), 'sh', '-c', 'cat | exec conntrack -R -']
       break
     case 'ipvs':
-      argv = [...netnsExec(first.netns), 'ipvsadm-restore']
+      // not `ipvsadm-restore`: that wrapper clears every IPVS service (`ipvsadm -C`) before
+      // reading, which turns a delta into "only these services"
+      argv = [...netnsExec(first.netns), 'ipvsadm', '-R']
       break
   }
   return { argv, input: first.tool === 'sysctl' ? '' : `${lines.join('\n')}\n`, steps: lines.length }

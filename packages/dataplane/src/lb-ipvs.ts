@@ -16,7 +16,7 @@
  * service it yielded to goes), which recreates that one IPVS service.
  *
  * Order, and why: the nft table first (replaced whole when its skeleton differs, else only
- * the map elements that changed), then one `ipvsadm-restore` batch — services that go,
+ * the map elements that changed), then one `ipvsadm -R` batch — services that go,
  * services that come, then destinations removed, added, re-weighted, so each destination
  * is added after its service exists. A mark briefly set before its IPVS service exists is
  * harmless: IPVS ignores the packet and the LB's own stack refuses it.

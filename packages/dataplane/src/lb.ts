@@ -9,12 +9,16 @@
  * Order, and why:
  * 1. Deletions of a wrong leg (overlay side, then LB side): a veth pair dies as a whole.
  * 2. Host batch: `netns add` (the node plan puts this after the overlay is ensured).
- * 3. The backend's rules (nft, then ipvsadm-restore) BEFORE the addresses: a new VIP then
- *    balances from its first packet instead of being answered by the LB's own stack.
+ * 3. The nft rules BEFORE the addresses: a new VIP then balances from its first packet
+ *    instead of being answered by the LB's own stack.
  * 4. LB namespace batch: `eth0` created with its peer directly in the overlay namespace,
  *    exact address set, `up`.
  * 5. sysctls (ip_forward — DNATed traffic leaves by the leg it came in on — no ICMP
  *    redirects for that, and the IPVS ones of §5.2); they need `eth0` to exist.
+ * 5b. IPVS (`ipvsadm -R`) only now: the kernel refuses a destination it has no route
+ *    to ("address not unicast"), and the route to the backends comes with `eth0`'s address.
+ *    (Seen on the VM tier: with IPVS first, a new LB namespace never got its leg.) A SYN to
+ *    a brand-new VIP in the few milliseconds between is refused by the LB's own stack.
  * 6. Overlay batch: the peer enslaved to `br0` and up: traffic arrives only from here on.
  * 7. conntrack entries of departed backends deleted LAST, after the rules no longer send
  *    new flows to them: one `conntrack -R -` process per LB namespace reads every
@@ -66,6 +70,7 @@ export function planLoadBalancer(
   const rules: Step[] = []
   const inside: Step[] = []
   const sysctls: Step[] = []
+  const ipvs: Step[] = []
   const ovSteps: Step[] = []
   const cleanup: Step[] = []
 
@@ -105,16 +110,16 @@ export function planLoadBalancer(
   } else {
     const script = ipvsNftScript(lb, seen?.nft)
     if (script !== undefined) rules.push({ tool: 'nft', netns: ns, script })
-    const ipvs = seen?.ipvs ?? []
-    for (const args of ipvsCommands(lb, ipvs)) rules.push({ tool: 'ipvs', netns: ns, args })
-    departed = departedIpvsBackends(lb, ipvs, seen?.nft)
+    const services = seen?.ipvs ?? []
+    for (const args of ipvsCommands(lb, services)) ipvs.push({ tool: 'ipvs', netns: ns, args })
+    departed = departedIpvsBackends(lb, services, seen?.nft)
   }
   for (const d of departed) {
     const args = d.vip === undefined ? ['-D', '-r', d.ip] : ['-D', '-d', d.vip, '-r', d.ip]
     cleanup.push({ tool: 'conntrack', netns: ns, args })
   }
   return {
-    steps: [...pre, ...hostSteps, ...rules, ...inside, ...sysctls, ...ovSteps, ...cleanup],
+    steps: [...pre, ...hostSteps, ...rules, ...inside, ...sysctls, ...ipvs, ...ovSteps, ...cleanup],
     warnings: [],
   }
 }

@@ -59,7 +59,7 @@ export interface ConntrackStep extends Owned {
   readonly args: readonly string[]
 }
 
-/** One `ipvsadm` command line (e.g. `-A -f 256 -s rr`), batched through `ipvsadm-restore`. */
+/** One `ipvsadm` command line (e.g. `-A -f 256 -s rr`), batched through `ipvsadm -R`. */
 export interface IpvsStep extends Owned {
   readonly tool: 'ipvs'
   readonly netns: string

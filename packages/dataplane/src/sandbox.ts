@@ -13,7 +13,7 @@
  * 4. One batch per overlay namespace: enslave the peer to `br0` and bring it up.
  * The overlay namespaces themselves are ensured earlier in the node plan.
  */
-import { intToIp, ipToInt, networkBase } from './addr.js'
+import { intToIp, ipToInt, macFromIp, networkBase } from './addr.js'
 import {
   BRIDGE,
   endpointInterface,
@@ -109,6 +109,8 @@ export function planSandbox(
   if (ep.gateway && gatewayIp !== undefined) {
     const gwMtu = String(cfg.underlayMtu)
     const want = `${gatewayIp}/${cfg.gatewaySubnet.prefix}`
+    // the leg's MAC follows its address, so a reused address never meets a stale neighbour entry
+    const gwMac = macFromIp(gatewayIp)
     if (leg?.kind !== 'veth' || hostLeg === undefined) {
       if (leg !== undefined) preSandbox.push(ip(ns, 'link', 'del', GATEWAY_LEG))
       if (hostLeg !== undefined) hostSteps.push(ip(undefined, 'link', 'del', gatewayVeth(ep.id)))
@@ -129,6 +131,8 @@ export function planSandbox(
           ns,
           'mtu',
           gwMtu,
+          'address',
+          gwMac,
         ),
         ip(undefined, 'link', 'set', gatewayVeth(ep.id), 'master', cfg.gatewayBridge, 'up'),
       )
@@ -141,6 +145,7 @@ export function planSandbox(
       if (hostLeg.master !== cfg.gatewayBridge || !hostLeg.up) {
         hostSteps.push(ip(undefined, 'link', 'set', gatewayVeth(ep.id), 'master', cfg.gatewayBridge, 'up'))
       }
+      if (leg.mac !== gwMac) config.push(ip(ns, 'link', 'set', GATEWAY_LEG, 'address', gwMac))
       if (!leg.up) config.push(ip(ns, 'link', 'set', GATEWAY_LEG, 'up'))
       ensureAddress(ns, GATEWAY_LEG, want, leg.addresses, config)
       const route = observed?.routes.find((r) => r.dst === 'default')

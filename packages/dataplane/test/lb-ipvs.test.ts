@@ -82,6 +82,24 @@ describe('IPVS backend planner', () => {
     )
   })
 
+  it('adds IPVS destinations only once the LB leg has its address (no route: "address not unicast")', () => {
+    const lb = check([web])
+    const steps = planLoadBalancer(
+      lb,
+      'ipvs',
+      { ...emptyNode.host, namespaces: [] },
+      undefined,
+      undefined,
+    ).steps
+    const leg = steps.findIndex(
+      (s) => s.tool === 'ip' && s.args.join(' ').startsWith('addr replace 10.0.1.250/24'),
+    )
+    const firstIpvs = steps.findIndex((s) => s.tool === 'ipvs')
+    const nft = steps.findIndex((s) => s.tool === 'nft')
+    expect(leg).toBeGreaterThan(nft)
+    expect(firstIpvs).toBeGreaterThan(leg)
+  })
+
   it('plans IPVS against ipvsadm-save: foreign marks deleted, weights edited, departed destinations removed', () => {
     const w = fwmarks(['web']).get('web') as number
     const observed = parseIpvsSave(
@@ -119,7 +137,7 @@ describe('IPVS backend planner', () => {
     expect(toBatches(steps.filter((s) => s.tool === 'ipvs')).map((b) => [b.argv.join(' '), b.input])).toEqual(
       [
         [
-          'ip netns exec sn-lb-4097 ipvsadm-restore',
+          'ip netns exec sn-lb-4097 ipvsadm -R',
           `-D -f 256\n-E -f ${w} -s rr\n-d -f ${w} -r 10.0.1.3:0\n-e -f ${w} -r 10.0.1.2:0 -m -w 0\n`,
         ],
       ],

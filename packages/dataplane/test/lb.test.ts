@@ -289,7 +289,7 @@ describe('observation parsers', () => {
 })
 
 describe('executor with LB steps', () => {
-  it('a batch whose failing line is unknown (conntrack -R, ipvsadm-restore) fails its owners only', async () => {
+  it('a batch whose failing line is unknown (conntrack -R, ipvsadm -R) fails its owners only', async () => {
     const spawned: string[] = []
     // every process succeeds except conntrack's, which fails without naming a line
     const exec = new Executor({

@@ -35,7 +35,7 @@ describe('node planner', () => {
       'bridge -n sn-ov-4097 fdb replace 02:42:0a:00:01:07 dev vxlan0 dst 192.0.2.2 self permanent',
       'bridge -n sn-ov-4097 fdb replace 02:42:0a:00:01:08 dev vxlan0 dst 192.0.2.3 self permanent',
       'ip netns add sn-ep-task1',
-      'ip link add sngw-task1 mtu 1500 type veth peer name gwbr0 netns sn-ep-task1 mtu 1500',
+      'ip link add sngw-task1 mtu 1500 type veth peer name gwbr0 netns sn-ep-task1 mtu 1500 address 02:42:ac:12:00:02',
       'ip link set sngw-task1 master sn_gwbridge up',
       'ip -n sn-ep-task1 link add eth0 mtu 1450 address 02:42:0a:00:01:02 type veth peer name ve-task1 netns sn-ov-4097 mtu 1450',
       'ip -n sn-ep-task1 link set lo up',
@@ -97,7 +97,7 @@ describe('node planner', () => {
       'ip -n sn-ep-task1 link add eth0 mtu 1350 address 02:42:0a:00:01:02 type veth peer name ve-task1 netns sn-ov-4097 mtu 1350',
     )
     expect(plan).toContain(
-      'ip link add sngw-task1 mtu 1400 type veth peer name gwbr0 netns sn-ep-task1 mtu 1400',
+      'ip link add sngw-task1 mtu 1400 type veth peer name gwbr0 netns sn-ep-task1 mtu 1400 address 02:42:ac:12:00:02',
     )
     // a changed network MTU is repaired in place on the running kernel
     const drift = describePlan(planNode(small, fixtureNode(), cfg))

@@ -15,7 +15,8 @@
  *
  * Ordering of `destroyLab`: SIGKILL every marked process (pid 1 of a pid namespace takes
  * the whole namespace with it; the unshare parents are killed too), re-scan until none is
- * left (re-killing stragglers), then remove the state directory. The namespaces are not
+ * left (re-killing stragglers), then remove the state directory and the lab's cgroups
+ * (cgroups.ts: v1 hierarchies are machine-wide). The namespaces are not
  * named anywhere, so they vanish with their last process: no mount, netns or veth remains
  * in the machine's namespaces.
  */
@@ -29,6 +30,7 @@ import {
   NotFoundError,
   SwarmnetError,
 } from '@swarmnet/interface'
+import { removeLabCgroups } from './cgroups.js'
 import { type ExecOptions, type ExecResult, type LabProcess, runIn, safeKill, spawnIn } from './exec.js'
 import { pathsToKeep, readyInits, repositoryRoot, startHolder, waitReady } from './holder.js'
 import type { DestroyLabOptions, Lab, LabComponents, LabInit, LabNodeStatus, LabStatus } from './index.js'
@@ -273,6 +275,7 @@ export async function destroyLab(name: string, options?: DestroyLabOptions): Pro
   }
   await rm(stateDirOf(name), { recursive: true, force: true })
   await rm(vmDirOf(name), { recursive: true, force: true })
+  await removeLabCgroups(name, options?.logger)
   if (seen.size > 0) options?.logger?.info('lab is down', { lab: name, killed: seen.size })
   return seen.size
 }

@@ -101,6 +101,15 @@ export function createOrchestrator(init: OrchestratorInit = {}): Orchestrator {
 }
 
 export {
+  type Constraint,
+  MIN_MEMORY_LIMIT,
+  parseConstraint,
+  satisfies,
+  spreadLabel,
+  validatePlacement,
+  validateResources,
+} from './constraints.js'
+export {
   InvalidReplicasError,
   InvalidRestartPolicyError,
   InvalidServiceNameError,
@@ -111,8 +120,8 @@ export {
   ServiceExistsError,
 } from './errors.js'
 export { isEligible, isLost, mustVacate } from './nodes.js'
-export type { PlacementFilter, Requirement } from './placement.js'
-export { reconcile } from './reconcile.js'
+export { LIMITS_CAPABILITY, type PlacementFilter, type Requirement } from './placement.js'
+export { misfits, reconcile } from './reconcile.js'
 export {
   DEFAULT_RESTART_WINDOW_MS,
   endedWithFailure,
@@ -142,7 +151,13 @@ export {
   validateUpdateConfig,
 } from './update-config.js'
 export { advanceUpdates, isRollingOut, type UpdaterInput, type UpdaterResult } from './updater.js'
-export { scaleService, validateReplicas, validateService, validateServiceName } from './validate.js'
+export {
+  replacePlacement,
+  scaleService,
+  validateReplicas,
+  validateService,
+  validateServiceName,
+} from './validate.js'
 export {
   formatTaskError,
   humanDuration,

@@ -1,12 +1,14 @@
 /**
- * Placement filters: what a service's tasks need of a node beyond being Ready and Active.
- * A filter names, per service, the capabilities its tasks need and why (the words a pending
- * task shows); the scheduler keeps only the nodes that have them and, when none is left, says
- * which nodes could not and why: `encrypted network NET needs ESP; nodes lab-1, lab-2 cannot`.
- * Capabilities are what nodes report (`esp`, `ipvs`, …); node constraints (issue 16) are meant
- * to join here as further requirements.
+ * Placement filters: what a service's tasks need of a node beyond being Ready and Active, in
+ * swarmkit's order — enough unreserved resources, the capabilities it needs, its constraints,
+ * room under its max replicas per node. The first check a node fails is why it was refused;
+ * when every node was refused the pending reason says so in Docker's words, one clause per
+ * reason: `no suitable node (insufficient resources on 1 node; scheduling constraints not
+ * satisfied on 2 nodes)`. Capabilities name the nodes that lack them: `encrypted network NET
+ * needs ESP; nodes lab-1, lab-2 cannot` (the whole reason when it is the only one).
  */
-import type { Node, Service } from './types.js'
+import { type Constraint, satisfies } from './constraints.js'
+import type { Node, ResourceAmounts, Service } from './types.js'
 
 /** One thing a service's tasks need of a node. */
 export interface Requirement {
@@ -21,24 +23,85 @@ export interface PlacementFilter {
   requirements(service: Service): readonly Requirement[]
 }
 
+/** The capability a node reports when its agent can enforce resource limits (cgroup v1 or v2). */
+export const LIMITS_CAPABILITY = 'cgroups'
+
+const LIMITS: Requirement = {
+  capability: LIMITS_CAPABILITY,
+  why: 'resource limits need cgroups (memory and cpu controllers)',
+}
+
 /** The first requirement of `service` that `node` does not meet, if any. */
 export function unmet(
   filter: PlacementFilter | undefined,
   service: Service,
   node: Node,
 ): Requirement | undefined {
-  if (filter === undefined) return undefined
   const has = new Set(node.capabilities ?? [])
-  return filter.requirements(service).find((r) => !has.has(r.capability))
+  const own = service.spec.resources?.limits !== undefined ? [LIMITS] : []
+  return [...own, ...(filter?.requirements(service) ?? [])].find((r) => !has.has(r.capability))
 }
 
+/** Why a node was refused: Docker's filter names, or a capability with its own words. */
+export type Refusal =
+  | { kind: 'resources' }
+  | { kind: 'capability'; why: string }
+  | { kind: 'constraints' }
+  | { kind: 'max-replicas' }
+
+/** What the scheduler knows of a node while it places tasks. */
+export interface NodeLoad {
+  /** Reserved by the live tasks on it, this round's placements included. */
+  reserved: Required<ResourceAmounts>
+  /** Live tasks of the service being placed. */
+  ofService: number
+}
+
+/** Reservations fit in what the node reported minus what is reserved there already. */
+export function fits(node: Node, load: NodeLoad, want: ResourceAmounts | undefined): boolean {
+  if (want === undefined || (want.nanoCpus === undefined && want.memoryBytes === undefined)) return true
+  const cap = node.resources ?? { nanoCpus: 0, memoryBytes: 0 }
+  return (
+    (want.nanoCpus ?? 0) + load.reserved.nanoCpus <= cap.nanoCpus &&
+    (want.memoryBytes ?? 0) + load.reserved.memoryBytes <= cap.memoryBytes
+  )
+}
+
+/** Why `node` cannot take one more task of `service`, or undefined if it can. */
+export function refusal(
+  filter: PlacementFilter | undefined,
+  service: Service,
+  constraints: readonly Constraint[],
+  node: Node,
+  load: NodeLoad,
+): Refusal | undefined {
+  if (!fits(node, load, service.spec.resources?.reservations)) return { kind: 'resources' }
+  const req = unmet(filter, service, node)
+  if (req !== undefined) return { kind: 'capability', why: req.why }
+  if (!satisfies(node, constraints)) return { kind: 'constraints' }
+  const max = service.spec.placement?.maxReplicasPerNode ?? 0
+  if (max > 0 && load.ofService >= max) return { kind: 'max-replicas' }
+  return undefined
+}
+
+const nodes = (n: number): string => `${n} ${n === 1 ? 'node' : 'nodes'}`
+
 /** The pending reason when every eligible node was refused: one clause per reason. */
-export function refusedReason(refused: ReadonlyArray<{ node: Node; why: string }>): string {
+export function refusedReason(refused: ReadonlyArray<{ node: Node; refusal: Refusal }>): string {
   const byWhy = new Map<string, string[]>()
-  for (const { node, why } of refused) byWhy.set(why, [...(byWhy.get(why) ?? []), node.hostname || node.id])
-  return [...byWhy]
-    .map(
-      ([why, names]) => `${why}; ${names.length === 1 ? 'node' : 'nodes'} ${names.sort().join(', ')} cannot`,
-    )
-    .join('; ')
+  const counts = { resources: 0, constraints: 0, 'max-replicas': 0 }
+  for (const { node, refusal: r } of refused) {
+    if (r.kind === 'capability') byWhy.set(r.why, [...(byWhy.get(r.why) ?? []), node.hostname || node.id])
+    else counts[r.kind]++
+  }
+  const capabilities = [...byWhy].map(
+    ([why, names]) => `${why}; ${names.length === 1 ? 'node' : 'nodes'} ${names.sort().join(', ')} cannot`,
+  )
+  const docker = [
+    counts.resources > 0 ? `insufficient resources on ${nodes(counts.resources)}` : '',
+    counts.constraints > 0 ? `scheduling constraints not satisfied on ${nodes(counts.constraints)}` : '',
+    counts['max-replicas'] > 0 ? 'max replicas per node limit exceed' : '',
+  ].filter((c) => c !== '')
+  if (docker.length === 0) return capabilities.join('; ')
+  return `no suitable node (${[...docker, ...capabilities].join('; ')})`
 }

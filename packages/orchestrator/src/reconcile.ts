@@ -1,3 +1,4 @@
+import { constraintsOf, satisfies } from './constraints.js'
 import { isEligible, isLost, mustVacate, nodeIndex } from './nodes.js'
 import { nextStreak, restartDecision } from './restart.js'
 import { isTerminal, isUndispatched } from './states.js'
@@ -96,7 +97,12 @@ interface Settled {
  * down, never-dispatched tasks that are no longer wanted are shut down, and only the newest task
  * that wants to run stays the head.
  */
-function settle(ch: Changes, tasks: readonly Task[], nodes: ReadonlyMap<string, Node>): Settled {
+function settle(
+  ch: Changes,
+  tasks: readonly Task[],
+  nodes: ReadonlyMap<string, Node>,
+  misfits: ReadonlyMap<string, string> = new Map(),
+): Settled {
   let evicted: Task | undefined
   for (const original of tasks) {
     const t = ch.current(original)
@@ -107,6 +113,13 @@ function settle(ch: Changes, tasks: readonly Task[], nodes: ReadonlyMap<string, 
     }
     if (t.nodeId === '') continue
     const node = nodes.get(t.nodeId)
+    const misfit = t.desiredState === 'running' ? misfits.get(t.id) : undefined
+    if (misfit !== undefined && !mustVacate(node)) {
+      // its node no longer fits the service: it goes, and its slot is placed again
+      if (evicted === undefined || newerFirst(t, evicted) < 0) evicted = t
+      ch.patch(ch.stop(t), { error: misfit })
+      continue
+    }
     if (!mustVacate(node)) continue
     if (t.desiredState === 'running' && (evicted === undefined || newerFirst(t, evicted) < 0)) evicted = t
     if (isLost(node)) {
@@ -185,6 +198,35 @@ function groupBy<K>(tasks: readonly Task[], key: (t: Task) => K): Map<K, Task[]>
   return groups
 }
 
+/**
+ * Live tasks of `service` whose node no longer fits it (swarmkit's constraint enforcer): the
+ * node fails its constraints (labels changed, or the service's constraints did), or holds more
+ * of its tasks than its max replicas per node (the newest go). Task id → why.
+ */
+export function misfits(
+  service: Service,
+  tasks: readonly Task[],
+  nodes: ReadonlyMap<string, Node>,
+): Map<string, string> {
+  const out = new Map<string, string>()
+  const constraints = constraintsOf(service)
+  const max = service.spec.placement?.maxReplicasPerNode ?? 0
+  if (constraints.length === 0 && max === 0) return out
+  const live = tasks.filter((t) => t.nodeId !== '' && t.desiredState === 'running' && !isTerminal(t.state))
+  for (const [nodeId, onNode] of groupBy(live, (t) => t.nodeId)) {
+    const node = nodes.get(nodeId)
+    if (node === undefined) continue
+    if (!satisfies(node, constraints)) {
+      for (const t of onNode) out.set(t.id, 'assigned node no longer meets constraints')
+      continue
+    }
+    if (max > 0)
+      for (const t of [...onNode].sort((a, b) => -newerFirst(a, b)).slice(max))
+        out.set(t.id, 'assigned node has more than the max replicas per node')
+  }
+  return out
+}
+
 function reconcileReplicated(
   ch: Changes,
   service: Service,
@@ -194,8 +236,9 @@ function reconcileReplicated(
 ): Map<number, Task[]> {
   const groups = groupBy(tasks, (t) => t.slot)
   const occupied: { slot: number; head: Task | undefined; evicted: Task | undefined }[] = []
+  const misfit = misfits(service, tasks, nodes)
   for (const [slot, group] of [...groups].sort((a, b) => a[0] - b[0])) {
-    const { head, evicted } = settle(ch, group, nodes)
+    const { head, evicted } = settle(ch, group, nodes, misfit)
     if (!Number.isInteger(slot) || slot < 1) {
       if (head) ch.stop(head)
     } else if (head || evicted || isDone(ch, service, group)) {
@@ -235,21 +278,26 @@ function reconcileGlobal(
 ): Map<string, Task[]> {
   const groups = groupBy(tasks, (t) => t.nodeId)
   const running = new Set<string>()
+  const constraints = constraintsOf(service)
+  // global services run only on the nodes that satisfy their constraints (swarmkit's rule)
+  const fits = (node: Node | undefined) => node !== undefined && satisfies(node, constraints)
   for (const [nodeId, group] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     const { head } = settle(ch, group, nodes)
     const node = nodes.get(nodeId)
     if (head === undefined) {
-      if (isDone(ch, service, group) && !mustVacate(node)) running.add(nodeId)
+      if (isDone(ch, service, group) && !mustVacate(node) && fits(node)) running.add(nodeId)
       continue
     }
-    if (nodeId === '' || mustVacate(node)) {
+    if (nodeId === '' || mustVacate(node) || !fits(node)) {
       ch.stop(head)
       continue
     }
     running.add(nodeId)
     if (isTerminal(head.state) && isEligible(node)) restartIfDue(ch, service, head, nodeId)
   }
-  const eligible = [...nodes.values()].filter(isEligible).sort((a, b) => (a.id < b.id ? -1 : 1))
+  const eligible = [...nodes.values()]
+    .filter((n) => isEligible(n) && fits(n))
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
   for (const node of eligible) {
     if (!running.has(node.id))
       ch.create({ serviceId: service.id, slot: 0, nodeId: node.id, attempt: 0, spec: taskSpecOf(service) })

@@ -1,7 +1,16 @@
+import { type Constraint, constraintsOf, spreadLabel } from './constraints.js'
 import { isEligible, nodeIndex } from './nodes.js'
-import { refusedReason, unmet } from './placement.js'
+import { type NodeLoad, type Refusal, refusal, refusedReason } from './placement.js'
 import { isTerminal, isUndispatched } from './states.js'
-import type { Assignment, Node, ScheduleInput, ScheduleResult, Task, Unschedulable } from './types.js'
+import type {
+  Assignment,
+  Node,
+  ScheduleInput,
+  ScheduleResult,
+  Service,
+  Task,
+  Unschedulable,
+} from './types.js'
 
 /** swarmkit: a node with this many recent failures of a service ranks last for that service. */
 const FAILURE_THRESHOLD = 5
@@ -21,12 +30,21 @@ function notAvailable(n: number): string {
   return `no suitable node (${n} node(s) not available for new tasks)`
 }
 
+/** The value of each spread preference of `service` on `node` (`''` when the label is missing). */
+function zonesOf(service: Service | undefined, node: Node | undefined): string[] {
+  return (service?.spec.placement?.preferences ?? []).map(
+    (p, i) => `${service?.id}\0${i}\0${node?.labels?.[spreadLabel(p.spread)] ?? ''}`,
+  )
+}
+
 /**
  * Places unassigned tasks (desired running, state `new`/`pending`) on nodes. Filter: the node is
- * Ready and Active and meets the service's requirements (`input.filter`, placement.ts); global
- * tasks only on their own node. Spread: fewest live tasks of the same
- * service, then fewest live tasks overall, then node id; nodes with 5+ failures of the service in
- * the last 5 minutes go last. Tasks are taken oldest first and each placement counts for the next.
+ * Ready and Active and passes placement.ts (reservations fit, requirements of `input.filter`,
+ * constraints, max replicas per node); global tasks only on their own node. Spread: first evenly
+ * over the values of each spread preference (`node.labels.zone`), then fewest live tasks of the
+ * same service, then fewest live tasks overall, then node id; nodes with 5+ failures of the
+ * service in the last 5 minutes go last. Tasks are taken oldest first and each placement counts
+ * for the next.
  */
 export function schedule(input: ScheduleInput): ScheduleResult {
   const { now } = input
@@ -35,13 +53,34 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const eligible = input.nodes.filter(isEligible).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const total = new Map<string, number>()
   const perService = new Map<string, number>()
+  const zones = new Map<string, number>()
+  const reservedCpu = new Map<string, number>()
+  const reservedMem = new Map<string, number>()
   const failures = new Map<string, number>()
   const candidates: Task[] = []
+  /** One more live task of `serviceId` on `nodeId`. */
+  const hold = (nodeId: string, serviceId: string): void => {
+    const service = services.get(serviceId)
+    bump(total, nodeId)
+    bump(perService, pair(nodeId, serviceId))
+    for (const z of zonesOf(service, nodes.get(nodeId))) bump(zones, z)
+    const r = service?.spec.resources?.reservations
+    reservedCpu.set(nodeId, count(reservedCpu, nodeId) + (r?.nanoCpus ?? 0))
+    reservedMem.set(nodeId, count(reservedMem, nodeId) + (r?.memoryBytes ?? 0))
+  }
+  const load = (nodeId: string, serviceId: string): NodeLoad => ({
+    reserved: { nanoCpus: count(reservedCpu, nodeId), memoryBytes: count(reservedMem, nodeId) },
+    ofService: count(perService, pair(nodeId, serviceId)),
+  })
+  const constraints = new Map<string, Constraint[]>()
+  const refuse = (service: Service, node: Node): Refusal | undefined => {
+    const c = constraints.get(service.id) ?? constraintsOf(service)
+    constraints.set(service.id, c)
+    return refusal(input.filter, service, c, node, load(node.id, service.id))
+  }
   for (const t of input.tasks) {
-    if (t.nodeId !== '' && t.desiredState === 'running' && !isTerminal(t.state) && !isUndispatched(t.state)) {
-      bump(total, t.nodeId)
-      bump(perService, pair(t.nodeId, t.serviceId))
-    }
+    if (t.nodeId !== '' && t.desiredState === 'running' && !isTerminal(t.state) && !isUndispatched(t.state))
+      hold(t.nodeId, t.serviceId)
     if (
       (t.state === 'failed' || t.state === 'rejected') &&
       t.nodeId !== '' &&
@@ -63,8 +102,9 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const assignments: Assignment[] = []
   const unschedulable: Unschedulable[] = []
   const update: Task[] = []
-  const rank = (serviceId: string, node: Node): [number, number, number] => [
+  const rank = (serviceId: string, node: Node): number[] => [
     count(failures, pair(node.id, serviceId)) >= FAILURE_THRESHOLD ? 1 : 0,
+    ...zonesOf(services.get(serviceId), node).map((z) => count(zones, z)),
     count(perService, pair(node.id, serviceId)),
     count(total, node.id),
   ]
@@ -81,16 +121,15 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     let error = ''
     if (t.nodeId !== '' || (service !== undefined && 'global' in service.mode)) {
       const node = nodes.get(t.nodeId)
-      const why =
-        service !== undefined && isEligible(node) ? unmet(input.filter, service, node)?.why : undefined
+      const why = service !== undefined && isEligible(node) ? refuse(service, node) : undefined
       if (isEligible(node) && why === undefined) chosen = node
-      else if (isEligible(node) && why !== undefined) error = refusedReason([{ node, why }])
+      else if (isEligible(node) && why !== undefined) error = refusedReason([{ node, refusal: why }])
       else error = node ? notAvailable(1) : `no suitable node (node ${t.nodeId || '(none)'} not found)`
     } else {
-      const refused: Array<{ node: Node; why: string }> = []
+      const refused: Array<{ node: Node; refusal: Refusal }> = []
       for (const node of eligible) {
-        const why = service === undefined ? undefined : unmet(input.filter, service, node)?.why
-        if (why !== undefined) refused.push({ node, why })
+        const why = service === undefined ? undefined : refuse(service, node)
+        if (why !== undefined) refused.push({ node, refusal: why })
         else if (chosen === undefined || better(t.serviceId, node, chosen)) chosen = node
       }
       if (chosen === undefined) {
@@ -105,8 +144,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     if (chosen !== undefined) {
       assignments.push({ taskId: t.id, nodeId: chosen.id })
       update.push({ ...t, nodeId: chosen.id, state: 'assigned', error: '', statusAt: now, updatedAt: now })
-      bump(total, chosen.id)
-      bump(perService, pair(chosen.id, t.serviceId))
+      hold(chosen.id, t.serviceId)
     } else {
       unschedulable.push({ taskId: t.id, error })
       if (t.state !== 'pending' || t.error !== error) {

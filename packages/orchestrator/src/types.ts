@@ -118,6 +118,33 @@ export interface ServiceSpec {
   /** Bumped by `service update --force`. */
   forceUpdate?: number
   health?: HealthConfig
+  /** Where its tasks may go (constraints, spread preferences, max per node). @default anywhere */
+  placement?: Placement
+  /** Kernel limits per task and what the scheduler reserves on its node. @default none */
+  resources?: Resources
+}
+
+/** Docker's `--constraint`, `--placement-pref` and `--replicas-max-per-node`. */
+export interface Placement {
+  /** `node.hostname==lab-2`, `node.labels.zone!=b`, … (validated, see constraints.ts). */
+  constraints?: string[]
+  /** Spread the tasks evenly over the values of each label, in order: `node.labels.zone`. */
+  preferences?: Array<{ spread: string }>
+  /** At most this many tasks of the service per node; 0 or absent = no limit. */
+  maxReplicasPerNode?: number
+}
+
+/** CPU in nano-CPUs (1e9 = one core) and memory in bytes, as Docker's API counts them. */
+export interface ResourceAmounts {
+  nanoCpus?: number
+  memoryBytes?: number
+}
+
+export interface Resources {
+  /** Enforced by the kernel (cgroups) on the task. */
+  limits?: ResourceAmounts
+  /** Held on the node by the scheduler against the node's reported capacity. */
+  reservations?: ResourceAmounts
 }
 
 /** A service's VIP on one of its networks, allocated by the manager at create. */
@@ -202,6 +229,12 @@ export interface Node {
   availability: NodeAvailability
   /** What the node reported it can do (`esp`, `ipvs`); placement filters read it. @default none */
   capabilities?: readonly string[]
+  /** Constraints on `node.role` read it. @default worker */
+  role?: 'manager' | 'worker'
+  /** `node update --label-add`; constraints and spread preferences read them. @default none */
+  labels?: Readonly<Record<string, string>>
+  /** What the node reported it has (reservations count against it). @default unknown: nothing */
+  resources?: { nanoCpus: number; memoryBytes: number }
 }
 
 /** What an agent reports about one of its tasks. */
@@ -300,6 +333,8 @@ export interface ServiceSpecInput {
   restart?: Partial<RestartPolicy>
   update?: Partial<UpdateConfig>
   rollback?: Partial<UpdateConfig>
+  placement?: Placement
+  resources?: Resources
 }
 
 /** A validated, defaulted spec: everything of a {@link Service} but its identity and timestamps. */

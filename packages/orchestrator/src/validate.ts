@@ -1,3 +1,4 @@
+import { validatePlacement, validateResources } from './constraints.js'
 import {
   InvalidReplicasError,
   InvalidRestartPolicyError,
@@ -10,6 +11,8 @@ import type {
   EndpointMode,
   HealthConfig,
   OrchestratorOptions,
+  Placement,
+  Resources,
   RestartCondition,
   RestartPolicy,
   Service,
@@ -209,6 +212,7 @@ export function validateService(
     env: validateEnv(input.env),
     networks: validateNetworks(input.networks),
     endpointMode: validateEndpointMode(input.endpointMode),
+    ...placementFields(input.placement, input.resources),
   }
   const health = validateHealth(input.health)
   const restart = validateRestart(input.restart, options.defaultRestartDelayMs)
@@ -217,6 +221,34 @@ export function validateService(
   const clash = existing.find((s) => s.name === name && s.id !== selfId)
   if (clash) throw new ServiceExistsError(`service '${name}' already exists (${clash.id})`)
   return { name, mode, spec: health ? { ...spec, health } : spec, restart, update, rollback }
+}
+
+function placementFields(
+  placement: unknown,
+  resources: unknown,
+): { placement?: Placement; resources?: Resources } {
+  const p = validatePlacement(placement)
+  const r = validateResources(resources)
+  return { ...(p ? { placement: p } : {}), ...(r ? { resources: r } : {}) }
+}
+
+/**
+ * A change of where a service's tasks may go and what they may use (`service update
+ * --constraint-add … --limit-memory …`): the service with the new placement and resources,
+ * `version` + 1. Tasks whose node no longer fits are moved by the next reconcile (misfits).
+ */
+export function replacePlacement(
+  service: Service,
+  change: { placement?: Placement | undefined; resources?: Resources | undefined },
+  now: number,
+): Service {
+  const { placement: _p, resources: _r, ...rest } = service.spec
+  return {
+    ...service,
+    spec: { ...rest, ...placementFields(change.placement, change.resources) },
+    version: service.version + 1,
+    updatedAt: now,
+  }
 }
 
 /**

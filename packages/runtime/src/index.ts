@@ -35,6 +35,16 @@ import { LinuxRuntime } from './runtime.js'
 import type { Runtime, RuntimeComponents, RuntimeInit } from './types.js'
 
 export {
+  type CgroupMode,
+  type CgroupPlan,
+  cgroupParent,
+  cpuUsageUs,
+  oomKills,
+  planCgroups,
+  type TaskLimits,
+  taskCgroup,
+} from './cgroups.js'
+export {
   CorruptStateError,
   InvalidTaskError,
   NetnsNotFoundError,
@@ -45,6 +55,7 @@ export {
   TaskStopError,
 } from './errors.js'
 export type {
+  CgroupInfo,
   ExecOptions,
   ExecResult,
   LogsOptions,

@@ -31,6 +31,7 @@
  */
 import { access, readdir, writeFile } from 'node:fs/promises'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import { Cgroups } from './cgroup-fs.js'
 import {
   CorruptStateError,
   InvalidTaskError,
@@ -42,7 +43,7 @@ import {
   TaskStopError,
 } from './errors.js'
 import { logFiles, readLog, removeLog, rotateLog } from './logs.js'
-import { childrenOf, isAlive, nsPids, readStat } from './procfs.js'
+import { childrenOf, isAlive, readStat } from './procfs.js'
 import { defaultHostname, execArgv, supervisorArgv, taskEnv, taskIdProblem, taskProblems } from './shim.js'
 import { killQuietly, resolveTools, runToCompletion, spawnDetached } from './spawn.js'
 import { OutputStamper } from './stamper.js'
@@ -60,7 +61,9 @@ import {
   taskPaths,
   writeExitFile,
 } from './state.js'
+import { findInit, gone, kill, liveInit } from './task-process.js'
 import type {
+  CgroupInfo,
   ExecOptions,
   ExecResult,
   LogsOptions,
@@ -85,11 +88,6 @@ const SIGKILL_STATUS = 128 + 9
 /** Where the kernel names network namespaces that `ip netns` manages. */
 export const NETNS_DIR = '/run/netns'
 
-interface InitProcess {
-  readonly pid: number
-  readonly startTime: number
-}
-
 export class LinuxRuntime implements Runtime {
   private readonly log: Logger
   private readonly clock: Clock
@@ -105,6 +103,26 @@ export class LinuxRuntime implements Runtime {
     this.logDir = init.logDir
     this.pollMs = init.pollIntervalMs ?? 50
     this.stamper = new OutputStamper(components, (id) => logFiles(this.paths(id).log))
+    this.limits = new Cgroups(init.cgroups, this.log, (argv, o) =>
+      runToCompletion({ argv, env: { PATH: process.env.PATH ?? '' }, stdio: 'pipe', ...o }),
+    )
+  }
+
+  /** Cgroups for tasks with limits (refused where there are none). */
+  private readonly limits: Cgroups
+
+  cgroups(options?: AbortOptions): Promise<CgroupInfo> {
+    return this.limits.info(options)
+  }
+
+  releaseCgroups(): Promise<void> {
+    return this.limits.releaseParent()
+  }
+
+  async cpuUsage(taskId: string, options?: AbortOptions): Promise<number | undefined> {
+    options?.signal?.throwIfAborted()
+    const cg = (await this.readRecord(taskId))?.cgroup
+    return cg === undefined ? undefined : this.limits.cpuUsageUs(cg)
   }
 
   async start(task: TaskSpec, options?: StartOptions): Promise<TaskStatus> {
@@ -120,6 +138,7 @@ export class LinuxRuntime implements Runtime {
     await ensureDir(this.logDir)
     const hostname = task.hostname ?? defaultHostname(task.id)
     const paths = this.paths(task.id)
+    const cgroup = await this.limits.forTask(task.id, task.limits, options)
     const base: TaskRecord = {
       version: 1,
       id: task.id,
@@ -128,11 +147,13 @@ export class LinuxRuntime implements Runtime {
       env: { ...task.env },
       hostname,
       createdAt: this.clock.now(),
+      ...(cgroup !== undefined ? { cgroup: cgroup.record } : {}),
     }
     try {
       await createRecord(paths.record, base)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new TaskExistsError(task.id, { cause: err })
+      if (cgroup !== undefined) await this.limits.remove(cgroup.record)
       throw err
     }
     await removeFiles(paths.exit)
@@ -146,6 +167,7 @@ export class LinuxRuntime implements Runtime {
         resolvConf: task.resolvConf !== undefined ? paths.resolv : undefined,
         argv: task.argv,
         exitFile: paths.exit,
+        cgroupProcs: cgroup?.procs,
       })
       pid = await spawnDetached({ argv, env: taskEnv(task.id, hostname, task.env), logFile: paths.log })
     } catch (err) {
@@ -162,7 +184,7 @@ export class LinuxRuntime implements Runtime {
     const deadline = this.clock.now() + (options?.timeoutMs ?? DEFAULT_START_TIMEOUT_MS)
     try {
       for (;;) {
-        const init = await this.findInit(pid)
+        const init = await findInit(pid)
         if (init !== undefined && (await childrenOf(init.pid)).length > 0) {
           record = { ...record, initPid: init.pid, initStartTime: init.startTime }
           await replaceRecord(paths.record, record)
@@ -175,7 +197,7 @@ export class LinuxRuntime implements Runtime {
       }
     } catch (err) {
       this.log.warn('task start failed; killing it', { task: task.id, error: (err as Error).message })
-      await this.kill(record, 'SIGKILL')
+      await kill(record, 'SIGKILL')
       if (await this.gone(record, KILL_GRACE_MS)) await writeExitFile(paths.exit, SIGKILL_STATUS)
       throw err
     }
@@ -208,10 +230,10 @@ export class LinuxRuntime implements Runtime {
 
     const timeoutMs = options?.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS
     this.log.info('stopping task', { task: taskId, pid: record.pid, timeoutMs })
-    await this.kill(record, 'SIGTERM')
+    await kill(record, 'SIGTERM')
     if (!(await this.gone(record, timeoutMs, options))) {
       this.log.warn('task ignored SIGTERM; killing it', { task: taskId, timeoutMs })
-      await this.kill(record, 'SIGKILL')
+      await kill(record, 'SIGKILL')
       if (!(await this.gone(record, KILL_GRACE_MS, options))) {
         killQuietly(-record.pid, 'SIGKILL')
         if (!(await this.gone(record, KILL_GRACE_MS, options)))
@@ -235,6 +257,8 @@ export class LinuxRuntime implements Runtime {
       if (!(err instanceof CorruptStateError)) throw err
       this.log.warn('removing a corrupt task record without stopping', { task: taskId, error: err.message })
     }
+    const cgroup = (await this.readRecord(taskId).catch(() => undefined))?.cgroup
+    if (cgroup !== undefined) await this.limits.remove(cgroup)
     await removeFiles(paths.record, paths.exit, paths.resolv)
     await removeLog(logFiles(paths.log))
     this.stamper.forget(taskId)
@@ -313,7 +337,7 @@ export class LinuxRuntime implements Runtime {
     const status = await this.statusOf(record, this.paths(taskId))
     if (status.state !== 'running' || record.pid === undefined)
       throw new TaskNotRunningError(taskId, status.state)
-    const init = await this.liveInit(record)
+    const init = await liveInit(record)
     if (init === undefined) throw new TaskNotRunningError(taskId, 'starting')
     const stdio = options?.stdio ?? 'pipe'
     this.log.debug('exec in task', { task: taskId, argv, stdio })
@@ -342,54 +366,27 @@ export class LinuxRuntime implements Runtime {
     const exited = async (): Promise<number | undefined> =>
       parseExitFile((await readIfExists(paths.exit)) ?? '')
     const code = await exited()
-    if (code !== undefined) return { state: 'exited', exitCode: code }
+    if (code !== undefined) return { state: 'exited', exitCode: code, ...(await this.oom(record)) }
     if (record.pid === undefined) return { state: 'unknown' }
     if (await isAlive(record.pid, record.startTime)) {
-      const init = await this.liveInit(record)
+      const init = await liveInit(record)
       return { state: 'running', ...(init !== undefined && { pid: init }) }
     }
     // the supervisor writes the file just before it exits: look again
     const late = await exited()
-    return late !== undefined ? { state: 'exited', exitCode: late } : { state: 'exited' }
+    return late !== undefined
+      ? { state: 'exited', exitCode: late, ...(await this.oom(record)) }
+      : { state: 'exited', ...(await this.oom(record)) }
   }
 
-  /** The task's init while it lives: the recorded one, or found again under the supervisor. */
-  private async liveInit(record: TaskRecord): Promise<number | undefined> {
-    if (record.initPid !== undefined && (await isAlive(record.initPid, record.initStartTime)))
-      return record.initPid
-    if (record.pid === undefined || !(await isAlive(record.pid, record.startTime))) return undefined
-    return (await this.findInit(record.pid))?.pid
-  }
-
-  /** supervisor → unshare → init: the grandchild that is pid 1 of a nested pid namespace. */
-  private async findInit(supervisor: number): Promise<InitProcess | undefined> {
-    for (const unshare of await childrenOf(supervisor)) {
-      for (const pid of await childrenOf(unshare)) {
-        const ns = await nsPids(pid)
-        const stat = await readStat(pid)
-        if (ns.length >= 2 && ns.at(-1) === 1 && stat !== undefined && stat.state !== 'Z')
-          return { pid, startTime: stat.startTime }
-      }
-    }
-    return undefined
-  }
-
-  /** Signals the task's init (its pid namespace), or the supervisor's group when there is none. */
-  private async kill(record: TaskRecord, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    if (record.pid === undefined || !(await isAlive(record.pid, record.startTime))) return
-    const init = await this.liveInit(record)
-    if (init !== undefined) killQuietly(init, signal)
-    else if (signal === 'SIGKILL') killQuietly(-record.pid, signal)
-    // SIGTERM without an init: nothing graceful to address yet; stop escalates after the grace
+  private async oom(record: TaskRecord): Promise<{ oomKilled?: true }> {
+    return record.cgroup !== undefined && (await this.limits.oomKilled(record.cgroup))
+      ? { oomKilled: true }
+      : {}
   }
 
   /** Polls until the supervisor is gone (true) or `ms` elapsed (false). */
-  private async gone(record: TaskRecord, ms: number, options?: AbortOptions): Promise<boolean> {
-    const deadline = this.clock.now() + ms
-    for (;;) {
-      if (record.pid === undefined || !(await isAlive(record.pid, record.startTime))) return true
-      if (this.clock.now() >= deadline) return false
-      await this.clock.sleep(Math.min(this.pollMs, Math.max(1, deadline - this.clock.now())), options)
-    }
+  private gone(record: TaskRecord, ms: number, options?: AbortOptions): Promise<boolean> {
+    return gone(this.clock, this.pollMs, record, ms, options)
   }
 }

@@ -79,6 +79,8 @@ export interface SupervisorSpec {
   readonly argv: readonly string[]
   /** Where the supervisor writes the exit status (decimal + newline) when the task ends. */
   readonly exitFile: string
+  /** `cgroup.procs` files the supervisor joins first, so the whole task is in its cgroup. */
+  readonly cgroupProcs?: readonly string[] | undefined
 }
 
 /** The whole supervisor script (run as `sh -c SCRIPT swarmnet-supervisor`). */
@@ -107,6 +109,11 @@ export function supervisorScript(tools: Tools, spec: SupervisorSpec): string {
     // a handler (not SIG_IGN, which would be inherited by the task) so a group signal
     // cannot kill the supervisor before it records the exit status
     'trap : TERM INT HUP',
+    // into the task's cgroup before anything of it starts; if that fails nothing runs (125)
+    ...(spec.cgroupProcs ?? []).map(
+      (f) =>
+        `printf '%s\\n' "$$" > ${shellQuote(f)} || { printf '125\\n' > ${shellQuote(spec.exitFile)}; exit 125; }`,
+    ),
     chain.map(shellQuote).join(' '),
     's=$?',
     `printf '%s\\n' "$s" > ${shellQuote(spec.exitFile)}`,

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { TaskCgroupRecord } from './cgroup-fs.js'
 import { CorruptStateError } from './errors.js'
 
 /** What the runtime remembers about a task (`<stateDir>/<id>.json`, version 1). */
@@ -26,6 +27,8 @@ export interface TaskRecord {
   /** The task's init (pid 1 of its pid namespace), as a host pid. */
   readonly initPid?: number
   readonly initStartTime?: number
+  /** The task's cgroup, when it has limits. */
+  readonly cgroup?: TaskCgroupRecord
 }
 
 export interface TaskPaths {
@@ -87,6 +90,7 @@ export function parseRecord(text: string, path = '<record>'): TaskRecord {
   const startTime = optionalPid(o, 'startTime', path)
   const initPid = optionalPid(o, 'initPid', path)
   const initStartTime = optionalPid(o, 'initStartTime', path)
+  const cgroup = parseCgroup(o.cgroup, path)
   return {
     version: 1,
     id,
@@ -99,7 +103,20 @@ export function parseRecord(text: string, path = '<record>'): TaskRecord {
     ...(startTime !== undefined && { startTime }),
     ...(initPid !== undefined && { initPid }),
     ...(initStartTime !== undefined && { initStartTime }),
+    ...(cgroup !== undefined && { cgroup }),
   }
+}
+
+function parseCgroup(v: unknown, path: string): TaskCgroupRecord | undefined {
+  if (v === undefined) return undefined
+  const ok =
+    isObject(v) &&
+    Array.isArray(v.dirs) &&
+    v.dirs.every((d) => typeof d === 'string' && d.startsWith('/')) &&
+    (v.oomFile === undefined || typeof v.oomFile === 'string') &&
+    (v.usageFile === undefined || typeof v.usageFile === 'string')
+  if (!ok) throw new CorruptStateError(path, 'cgroup is not { dirs, oomFile?, usageFile? }')
+  return v as unknown as TaskCgroupRecord
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
+import type { CgroupMode, TaskLimits } from './cgroups.js'
 
 /** What the runtime needs from the node agent. */
 export interface RuntimeComponents {
@@ -15,6 +16,20 @@ export interface RuntimeInit {
   readonly logDir: string
   /** Poll interval of start/wait/stop, ms (default 50). */
   readonly pollIntervalMs?: number
+  /**
+   * Tasks with limits get a cgroup under this node's parent (`cgroupParent(hostname)`);
+   * hierarchies the host has not mounted are mounted under `mountDir`. Absent: limits refused.
+   */
+  readonly cgroups?: { readonly mountDir: string; readonly parent: string }
+}
+
+/** How this node enforces limits, and where its task cgroups live (`info`). */
+export interface CgroupInfo {
+  readonly mode: CgroupMode
+  /** Per hierarchy (`memory`, `cpu`, `cpuacct`; v2 `unified`): the node's parent directory. */
+  readonly paths: Readonly<Record<string, string>>
+  /** Why there are no limits here (mode `none`). */
+  readonly reason?: string
 }
 
 /** A task to run: a process in an existing network namespace (`ip netns` name). */
@@ -30,6 +45,8 @@ export interface TaskSpec {
   readonly hostname?: string
   /** Content of the task's /etc/resolv.conf (the host's when absent), e.g. its DNS resolver. */
   readonly resolvConf?: string
+  /** Enforced by the kernel in a cgroup of the task's own; refused where there are no cgroups. */
+  readonly limits?: TaskLimits
 }
 
 export type TaskState = 'running' | 'exited' | 'unknown'
@@ -45,6 +62,8 @@ export interface TaskStatus {
   readonly pid?: number
   /** 0–255; 128 + N when killed by signal N (137 after SIGKILL). */
   readonly exitCode?: number
+  /** Exited, and the kernel's OOM killer killed a process of it (it hit its memory limit). */
+  readonly oomKilled?: boolean
 }
 
 /** One entry of {@link Runtime.list}. */
@@ -135,6 +154,12 @@ export interface Runtime {
   stampOutput(options: AbortOptions): Promise<void>
   /** Rotates the task's output once it is over `maxBytes` (one older file is kept); true if it did. */
   rotateLog(taskId: string, maxBytes: number, options?: AbortOptions): Promise<boolean>
+  /** How this node enforces limits (mounts what it needs the first time). */
+  cgroups(options?: AbortOptions): Promise<CgroupInfo>
+  /** Removes this node's parent cgroups (when it leaves, after its tasks are removed). */
+  releaseCgroups(): Promise<void>
+  /** CPU time a task with limits has used so far, µs (its cgroup's counter); undefined without. */
+  cpuUsage(taskId: string, options?: AbortOptions): Promise<number | undefined>
   /** Runs argv in all namespaces of the running task; resolves with its exit code. */
   exec(taskId: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>
 }

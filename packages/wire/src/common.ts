@@ -35,3 +35,30 @@ export const networkName = z
 export const cidr = z.string().max(32)
 export const mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'MAC address')
 export const endpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'endpoint id: 1-40 of a-z, 0-9, "-"')
+
+/** CPU in nano-CPUs (1e9 = one core) and memory in bytes (since 0.5). */
+export const resourceAmounts = z.object({
+  nanoCpus: z.number().int().positive().max(1e15).optional(),
+  memoryBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 53)
+    .optional(),
+})
+/** Docker's `Resources`: limits enforced by the kernel, reservations held by the scheduler. */
+export const resources = z.object({
+  limits: resourceAmounts.optional(),
+  reservations: resourceAmounts.optional(),
+})
+/** Docker's `Placement`: constraints, spread preferences, max replicas per node (since 0.5). */
+export const placement = z.object({
+  constraints: z.array(z.string().max(256)).max(64).optional(),
+  preferences: z
+    .array(z.object({ spread: z.string().max(256) }))
+    .max(8)
+    .optional(),
+  maxReplicasPerNode: z.number().int().min(0).max(1_000_000).optional(),
+})
+/** Node labels: `zone=a` (since 0.5). */
+export const labels = z.record(z.string().min(1).max(128), z.string().max(256))

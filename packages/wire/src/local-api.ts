@@ -8,6 +8,7 @@ import {
   endpointId,
   hostPort,
   ipv4,
+  labels,
   mtu,
   nodeId,
   nodeStatus,
@@ -36,6 +37,10 @@ export const nodeView = z.object({
   underlayMtu: mtu.optional(),
   /** e.g. the underlay cannot carry a network's MTU (since 0.2). */
   warnings: warnings.default([]),
+  /** `node update --label-add` (since 0.5). */
+  labels: labels.default({}),
+  /** What the node reported it has, as Docker's `Description.Resources` (since 0.5). */
+  resources: z.object({ nanoCpus: z.number().int(), memoryBytes: z.number().int() }).optional(),
 })
 export type NodeView = z.infer<typeof nodeView>
 
@@ -75,6 +80,17 @@ export const infoView = z.object({
   warnings: warnings.default([]),
   /** The resolver's upstreams in use, and whether it listens yet (since 0.4). */
   dns: z.object({ upstreams: z.array(z.string()), listening: z.boolean() }).optional(),
+  /**
+   * How this node enforces task limits (since 0.5): cgroup `v2`, the `v1` memory and cpu
+   * controllers, or `none` (limits refused); where its tasks' cgroups live.
+   */
+  cgroup: z
+    .object({
+      mode: z.enum(['v1', 'v2', 'none']),
+      paths: z.record(z.string(), z.string()).default({}),
+      reason: z.string().optional(),
+    })
+    .optional(),
   /** The agent process: resident memory and CPU time used, user + system (since 0.2). */
   agent: z
     .object({ rssBytes: z.number().int().nonnegative(), cpuSeconds: z.number().nonnegative() })
@@ -136,7 +152,14 @@ export const localApi = {
   nodeUpdate: endpoint(
     'POST',
     '/v1/nodes/update',
-    z.object({ ref: z.string().max(256), availability: availability.optional() }),
+    z.object({
+      ref: z.string().max(256),
+      availability: availability.optional(),
+      /** Set these labels (since 0.5). */
+      labelAdd: labels.optional(),
+      /** Remove these label keys (since 0.5). */
+      labelRm: z.array(z.string().max(128)).max(64).optional(),
+    }),
     nodeView,
   ),
   nodeRemove: endpoint(

@@ -67,6 +67,10 @@ export const managerApi = {
       membership: z.string().max(64).optional(),
       /** What the node's kernel can do, tried for real: `esp`, `ipvs` (since 0.4). */
       capabilities: z.array(z.string().max(32)).max(16).optional(),
+      /** What the node has: its CPUs and memory; reservations count against it (since 0.5). */
+      resources: z
+        .object({ nanoCpus: z.number().int().nonnegative(), memoryBytes: z.number().int().nonnegative() })
+        .optional(),
     }),
     z.object({
       periodMs: z.number().int().positive(),

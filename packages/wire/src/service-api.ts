@@ -1,7 +1,7 @@
 /** Services and tasks: the local API views and the dispatcher messages between nodes. */
 import { TASK_STATES, type TaskState } from '@swarmnet/orchestrator'
 import { z } from 'zod'
-import { ipv4 } from './common.js'
+import { ipv4, placement, resourceAmounts, resources } from './common.js'
 import { keyring, keyringVersion } from './encryption.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
@@ -93,6 +93,10 @@ const updateStatus = z.object({
   startedAt: z.string(),
   completedAt: z.string().optional(),
   message: z.string(),
+  /** `--constraint`, `--placement-pref`, `--replicas-max-per-node` (since 0.5). */
+  placement: placement.optional(),
+  /** `--limit-cpu`, `--limit-memory`, `--reserve-cpu`, `--reserve-memory` (since 0.5). */
+  resources: resources.optional(),
 })
 
 export const serviceView = z.object({
@@ -117,6 +121,9 @@ export const serviceView = z.object({
   updateStatus: updateStatus.optional(),
   /** The spec version: bumped by every update, scale and rollback (since 0.5). */
   version: z.number().int().optional(),
+  /** As Docker's `TaskTemplate.Placement` and `TaskTemplate.Resources` (since 0.5). */
+  placement: placement.default({}),
+  resources: resources.default({}),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -208,6 +215,8 @@ export const assignment = z.object({
   attachments: z.array(endpointView.extend({ lb: ipv4.optional() })).max(16),
   /** The task's health check (since 0.5). */
   health: healthConfig.optional(),
+  /** What the kernel enforces on the task through cgroups (since 0.5). */
+  limits: resourceAmounts.optional(),
 })
 export type Assignment = z.infer<typeof assignment>
 

@@ -180,6 +180,10 @@ export function registerCluster(program: Command): void {
       console.log(`  ipvs:           ${yes(i.capabilities.ipvs)}`)
       console.log(`  esp:            ${yes(i.capabilities.esp)}`)
       console.log(`  load balancer:  ${i.capabilities.lbBackend ?? 'nftables'}`)
+      if (i.cgroup !== undefined)
+        console.log(
+          `Cgroups:          ${i.cgroup.mode === 'none' ? `none, task limits refused (${i.cgroup.reason ?? ''})` : `${i.cgroup.mode}, task limits enforced`}`,
+        )
       if (i.dns !== undefined)
         console.log(
           `DNS resolver:     ${i.dns.listening ? 'listening' : 'not listening yet'}, upstreams ${i.dns.upstreams.join(', ') || 'none'}`,

@@ -3,7 +3,7 @@
 import type { NodeView } from '@swarmnet/wire'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
-import { eachRef } from '../args.js'
+import { collect, eachRef } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
@@ -22,7 +22,7 @@ export const NODE_COLUMNS: readonly Column<NodeView>[] = [
 export const NODE_FILTERS: Readonly<Record<string, Matcher<NodeView>>> = {
   id: (n, v) => n.id.startsWith(v),
   name: (n, v) => n.hostname.includes(v),
-  label: (_n, v) => labelMatches(undefined, v),
+  label: (n, v) => labelMatches(n.labels, v),
   role: (n, v) => n.role === v,
 }
 
@@ -36,6 +36,22 @@ function nodeRows(nodes: readonly NodeView[]): string[][] {
     title(n.managerStatus),
     n.engineVersion,
   ])
+}
+
+/** `--label-add K=V` (or `K`, an empty value, as Docker) → labels; a bad key is a usage error. */
+export function parseLabels(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const p of pairs) {
+    const i = p.indexOf('=')
+    const key = i < 0 ? p : p.slice(0, i)
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(key))
+      throw new CliError(
+        `invalid --label-add '${p}': expected KEY=VALUE (key: letters, digits, "_", ".", "-")`,
+        2,
+      )
+    out[key] = i < 0 ? '' : p.slice(i + 1)
+  }
+  return out
 }
 
 /** `self` names this node (docker's `node inspect self`). */
@@ -85,15 +101,22 @@ export function registerNode(program: Command): void {
 
   node
     .command('update')
-    .description('Update a node')
-    .requiredOption('--availability <state>', 'active, pause or drain')
+    .description('Update a node: its availability, its labels')
+    .option('--availability <state>', 'active, pause or drain')
+    .option('--label-add <key=value>', 'add or replace a node label (repeatable)', collect, [])
+    .option('--label-rm <key>', 'remove a node label (repeatable)', collect, [])
     .argument('<node>', 'node id, id prefix or hostname')
-    .action(async (ref: string, o: { availability: string }) => {
-      if (!['active', 'pause', 'drain'].includes(o.availability))
+    .action(async (ref: string, o: { availability?: string; labelAdd: string[]; labelRm: string[] }) => {
+      if (o.availability !== undefined && !['active', 'pause', 'drain'].includes(o.availability))
         throw new CliError(`invalid availability '${o.availability}': expected active, pause or drain`, 2)
+      if (o.availability === undefined && o.labelAdd.length === 0 && o.labelRm.length === 0)
+        throw new CliError('nothing to update: give --availability, --label-add or --label-rm', 2)
+      const labelAdd = parseLabels(o.labelAdd)
       const n = await call(localApi.nodeUpdate, {
         ref: await resolveSelf(ref),
-        availability: o.availability as NodeView['availability'],
+        ...(o.availability !== undefined ? { availability: o.availability as NodeView['availability'] } : {}),
+        ...(o.labelAdd.length > 0 ? { labelAdd } : {}),
+        ...(o.labelRm.length > 0 ? { labelRm: o.labelRm } : {}),
       })
       console.log(n.id)
     })

@@ -8,10 +8,12 @@ import { CliError } from '../errors.js'
 import { inspectFormat } from '../output.js'
 import { type ServiceSnapshot, waitConverged } from '../progress.js'
 import { registerExec } from './exec.js'
+import { type PlacementFlags, placementFromFlags, placementOptions } from './placement-flags.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
 import {
   healthParser,
+  type ParsedOptions,
   parseEnv,
   registerServiceUpdate,
   restartParser,
@@ -61,9 +63,11 @@ export async function converge(ref: string, quiet: boolean, rollout = false): Pr
 export function registerService(program: Command): void {
   const service = program.command('service').description('Manage services')
 
-  const create = service
-    .command('create')
-    .description('Create a service; COMMAND runs as each task, in its own network sandbox')
+  const create = placementOptions(
+    service
+      .command('create')
+      .description('Create a service; COMMAND runs as each task, in its own network sandbox'),
+  )
     .requiredOption('--name <name>', 'service name')
     .option('--replicas <n>', 'number of tasks (replicated mode)', parseCount('--replicas'))
     .option('--mode <mode>', 'replicated or global', 'replicated')
@@ -77,7 +81,7 @@ export function registerService(program: Command): void {
   create.action(
     async (
       argv: string[],
-      o: {
+      o: PlacementFlags & {
         name: string
         replicas?: number
         mode: string
@@ -97,10 +101,15 @@ export function registerService(program: Command): void {
         throw new CliError('--replicas cannot be used with --mode global', 2)
       if (argv.length === 0 || argv[0] === '')
         throw new CliError('a command is required: service create --name N -- COMMAND [ARGS...]', 2)
-      const groups: SpecPatch = Object.assign({}, ...CREATE_PARSERS.map((p) => p.parse(o)))
+      const groups: SpecPatch = Object.assign(
+        {},
+        ...CREATE_PARSERS.map((p) => p.parse(o as unknown as ParsedOptions)),
+      )
       const { health, restart, update, rollback } = groups
       if (health && health.cmd === undefined) throw new CliError('--health-* options need a --health-cmd', 2)
+      const placement = placementFromFlags(o)
       const s = await call(serviceApi.create, {
+        ...placement,
         ...(health?.cmd !== undefined ? { health: { ...health, cmd: health.cmd } } : {}),
         ...(restart ? { restart } : {}),
         ...(update ? { update } : {}),
