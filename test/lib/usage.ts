@@ -47,6 +47,8 @@ export const USAGE_ERRORS: ReadonlyArray<readonly [string, readonly string[]]> =
   ['service update (delay)', ['service', 'update', '--update-delay', 'soon', 'web']],
   ['service update (rollback action)', ['service', 'update', '--rollback-failure-action', 'rollback', 'web']],
   ['service update (unknown flag)', ['service', 'update', '--colour', 'red', 'web']],
+  ['service update (constraint)', ['service', 'update', '--constraint-add', 'node.colour==red', 'web']],
+  ['service update (limit)', ['service', 'update', '--limit-memory', 'lots', 'web']],
   ['service update (publish-add: not yet)', ['service', 'update', '--publish-add', '80:80', 'web']],
   ['service update (env-add)', ['service', 'update', '--env-add', 'NOVALUE', 'web']],
   ['service update (args)', ['service', 'update', '--args', '', 'web']],

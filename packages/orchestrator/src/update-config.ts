@@ -4,6 +4,8 @@ import { sameTaskSpec, taskSpecOf } from './task-spec.js'
 import type {
   HealthConfig,
   OrchestratorOptions,
+  Placement,
+  Resources,
   RestartPolicy,
   Service,
   ServiceSpecInput,
@@ -84,6 +86,9 @@ export interface ServicePatch {
   health?: Partial<HealthConfig> | null
   update?: Partial<UpdateConfig>
   rollback?: Partial<UpdateConfig>
+  /** Replace the placement or the resources as a whole (`--constraint-add …`, `--limit-*`). */
+  placement?: Placement
+  resources?: Resources
 }
 
 /**
@@ -112,6 +117,10 @@ export function updateService(
     endpointMode: service.spec.endpointMode ?? 'vip',
     restart: { ...service.restart, ...(patch.restart ?? {}) },
   }
+  const placement = patch.placement ?? service.spec.placement
+  const resources = patch.resources ?? service.spec.resources
+  if (placement !== undefined) input.placement = placement
+  if (resources !== undefined) input.resources = resources
   const health = patch.health === null ? undefined : { ...service.spec.health, ...(patch.health ?? {}) }
   if (health !== undefined && Object.keys(health).length > 0) {
     if (health.cmd === undefined)

@@ -225,6 +225,26 @@ describe('global services', () => {
   })
 })
 
+describe('placement', () => {
+  it('an update keeps the placement and resources it does not change; it may replace them', () => {
+    const c = new Cluster([replicated('s1', 1)], nodes)
+    const placement = { constraints: ['node.hostname==host-n1'] }
+    const resources = { reservations: { memoryBytes: 64 * 1024 * 1024 } }
+    const s = { ...svc(c), spec: { ...svc(c).spec, placement, resources } }
+    const next = c.orch.updateService(s, { envAdd: { V: '2' } }, c.now)
+    expect(next.spec).toMatchObject({ placement, resources, env: { V: '2' } })
+    const moved = c.orch.updateService(
+      next,
+      { placement: { constraints: ['node.hostname==host-n2'] } },
+      c.now,
+    )
+    expect(moved.spec.placement?.constraints).toEqual(['node.hostname==host-n2'])
+    expect(moved.spec.resources).toEqual(resources)
+    // placement alone: no rolling update (misfit tasks are moved by reconcile)
+    expect(moved.updateStatus).toEqual(next.updateStatus)
+  })
+})
+
 describe('rollback', () => {
   it('returns to the previous spec the same way, then back again', () => {
     const c = running()

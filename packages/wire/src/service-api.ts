@@ -77,6 +77,9 @@ export const serviceUpdateRequest = z
     restart: restartPolicy.partial().optional(),
     update: updateConfig.partial().optional(),
     rollback: updateConfig.partial().optional(),
+    /** The whole new placement and resources (the CLI applies `--constraint-add …` to the current ones). */
+    placement: placement.optional(),
+    resources: resources.optional(),
   })
   .strict()
 export type ServiceUpdateRequest = z.infer<typeof serviceUpdateRequest>

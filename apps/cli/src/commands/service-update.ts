@@ -6,12 +6,13 @@
  * them into its part of the request; another flag group (placement, ports) plugs in by adding
  * a parser to {@link UPDATE_PARSERS}.
  */
-import { type ServiceUpdateRequest, serviceApi } from '@swarmnet/wire'
+import { type ServiceUpdateRequest, type ServiceViewJson, serviceApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
 import { collect, parseCount } from '../args.js'
 import { call } from '../client.js'
 import { parseDuration } from '../duration.js'
 import { CliError } from '../errors.js'
+import { applyPlacementUpdate, type PlacementUpdateFlags, placementUpdateOptions } from './placement-flags.js'
 
 /** What the parsers produce: the update request without the service. */
 export type SpecPatch = Omit<ServiceUpdateRequest, 'ref'>
@@ -22,8 +23,13 @@ export type ParsedOptions = Readonly<Record<string, unknown>>
 export interface SpecPatchParser {
   /** Adds the group's options to the command. */
   register(cmd: Command): Command
-  /** The group's part of the patch; usage errors (exit 2) for bad values. */
-  parse(o: ParsedOptions): SpecPatch
+  /**
+   * The group's part of the patch; usage errors (exit 2) for bad values. `current`: the service
+   * now (absent on create), for flags that add to or remove from what it has.
+   */
+  parse(o: ParsedOptions, current?: ServiceViewJson): SpecPatch
+  /** The flags given change what the service has: `parse` needs it as `current`. */
+  needsCurrent?(o: ParsedOptions): boolean
 }
 
 function oneOf<T extends string>(what: string, allowed: readonly T[]) {
@@ -239,6 +245,23 @@ const taskParser: SpecPatchParser = {
   },
 }
 
+/** `--constraint-add/-rm`, `--placement-pref-add/-rm`, `--replicas-max-per-node`, `--limit-*`, `--reserve-*` (placement-flags.ts). */
+export const placementParser: SpecPatchParser = {
+  register: (cmd) => placementUpdateOptions(cmd),
+  needsCurrent: (o) => {
+    const f = o as PlacementUpdateFlags
+    const lists = [f.constraintAdd, f.constraintRm, f.placementPrefAdd, f.placementPrefRm]
+    const values = [f.replicasMaxPerNode, f.limitCpu, f.limitMemory, f.reserveCpu, f.reserveMemory]
+    return lists.some((l) => (l?.length ?? 0) > 0) || values.some((v) => v !== undefined)
+  },
+  parse: (o, current) => {
+    // without the service (yet): the flags are checked, nothing is patched
+    const next = applyPlacementUpdate(current ?? {}, o as PlacementUpdateFlags)
+    if (current === undefined || placementParser.needsCurrent?.(o) !== true) return {}
+    return { placement: next.placement ?? {}, resources: next.resources ?? {} }
+  },
+}
+
 /** The flag groups of `service update`, in help order. */
 export const UPDATE_PARSERS: SpecPatchParser[] = [
   taskParser,
@@ -246,6 +269,7 @@ export const UPDATE_PARSERS: SpecPatchParser[] = [
   restartParser,
   updateConfigParser,
   rollbackConfigParser,
+  placementParser,
 ]
 
 export function registerServiceUpdate(
@@ -261,7 +285,12 @@ export function registerServiceUpdate(
     .argument('<service>', 'name or id')
   for (const p of parsers) p.register(update)
   update.action(async (ref: string, o: ParsedOptions) => {
-    const patch: SpecPatch = Object.assign({}, ...parsers.map((p) => p.parse(o)))
+    // usage errors first, before the agent is asked
+    let patch: SpecPatch = Object.assign({}, ...parsers.map((p) => p.parse(o)))
+    if (parsers.some((p) => p.needsCurrent?.(o) === true)) {
+      const current = await call(serviceApi.inspect, { ref })
+      patch = Object.assign({}, ...parsers.map((p) => p.parse(o, current)))
+    }
     const s = await call(serviceApi.update, { ref, ...patch })
     console.log(s.name)
     if (o.detach === true) return
