@@ -270,6 +270,25 @@ describe('rolling updates (lab of 3 hosts)', () => {
     expect(servedWhileStarting).toBe(0)
   })
 
+  it('service update --constraint-add moves the tasks (placement flags plugged into update)', async () => {
+    await createWhoami(lab, 'pl', 2, 'appnet')
+    await waitFor('pl running', 60_000, async () => settledRows(await ps('pl'), 2))
+    const target = lab.hostname(2)
+    await swOk(lab, 1, 'service', 'update', '-d', '--constraint-add', `node.hostname==${target}`, 'pl')
+    const s = await swJson<Array<{ placement: { constraints?: string[] } }>>(
+      lab,
+      1,
+      'service',
+      'inspect',
+      'pl',
+    )
+    expect(s[0]?.placement.constraints).toEqual([`node.hostname==${target}`])
+    await waitFor('both pl tasks on the target host', 60_000, async () => {
+      const rows = settledRows(await ps('pl'), 2)
+      return rows?.every((t) => t.node === target) ? rows : undefined
+    })
+  })
+
   it('a crash loop: the gaps between restarts of a slot double (restart delay 1s)', async () => {
     await swOk(
       lab,
