@@ -61,6 +61,10 @@ export const serviceCreateRequest = z.object({
   restart: restartPolicy.partial().optional(),
   update: updateConfig.partial().optional(),
   rollback: updateConfig.partial().optional(),
+  /** `--constraint`, `--placement-pref`, `--replicas-max-per-node` (since 0.5). */
+  placement: placement.optional(),
+  /** `--limit-cpu`, `--limit-memory`, `--reserve-cpu`, `--reserve-memory` (since 0.5). */
+  resources: resources.optional(),
 })
 
 /** `service update` (since 0.5): what changes; absent fields stay. */
@@ -96,10 +100,6 @@ const updateStatus = z.object({
   startedAt: z.string(),
   completedAt: z.string().optional(),
   message: z.string(),
-  /** `--constraint`, `--placement-pref`, `--replicas-max-per-node` (since 0.5). */
-  placement: placement.optional(),
-  /** `--limit-cpu`, `--limit-memory`, `--reserve-cpu`, `--reserve-memory` (since 0.5). */
-  resources: resources.optional(),
 })
 
 export const serviceView = z.object({
