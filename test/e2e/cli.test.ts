@@ -91,7 +91,22 @@ describe('the CLI, docker style (lab of 2 hosts)', () => {
 
   it('a crash-looping service: logs show every attempt; -f shows a new attempt within 2 s', async () => {
     const script = 'echo "attempt $SWARMNET_TASK_ID $(date +%s%3N)"; sleep 0.3; exit 3'
-    await swOk(lab, 1, 'service', 'create', '-d', '--name', 'crash', '--', 'sh', '-c', script)
+    // a 1 s restart delay: the back-off (1, 2, 4, 8, 10 s) keeps new attempts coming within the follower's wait
+    await swOk(
+      lab,
+      1,
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'crash',
+      '--restart-delay',
+      '1s',
+      '--',
+      'sh',
+      '-c',
+      script,
+    )
     await waitFor('3 failed attempts of crash', 60_000, async () =>
       (await ps('crash')).filter((t) => t.state === 'failed').length >= 3 ? true : undefined,
     )

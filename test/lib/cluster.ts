@@ -114,6 +114,10 @@ export interface TaskJson {
   state: string
   error: string
   addresses: Array<{ network: string; ip: string; mac: string }>
+  /** Since 0.5. */
+  createdAt?: string
+  currentState?: string
+  health?: 'starting' | 'healthy' | 'unhealthy'
 }
 
 const OVER = new Set(['complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove'])

@@ -5,8 +5,8 @@
  * tasks to stay up {@link STABLE_MS} before `Service <id> converged`. On a terminal the block
  * is redrawn in place; otherwise each line is printed when it changes.
  *
- * `service create` and `service scale` use it now; `service update` and `rollback` (issues
- * 12/15) call {@link waitConverged} the same way after their request.
+ * `service create`, `scale`, `update` and `rollback` use it; during an update or rollback the
+ * service converges only once the manager's updater is done ({@link ServiceSnapshot.rollingOut}).
  */
 import type { AbortOptions, Clock } from '@swarmnet/interface'
 import type { TaskJson } from '@swarmnet/wire'
@@ -23,6 +23,8 @@ export interface ServiceSnapshot {
   /** Replicas, or the eligible nodes of a global service. */
   readonly desired: number
   readonly tasks: readonly TaskJson[]
+  /** An update or rollback is still rolling out: not converged whatever the tasks do. */
+  readonly rollingOut?: boolean
 }
 
 export interface ProgressOutput {
@@ -79,7 +81,7 @@ export function progressLines(s: ServiceSnapshot): {
     for (const [nodeId, t] of [...newest].sort(([a], [b]) => a.localeCompare(b)))
       if (t.desiredState === 'running') lines.push(slotLine(nodeId.slice(0, 12), t))
   }
-  const converged = running.length === s.desired && live.length === s.desired
+  const converged = running.length === s.desired && live.length === s.desired && s.rollingOut !== true
   return { lines, converged, running: running.map((t) => t.id).sort() }
 }
 

@@ -32,9 +32,11 @@ export function assignmentOf(
     serviceName: svc?.name ?? '',
     slot: t.slot,
     desiredState: t.desiredState,
-    argv: svc?.spec.argv ?? [],
-    env: svc?.spec.env ?? {},
+    // the task runs the spec it was created with (a rolling update replaces it)
+    argv: t.spec?.argv ?? svc?.spec.argv ?? [],
+    env: t.spec?.env ?? svc?.spec.env ?? {},
     attachments,
+    ...(t.spec?.health ? { health: t.spec.health } : {}),
     ...(svc?.spec.resources?.limits !== undefined ? { limits: svc.spec.resources.limits } : {}),
   }
 }

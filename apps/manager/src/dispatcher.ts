@@ -247,6 +247,7 @@ export class Dispatcher {
           state: r.state,
           ...(r.error ? { error: r.error } : {}),
           ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+          ...(r.health !== undefined ? { health: r.health } : {}),
         },
         now,
       )

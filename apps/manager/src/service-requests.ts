@@ -1,5 +1,5 @@
 /** What the service API asks of the manager's ServiceController. */
-import type { Placement, Resources } from '@swarmnet/orchestrator'
+import type { HealthConfig, Placement, Resources, RestartPolicy, UpdateConfig } from '@swarmnet/orchestrator'
 
 export interface ServiceCreate {
   name: string
@@ -12,6 +12,10 @@ export interface ServiceCreate {
   endpointMode?: 'vip' | 'dnsrr' | undefined
   placement?: Placement | undefined
   resources?: Resources | undefined
+  restart?: Partial<RestartPolicy> | undefined
+  health?: (Partial<HealthConfig> & { cmd: string }) | undefined
+  update?: Partial<UpdateConfig> | undefined
+  rollback?: Partial<UpdateConfig> | undefined
 }
 
 /** A change of a service's placement and resources (`service update --constraint-add …`). */

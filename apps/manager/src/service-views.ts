@@ -1,6 +1,6 @@
 /** What the API shows of a service and of its tasks. */
 import type { Node, Orchestrator, Service, Task } from '@swarmnet/orchestrator'
-import { isEligible, parseConstraint, satisfies } from '@swarmnet/orchestrator'
+import { DEFAULT_UPDATE_CONFIG, isEligible, parseConstraint, satisfies } from '@swarmnet/orchestrator'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 
 /** `service ps` rows: every task of the service, with its node's name and its addresses. */
@@ -26,11 +26,13 @@ export function taskRows(
       currentState: v.currentState,
       error: t.error,
       ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+      ...(t.health !== undefined ? { health: t.health } : {}),
       addresses: (t.attachments ?? []).map((a) => ({
         network: nets.get(a.networkId) ?? a.networkId,
         ip: a.ip,
         mac: a.mac,
       })),
+      createdAt: new Date(t.createdAt).toISOString(),
     }
   })
 }
@@ -64,6 +66,28 @@ export function serviceView(
       addr: `${vip.ip}/${vip.prefix}`,
     })),
     restartCondition: s.restart.condition,
+    restartPolicy: {
+      condition: s.restart.condition,
+      delayMs: s.restart.delayMs,
+      maxAttempts: s.restart.maxAttempts,
+      windowMs: s.restart.windowMs ?? 0,
+    },
+    ...(s.spec.health ? { healthCheck: s.spec.health } : {}),
+    updateConfig: s.update ?? DEFAULT_UPDATE_CONFIG,
+    rollbackConfig: s.rollback ?? DEFAULT_UPDATE_CONFIG,
+    ...(s.updateStatus
+      ? {
+          updateStatus: {
+            state: s.updateStatus.state,
+            startedAt: new Date(s.updateStatus.startedAt).toISOString(),
+            ...(s.updateStatus.completedAt !== undefined
+              ? { completedAt: new Date(s.updateStatus.completedAt).toISOString() }
+              : {}),
+            message: s.updateStatus.message,
+          },
+        }
+      : {}),
+    version: s.version,
     placement: s.spec.placement ?? {},
     resources: s.spec.resources ?? {},
     createdAt: new Date(s.createdAt).toISOString(),

@@ -10,26 +10,26 @@
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type { Node, Orchestrator, PlacementFilter, Service, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
+import type { Node, Orchestrator, PlacementFilter, Service, ServicePatch, Task } from '@swarmnet/orchestrator'
+import { createOrchestrator, isRollingOut, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
 import type { Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
 import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
 import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
+import { LostAddresses } from './lost-addresses.js'
 import type { NetworkService } from './networks.js'
 import { NodeStatusLog } from './node-status-log.js'
 import { resolveRef } from './refs.js'
 import type { PlacementChange, ServiceCreate } from './service-requests.js'
 import { serviceView, taskRows } from './service-views.js'
+import { rollOut, type SpecChange, storeSpecChange } from './spec-changes.js'
 import { TaskIndex } from './task-index.js'
 
 export const ORCHESTRATE_PERIOD_MS = 1_000
 /** An idle orchestrator still does a whole pass every this many ticks. */
 const FULL_PASS_EVERY = 10
-/** A node Down this long loses the addresses of its tasks that are over (it may never return). */
-export const LOST_ADDRESS_GRACE_MS = 5 * 60_000
 
 export interface ServicesComponents {
   store: Store
@@ -61,6 +61,7 @@ export class ServiceController {
 
   constructor(components: ServicesComponents) {
     this.c = components
+    this.lost = new LostAddresses(components.clock, components.networks)
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
     this.index = new TaskIndex(this.tasks, (nodeId) => this.dispatcher.nodeChanged(nodeId))
@@ -136,7 +137,10 @@ export class ServiceController {
           env: req.env,
           networks,
           endpointMode: req.endpointMode,
-          restart: { condition: req.restartCondition },
+          restart: { condition: req.restartCondition, ...req.restart },
+          ...(req.update ? { update: req.update } : {}),
+          ...(req.health ? { health: req.health } : {}),
+          ...(req.rollback ? { rollback: req.rollback } : {}),
           ...(req.placement !== undefined ? { placement: req.placement } : {}),
           ...(req.resources !== undefined ? { resources: req.resources } : {}),
         },
@@ -196,22 +200,44 @@ export class ServiceController {
    * fits and places the rest under the new rules. `service update` builds the change with the
    * CLI's applyPlacementUpdate.
    */
-  async updatePlacement(
-    ref: string,
-    change: PlacementChange,
-    options?: AbortOptions,
-  ): Promise<ServiceViewJson> {
-    const svc = await this.serial(async () => {
-      const s = replacePlacement(await this.find(ref, options), change, this.c.clock.now())
-      await this.services.put(s.id, s, options)
-      this.c.logger.info('service placement changed', {
-        service: s.id,
-        name: s.name,
-        placement: s.spec.placement,
-        resources: s.spec.resources,
-      })
-      return s
-    })
+  async updatePlacement(ref: string, change: PlacementChange, options?: AbortOptions) {
+    return this.changeSpec(
+      ref,
+      (s, now) => replacePlacement(s, change, now),
+      'service placement changed',
+      options,
+    )
+  }
+
+  /**
+   * `service update`: the patched spec is stored (the old one kept for rollback) and the
+   * orchestrator's updater rolls the tasks over to it.
+   */
+  async update(ref: string, patch: ServicePatch, options?: AbortOptions): Promise<ServiceViewJson> {
+    return this.changeSpec(
+      ref,
+      (s, now) => this.orch.updateService(s, patch, now),
+      'service updated',
+      options,
+    )
+  }
+
+  /** `service rollback`: back to the previous spec, rolled out like an update. */
+  async rollback(ref: string, options?: AbortOptions): Promise<ServiceViewJson> {
+    return this.changeSpec(ref, (s, now) => this.orch.rollbackService(s, now), 'service rolled back', options)
+  }
+
+  /** Stores the changed spec in the write queue, then wakes the updater (spec-changes.ts). */
+  private async changeSpec(ref: string, change: SpecChange, what: string, options?: AbortOptions) {
+    const c = {
+      ...this.c,
+      services: this.services,
+      tasks: this.tasks,
+      serviceTasks: this.serviceTasks.bind(this),
+    }
+    const svc = await this.serial(async () =>
+      storeSpecChange(c, await this.find(ref, options), change, what, options),
+    )
     this.wake()
     return this.view(svc, options)
   }
@@ -279,26 +305,37 @@ export class ServiceController {
       this.dirty = true
       throw err
     }
-    this.dirty ||= this.index
-      .all()
-      .some((t) => t.desiredState === 'running' && (t.state === 'pending' || isTerminal(t.state)))
+    this.dirty ||=
+      this.rolling ||
+      this.index
+        .all()
+        .some((t) => t.desiredState === 'running' && (t.state === 'pending' || isTerminal(t.state)))
   }
+
+  /** A rolling update was in progress at the last pass: the next tick does a pass too. */
+  private rolling = false
 
   private async pass(nodes: Array<Node & { downSince?: number }>, signal: AbortSignal): Promise<void> {
     const now = this.c.clock.now()
-    const services = await this.allServices({ signal })
+    let services = await this.allServices({ signal })
     this.nodeLog.observe(nodes, this.c.logger)
     let tasks = await this.allTasks({ signal })
-    const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
     const original = new Map(tasks.map((t) => [t.id, t]))
-    const byId = new Map(original)
+    // the updater first: reconcile then sees its new tasks and the spec it may have rolled back
+    const u = rollOut(this.orch, services, tasks, now, newId, this.c.logger)
+    ;({ services, tasks } = u)
+    this.rolling = u.rolling
+    const byId = new Map(tasks.map((t) => [t.id, t]))
+    const r = this.orch.reconcile({ services, tasks, nodes, now, newId })
     for (const t of [...r.create, ...r.update]) byId.set(t.id, t)
     for (const id of r.remove) byId.delete(id)
     tasks = [...byId.values()]
     const filter = await this.c.placement?.({ signal })
     const s = this.orch.schedule({ tasks, nodes, services, now, ...(filter ? { filter } : {}) })
-    const updates = new Map([...r.create, ...r.update, ...s.update].map((t) => [t.id, t]))
-    for (const t of r.update) logTransitions(this.c.logger, original.get(t.id), t)
+    const updates = new Map(
+      [...u.create, ...u.update, ...r.create, ...r.update, ...s.update].map((t) => [t.id, t]),
+    )
+    for (const t of [...u.update, ...r.update]) logTransitions(this.c.logger, original.get(t.id), t)
     const removed = r.remove.map((id) => this.tasks.delOp(id))
     // addresses are allocated before dispatch, in the same batch as the assignment
     const svc = new Map(services.map((x) => [x.id, x]))
@@ -307,7 +344,9 @@ export class ServiceController {
       node: a.nodeId,
       networks: svc.get(updates.get(a.taskId)?.serviceId ?? '')?.spec.networks ?? [],
     }))
-    if (updates.size === 0 && removed.length === 0) return this.releaseLost(nodes, tasks, signal)
+    const serviceOps = u.changed.map((x) => this.services.putOp(x.id, x))
+    if (updates.size === 0 && removed.length === 0 && serviceOps.length === 0)
+      return this.lost.release(nodes, tasks, signal)
     await this.c.networks.allocateTasks(
       requests,
       (allocated, failed) => {
@@ -321,40 +360,16 @@ export class ServiceController {
           this.c.logger.warn('task not assigned: no address', { task: id, service: t.serviceId, error })
           updates.set(id, { ...t, nodeId: original.get(id)?.nodeId ?? '', state: 'pending', error })
         }
-        return [...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)), ...removed]
+        return [...[...updates.values()].map((t) => this.tasks.putOp(t.id, t)), ...removed, ...serviceOps]
       },
       { signal },
     )
-    await this.releaseLost(nodes, tasks, signal)
+    await this.lost.release(nodes, tasks, signal)
   }
-
-  /** Nodes Down past the grace period lose the addresses of their tasks that are over. */
-  private async releaseLost(
-    nodes: ReadonlyArray<Node & { downSince?: number }>,
-    tasks: readonly Task[],
-    signal: AbortSignal,
-  ): Promise<void> {
-    const now = this.c.clock.now()
-    const due = nodes.filter(
-      (n) =>
-        n.status === 'down' &&
-        n.downSince !== undefined &&
-        now - n.downSince > LOST_ADDRESS_GRACE_MS &&
-        this.swept.get(n.id) !== n.downSince,
-    )
-    if (due.length === 0) return
-    const live = new Set(tasks.filter((t) => !isTerminal(t.state)).map((t) => t.id))
-    for (const n of due) {
-      await this.c.networks.releaseLost(n.id, live, { signal })
-      this.swept.set(n.id, n.downSince ?? 0)
-    }
-  }
-
-  /** Down nodes whose addresses were released, with the time they went down. */
-  private readonly swept = new Map<string, number>()
 
   /** Logs each node's status change once. */
   private readonly nodeLog = new NodeStatusLog()
+  private readonly lost: LostAddresses
 
   private async find(ref: string, options?: AbortOptions): Promise<Service> {
     return resolveRef('service', await this.allServices(options), ref, (s) => s.name)

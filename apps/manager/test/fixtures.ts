@@ -1,7 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { Clock } from '@swarmnet/interface'
 import { silentLogger } from '@swarmnet/logger'
 import { createOrchestrator, type Service, type Task } from '@swarmnet/orchestrator'
-import type { Store } from '@swarmnet/store'
+import { createStore, type Store } from '@swarmnet/store'
 import { Dispatcher, type KeySource } from '../src/dispatcher.js'
 import type { NetworkService } from '../src/networks.js'
 import { TaskIndex } from '../src/task-index.js'
@@ -46,4 +49,22 @@ export function dispatcherFor(
   })
   holder.dispatcher = dispatcher
   return { dispatcher, index }
+}
+
+/** A store in a fresh directory with a dispatcher over it; `close` removes it all. */
+export async function dispatcherInTmp(clock: Clock, keys?: KeySource) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'swarmnet-dispatcher-'))
+  const store = createStore({ logger: silentLogger }, { path: dir })
+  await store.open()
+  const { dispatcher, index } = dispatcherFor(store, clock, keys)
+  return {
+    store,
+    dispatcher,
+    index,
+    close: async () => {
+      index.close()
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
 }

@@ -96,7 +96,7 @@ export class DeltaDispatcher implements Dispatcher {
 }
 
 function keyOf(r: TaskReport): string {
-  return JSON.stringify([r.state, r.error, r.exitCode])
+  return JSON.stringify([r.state, r.error, r.exitCode, r.health])
 }
 
 /** What {@link watchAssignments} needs. */

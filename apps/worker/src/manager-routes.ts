@@ -94,6 +94,8 @@ export function managerRoutes(role: ManagerRole): Route[] {
     route(serviceApi.inspect, async (req) => (await services()).inspect(req.ref)),
     route(serviceApi.ps, async (req) => (await services()).ps(req.ref)),
     route(serviceApi.scale, async (req) => (await services()).scale(req.ref, req.replicas)),
+    route(serviceApi.update, async ({ ref, ...patch }) => (await services()).update(ref, patch)),
+    route(serviceApi.rollback, async (req) => (await services()).rollback(req.ref)),
     route(serviceApi.remove, async (req) => {
       await (await services()).remove(req.ref)
       return { ok: true as const }

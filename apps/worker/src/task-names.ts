@@ -11,6 +11,19 @@ export function aliasesOf(a: Assignment): string[] {
   return name.length <= 80 ? [hostnameOf(a), name] : [hostnameOf(a)]
 }
 
+/** Counts the changes of each task's reported state since the last reports (metrics). */
+export function countTransitions(
+  counters: { transitions?: Partial<Record<TaskReport['state'], number>> },
+  reported: Map<string, TaskReport['state']>,
+  reports: readonly TaskReport[],
+): void {
+  const t = counters.transitions ?? {}
+  counters.transitions = t
+  const now = new Map(reports.map((r) => [r.id, r.state]))
+  for (const [id, state] of now) if (reported.get(id) !== state) t[state] = (t[state] ?? 0) + 1
+  reported.clear()
+  for (const [id, state] of now) reported.set(id, state)
+}
 /** Why a task failed when the kernel's OOM killer ended it (Docker's `OOMKilled`). */
 export const OOM_REASON = 'OOM killed: the task reached its memory limit'
 

@@ -24,8 +24,9 @@ import type { AbortOptions, Clock, Logger, Periodic } from '@swarmnet/interface'
 import { startPeriodic } from '@swarmnet/interface'
 import { type Runtime, TaskExistsError, type TaskInfo, type TaskStatus } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
+import { type HealthMonitor, monitorTasks, withHealth } from './health.js'
 import type { NetworkController } from './networks.js'
-import { aliasesOf, hostnameOf, reportOf } from './task-names.js'
+import { aliasesOf, countTransitions, hostnameOf, reportOf } from './task-names.js'
 
 export const SYNC_PERIOD_MS = 1_000
 const LOG_TAIL_LINES = 200
@@ -101,8 +102,12 @@ export class TaskAgent {
   /** The state last reported of each task: a different one is a transition. */
   private readonly reported = new Map<string, TaskReport['state']>()
 
+  /** Health checks of the tasks that have one. */
+  private readonly health: HealthMonitor
+
   constructor(components: TaskAgentComponents) {
     this.c = components
+    this.health = monitorTasks(components, () => this.wake(), this.loop.signal)
   }
 
   start(): void {
@@ -141,7 +146,7 @@ export class TaskAgent {
   private async syncOnce(signal: AbortSignal): Promise<void> {
     const local = await this.c.runtime.list({ signal })
     const reports = await this.reports(local, signal)
-    this.countTransitions(reports)
+    countTransitions(this.counters, this.reported, reports)
     const held = new Set([...local.map((t) => t.id), ...(await this.c.networks.taskIds({ signal }))])
     for (const [id, t] of this.tasks) if (inFlight(t)) held.add(id)
     const res = await this.c.dispatcher.sync({ reports, held: [...held] }, { signal })
@@ -151,7 +156,12 @@ export class TaskAgent {
     this.wantLogsFrom = res.wantLogsFrom ?? {}
     // output newly wanted (`service logs`, a follower): send it at once, not next period
     if (fresh) this.wake()
-    if (++this.syncs % ROTATE_EVERY === 0) await this.rotateLogs(local, signal)
+    // output files past LOG_MAX_BYTES are rotated (running tasks are the ones that grow)
+    if (++this.syncs % ROTATE_EVERY === 0)
+      for (const t of local.filter((x) => x.state === 'running'))
+        await this.c.runtime
+          .rotateLog(t.id, LOG_MAX_BYTES, { signal })
+          .catch((err: unknown) => this.c.logger.warn('log rotation failed', { task: t.id, err }))
   }
 
   /**
@@ -179,7 +189,7 @@ export class TaskAgent {
     for (const [id, status] of statuses) {
       const t = this.tasks.get(id)
       if (t !== undefined && t.phase !== 'started') continue
-      const r = reportOf(id, status, this.desired.get(id) ?? 'running')
+      const r = withHealth(reportOf(id, status, this.desired.get(id) ?? 'running'), this.health.state(id))
       if (r.state === 'failed' && !this.failedSeen.has(id)) {
         this.failedSeen.add(id)
         this.counters.failed++
@@ -200,24 +210,6 @@ export class TaskAgent {
     return reports
   }
 
-  /** Output files past {@link LOG_MAX_BYTES} are rotated (running tasks are the ones that grow). */
-  private async rotateLogs(local: readonly TaskInfo[], signal: AbortSignal): Promise<void> {
-    for (const t of local)
-      if (t.state === 'running')
-        await this.c.runtime
-          .rotateLog(t.id, LOG_MAX_BYTES, { signal })
-          .catch((err: unknown) => this.c.logger.warn('log rotation failed', { task: t.id, err }))
-  }
-
-  private countTransitions(reports: readonly TaskReport[]): void {
-    const t = this.counters.transitions ?? {}
-    this.counters.transitions = t
-    const now = new Map(reports.map((r) => [r.id, r.state]))
-    for (const [id, state] of now) if (this.reported.get(id) !== state) t[state] = (t[state] ?? 0) + 1
-    this.reported.clear()
-    for (const [id, state] of now) this.reported.set(id, state)
-  }
-
   /** Brings this node to the assignments; reads the runtime afresh, after the round trip. */
   private async converge(assignments: readonly Assignment[], signal: AbortSignal): Promise<void> {
     this.desired = new Map(assignments.map((a) => [a.id, a.desiredState]))
@@ -232,7 +224,8 @@ export class TaskAgent {
         if (t !== undefined) continue
         if (info !== undefined) {
           this.tasks.set(a.id, { phase: 'started' }) // adopted after a restart
-          if (info.state === 'running') adopted.push(a.id)
+          if (info.state === 'running' && a.health) this.health.watch(a.id, a.health)
+          else if (info.state === 'running') adopted.push(a.id)
         } else {
           this.tasks.set(a.id, { phase: 'preparing' })
           launches.push(a)
@@ -250,6 +243,7 @@ export class TaskAgent {
         .enable(adopted, { signal })
         .catch((err: unknown) => this.c.logger.warn('enabling endpoints failed', { tasks: adopted, err }))
     // graceful: out of every load balancer and DNS first, then the signal
+    for (const id of stops) this.health.forget(id)
     if (stops.length > 0)
       await this.c.networks
         .disable(stops, { signal })
@@ -276,6 +270,7 @@ export class TaskAgent {
       return t !== undefined && inFlight(t)
     }
     for (const id of [...this.tasks.keys()]) if (!assigned.has(id) && !busy(id)) this.tasks.delete(id)
+    for (const id of this.health.ids()) if (!assigned.has(id)) this.health.forget(id)
     for (const id of this.failedSeen) if (!assigned.has(id)) this.failedSeen.delete(id)
     const running = new Set<string>()
     for (const info of await this.c.runtime.list({ signal })) {
@@ -328,8 +323,10 @@ export class TaskAgent {
     const ready = batch.filter((a) => !prepared.failed.has(a.id))
     for (const a of ready) this.tasks.set(a.id, { phase: 'starting' })
     await Promise.all(ready.map((a) => this.startProcess(a, prepared.created.has(a.id), signal)))
-    // in the load balancers and DNS once their process runs
-    const started = ready.filter((a) => this.tasks.get(a.id)?.phase === 'started').map((a) => a.id)
+    // in the load balancers and DNS once their process runs (with a health check: once healthy)
+    const up = ready.filter((a) => this.tasks.get(a.id)?.phase === 'started')
+    for (const a of up) if (a.health) this.health.watch(a.id, a.health)
+    const started = up.filter((a) => !a.health).map((a) => a.id)
     if (started.length > 0)
       await this.c.networks
         .enable(started, { signal })

@@ -64,6 +64,17 @@ describe('the node end of the dispatcher session speaks deltas', () => {
     expect(fourth.assignments.map((a) => a.id)).toEqual(['t2'])
   })
 
+  it('a change of health alone is a changed report (the manager must learn a task became healthy)', async () => {
+    const answer = { revision: 'e:1', full: false, assignments: [], removed: [], wantLogs: [] }
+    const m = managerScript([{ ...answer, full: true }, answer, answer])
+    const d = new DeltaDispatcher(m.call)
+    await d.sync({ reports: [{ ...running, health: 'starting' }], held: ['t1'] }, {})
+    await d.sync({ reports: [{ ...running, health: 'healthy' }], held: ['t1'] }, {})
+    expect(m.calls[1]?.reports).toEqual([{ ...running, health: 'healthy' }])
+    await d.sync({ reports: [{ ...running, health: 'healthy' }], held: ['t1'] }, {})
+    expect(m.calls[2]?.reports).toEqual([])
+  })
+
   it('a failed call is sent again whole; a manager that lost us gets everything next time', async () => {
     const failed: TaskReport = { id: 't1', state: 'failed' }
     const m = managerScript([

@@ -35,3 +35,15 @@ export class ServiceExistsError extends ConflictError {
   static override readonly code = 'ERR_SERVICE_EXISTS'
   override readonly code = ServiceExistsError.code
 }
+
+/** An update or rollback config (`--update-*`, `--rollback-*`) is invalid. */
+export class InvalidUpdateConfigError extends InvalidInputError {
+  static override readonly code = 'ERR_INVALID_UPDATE_CONFIG'
+  override readonly code = InvalidUpdateConfigError.code
+}
+
+/** `service rollback` of a service that has no previous spec. */
+export class NoPreviousSpecError extends ConflictError {
+  static override readonly code = 'ERR_NO_PREVIOUS_SPEC'
+  override readonly code = NoPreviousSpecError.code
+}

@@ -38,6 +38,8 @@ import type {
   TaskView,
   ValidatedService,
 } from './types.js'
+import { rollbackService, type ServicePatch, updateService } from './update-config.js'
+import { advanceUpdates, type UpdaterInput, type UpdaterResult } from './updater.js'
 import { scaleService, validateService } from './validate.js'
 import { serviceReplicas, serviceTasksView, serviceView, taskView } from './views.js'
 
@@ -54,6 +56,12 @@ export interface Orchestrator {
   validateService(input: ServiceSpecInput, existing?: readonly Service[], selfId?: string): ValidatedService
   /** `service scale`: a new version of the service with `replicas`; refused for global services. */
   scaleService(service: Service, replicas: number, now: number): Service
+  /** `service update`: the patched service, its old spec kept for rollback; see {@link updateService}. */
+  updateService(service: Service, patch: ServicePatch, now: number): Service
+  /** `service rollback`: the previous spec back; see {@link rollbackService}. */
+  rollbackService(service: Service, now: number): Service
+  /** One step of every rolling update in progress; see {@link advanceUpdates}. */
+  advanceUpdates(input: UpdaterInput): UpdaterResult
   /** `running/desired`, e.g. `2/3`. */
   serviceReplicas(service: Service, tasks: readonly Task[], nodes: readonly Node[]): string
   /** A `service ls` row. */
@@ -82,6 +90,9 @@ export function createOrchestrator(init: OrchestratorInit = {}): Orchestrator {
     applyStatusReport,
     validateService: (input, existing, selfId) => validateService(input, options, existing, selfId),
     scaleService: (service, replicas, now) => scaleService(service, replicas, now, options.maxReplicas),
+    updateService: (service, patch, now) => updateService(service, patch, now, options),
+    rollbackService: (service, now) => rollbackService(service, now),
+    advanceUpdates,
     serviceReplicas,
     serviceView,
     taskView,
@@ -103,13 +114,23 @@ export {
   InvalidRestartPolicyError,
   InvalidServiceNameError,
   InvalidServiceSpecError,
+  InvalidUpdateConfigError,
+  NoPreviousSpecError,
   NotReplicatedError,
   ServiceExistsError,
 } from './errors.js'
 export { isEligible, isLost, mustVacate } from './nodes.js'
 export { LIMITS_CAPABILITY, type PlacementFilter, type Requirement } from './placement.js'
 export { misfits, reconcile } from './reconcile.js'
-export { endedWithFailure, type RestartDecision, restartDecision } from './restart.js'
+export {
+  DEFAULT_RESTART_WINDOW_MS,
+  endedWithFailure,
+  MAX_BACKOFF_FACTOR,
+  nextStreak,
+  type RestartDecision,
+  restartDecision,
+  restartDelay,
+} from './restart.js'
 export { schedule } from './schedule.js'
 export {
   applyStatusReport,
@@ -120,7 +141,16 @@ export {
   stateRank,
   TASK_STATES,
 } from './states.js'
+export { isReady, sameTaskSpec, specOfTask, taskSpecOf } from './task-spec.js'
 export type * from './types.js'
+export {
+  DEFAULT_UPDATE_CONFIG,
+  rollbackService,
+  type ServicePatch,
+  updateService,
+  validateUpdateConfig,
+} from './update-config.js'
+export { advanceUpdates, isRollingOut, type UpdaterInput, type UpdaterResult } from './updater.js'
 export {
   replacePlacement,
   scaleService,

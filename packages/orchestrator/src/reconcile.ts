@@ -1,7 +1,8 @@
 import { constraintsOf, satisfies } from './constraints.js'
 import { isEligible, isLost, mustVacate, nodeIndex } from './nodes.js'
-import { restartDecision } from './restart.js'
+import { nextStreak, restartDecision } from './restart.js'
 import { isTerminal, isUndispatched } from './states.js'
+import { isReady, taskSpecOf } from './task-spec.js'
 import type { DesiredState, Node, ReconcileInput, ReconcileResult, Service, Task } from './types.js'
 
 /** Newest first: higher attempt, then later creation, then larger id. */
@@ -56,7 +57,10 @@ class Changes {
     this.#removed.add(task.id)
   }
 
-  create(fields: Pick<Task, 'serviceId' | 'slot' | 'nodeId' | 'attempt'>): Task {
+  create(
+    fields: Pick<Task, 'serviceId' | 'slot' | 'nodeId' | 'attempt' | 'spec'> &
+      Partial<Pick<Task, 'streak' | 'attemptBase' | 'replaces'>>,
+  ): Task {
     const t: Task = {
       id: this.newId(),
       ...fields,
@@ -132,7 +136,9 @@ function settle(
     .map((t) => ch.current(t))
     .filter((t) => t.desiredState === 'running')
     .sort(newerFirst)
-  for (const extra of heads.slice(1)) ch.stop(extra)
+  // start-first: the task being replaced runs on until its replacement does
+  const keep = new Set(heads.filter((h) => h.replaces !== undefined && !isReady(h)).map((h) => h.replaces))
+  for (const extra of heads.slice(1)) if (!keep.has(extra.id)) ch.stop(extra)
   return { head: heads[0], evicted }
 }
 
@@ -145,7 +151,16 @@ function restartIfDue(ch: Changes, service: Service, head: Task, nodeId: string)
   if (decision.kind === 'never') ch.stop(head)
   if (decision.kind !== 'restart') return
   ch.stop(head)
-  ch.create({ serviceId: service.id, slot: head.slot, nodeId, attempt: head.attempt + 1 })
+  ch.create({
+    serviceId: service.id,
+    slot: head.slot,
+    nodeId,
+    attempt: head.attempt + 1,
+    spec: taskSpecOf(service),
+    streak: nextStreak(head, service.restart),
+    ...(head.attemptBase !== undefined ? { attemptBase: head.attemptBase } : {}),
+    ...(head.replaces !== undefined ? { replaces: head.replaces } : {}),
+  })
 }
 
 /**
@@ -234,7 +249,13 @@ function reconcileReplicated(
   for (const { head } of occupied.slice(replicas)) if (head) ch.stop(head)
   for (const { slot, head, evicted } of occupied.slice(0, replicas)) {
     if (head === undefined && evicted !== undefined) {
-      ch.create({ serviceId: service.id, slot, nodeId: '', attempt: evicted.attempt })
+      ch.create({
+        serviceId: service.id,
+        slot,
+        nodeId: '',
+        attempt: evicted.attempt,
+        spec: taskSpecOf(service),
+      })
     } else if (head !== undefined && isTerminal(head.state)) {
       restartIfDue(ch, service, head, '')
     }
@@ -243,7 +264,7 @@ function reconcileReplicated(
   const taken = new Set(occupied.map((o) => o.slot))
   for (let slot = 1, missing = replicas - occupied.length; missing > 0; slot++) {
     if (taken.has(slot)) continue
-    ch.create({ serviceId: service.id, slot, nodeId: '', attempt: 0 })
+    ch.create({ serviceId: service.id, slot, nodeId: '', attempt: 0, spec: taskSpecOf(service) })
     missing--
   }
   return groups
@@ -278,7 +299,8 @@ function reconcileGlobal(
     .filter((n) => isEligible(n) && fits(n))
     .sort((a, b) => (a.id < b.id ? -1 : 1))
   for (const node of eligible) {
-    if (!running.has(node.id)) ch.create({ serviceId: service.id, slot: 0, nodeId: node.id, attempt: 0 })
+    if (!running.has(node.id))
+      ch.create({ serviceId: service.id, slot: 0, nodeId: node.id, attempt: 0, spec: taskSpecOf(service) })
   }
   return groups
 }

@@ -53,6 +53,13 @@ export function canTransition(from: TaskState, to: TaskState): boolean {
  * task already over) is ignored and the same task object is returned.
  */
 export function applyStatusReport(task: Task, report: StatusReport, now: number): Task {
+  if (report.health !== undefined && report.health !== task.health && !isTerminal(task.state)) {
+    const moved = applyStatusReport(task, { ...report, health: undefined }, now)
+    const next: Task = { ...moved, health: report.health, updatedAt: now }
+    // with a health check, "running" counts from the first healthy report
+    if (report.health === 'healthy' && next.state === 'running') next.runningAt = now
+    return next
+  }
   if (!isTaskState(report.state) || !canTransition(task.state, report.state)) return task
   const next: Task = {
     ...task,
@@ -62,5 +69,7 @@ export function applyStatusReport(task: Task, report: StatusReport, now: number)
     updatedAt: now,
   }
   if (report.exitCode !== undefined) next.exitCode = report.exitCode
+  if (report.state === 'running' && (task.spec?.health === undefined || report.health === 'healthy'))
+    next.runningAt = now
   return next
 }

@@ -25,8 +25,82 @@ export interface RestartPolicy {
   condition: RestartCondition
   /** Wait this long after a task ended before its replacement is created. Default 5000. */
   delayMs: number
-  /** Restarts allowed per slot; 0 = unlimited. */
+  /** Restarts allowed per slot (since the slot's last update); 0 = unlimited. */
   maxAttempts: number
+  /**
+   * A task that ran this long before it ended resets its slot's back-off (the delay doubles on
+   * each consecutive failure, up to 10× `delayMs`); 0 or absent = 60 s.
+   */
+  windowMs?: number
+}
+
+export type UpdateOrder = 'stop-first' | 'start-first'
+export type UpdateFailureAction = 'pause' | 'continue' | 'rollback'
+
+/** How a rolling update (or rollback) replaces the tasks: Docker's `--update-*` / `--rollback-*`. */
+export interface UpdateConfig {
+  /** Slots replaced at once; 0 = all at once. Default 1. */
+  parallelism: number
+  /** Wait between a slot's new task running and the next slot taken. Default 0. */
+  delayMs: number
+  /** Default `stop-first`. */
+  order: UpdateOrder
+  /** Default `pause` (a rollback's: `pause`; `rollback` is not allowed there). */
+  failureAction: UpdateFailureAction
+  /** A new task that ends within this long of running counts as a failure. Default 5000. */
+  monitorMs: number
+  /** Failures tolerated, as a fraction of the slots. Default 0. */
+  maxFailureRatio: number
+}
+
+export type UpdateState =
+  | 'updating'
+  | 'paused'
+  | 'completed'
+  | 'rollback_started'
+  | 'rollback_paused'
+  | 'rollback_completed'
+
+/** Docker's `UpdateStatus`. */
+export interface UpdateStatus {
+  state: UpdateState
+  startedAt: number
+  completedAt?: number
+  message: string
+}
+
+/** Docker's `--health-*`: a command run inside the task; exit 0 is healthy. */
+export interface HealthConfig {
+  /** Run with `/bin/sh -c` inside the task's namespaces. */
+  cmd: string
+  /** Between checks. Default 30 s. */
+  intervalMs: number
+  /** A check that takes longer fails. Default 30 s. */
+  timeoutMs: number
+  /** Consecutive failures that make the task unhealthy. Default 3. */
+  retries: number
+  /** Failures in this long after the start do not count. Default 0. */
+  startPeriodMs: number
+}
+
+export type HealthState = 'starting' | 'healthy' | 'unhealthy'
+
+/** What the tasks run: a task keeps the spec it was created with. */
+export interface TaskSpec {
+  argv: string[]
+  env: Record<string, string>
+  health?: HealthConfig
+  /** `service update --force` bumps it: every task is replaced. */
+  forceUpdate?: number
+}
+
+/** The part of a service that `service rollback` restores. */
+export interface PreviousSpec {
+  mode: ServiceMode
+  spec: ServiceSpec
+  restart: RestartPolicy
+  update?: UpdateConfig
+  rollback?: UpdateConfig
 }
 
 export type ServiceMode = { replicated: { replicas: number } } | { global: Record<string, never> }
@@ -41,6 +115,9 @@ export interface ServiceSpec {
   networks: string[]
   /** Absent in services stored before 0.4: `vip`. */
   endpointMode?: EndpointMode
+  /** Bumped by `service update --force`. */
+  forceUpdate?: number
+  health?: HealthConfig
   /** Where its tasks may go (constraints, spread preferences, max per node). @default anywhere */
   placement?: Placement
   /** Kernel limits per task and what the scheduler reserves on its node. @default none */
@@ -85,6 +162,13 @@ export interface Service {
   restart: RestartPolicy
   /** One per network with endpoint mode `vip` (none with `dnsrr`). */
   virtualIps?: VirtualIp[]
+  /** Absent: the defaults ({@link UpdateConfig}). */
+  update?: UpdateConfig
+  rollback?: UpdateConfig
+  /** The spec before the last `service update` (what `service rollback` returns to). */
+  previous?: PreviousSpec
+  /** The last update or rollback, absent if there was none. */
+  updateStatus?: UpdateStatus
   version: number
   /** Milliseconds since the epoch. */
   createdAt: number
@@ -121,6 +205,18 @@ export interface Task {
   attempt: number
   /** Its addresses, one per network of the service; set when it is assigned to a node. */
   attachments?: TaskAttachment[]
+  /** What it runs (absent: created before 0.5, the service's spec). */
+  spec?: TaskSpec
+  /** When it was first reported running (and healthy, with a health check). */
+  runningAt?: number
+  /** With a health check: the last result its node reported. */
+  health?: HealthState
+  /** Consecutive failures of its slot before it was created (the restart back-off). */
+  streak?: number
+  /** The slot's attempt when its spec last changed: max attempts count from there. */
+  attemptBase?: number
+  /** Start-first: the task of the slot it replaces, kept running until this one runs. */
+  replaces?: string
 }
 
 export type NodeStatus = 'ready' | 'down' | 'unknown'
@@ -146,6 +242,7 @@ export interface StatusReport {
   state: TaskState
   error?: string
   exitCode?: number
+  health?: HealthState
 }
 
 export interface ReconcileInput {
@@ -232,7 +329,10 @@ export interface ServiceSpecInput {
   networks?: readonly string[]
   /** Default `vip`. */
   endpointMode?: EndpointMode
+  health?: Partial<HealthConfig> & { cmd: string }
   restart?: Partial<RestartPolicy>
+  update?: Partial<UpdateConfig>
+  rollback?: Partial<UpdateConfig>
   placement?: Placement
   resources?: Resources
 }
@@ -243,6 +343,8 @@ export interface ValidatedService {
   mode: ServiceMode
   spec: ServiceSpec
   restart: RestartPolicy
+  update: UpdateConfig
+  rollback: UpdateConfig
 }
 
 export interface OrchestratorInit {

@@ -9,6 +9,7 @@ import {
 } from './errors.js'
 import type {
   EndpointMode,
+  HealthConfig,
   OrchestratorOptions,
   Placement,
   Resources,
@@ -19,6 +20,7 @@ import type {
   ServiceSpecInput,
   ValidatedService,
 } from './types.js'
+import { validateUpdateConfig } from './update-config.js'
 
 /** A DNS label (RFC 1123): the name is resolvable inside tasks. */
 const NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/
@@ -139,7 +141,54 @@ function validateRestart(restart: unknown, defaultDelayMs: number): RestartPolic
       `invalid restart max attempts ${String(maxAttempts)}: must be an integer ≥ 0 (0 = unlimited)`,
     )
   }
-  return { condition: condition as RestartCondition, delayMs, maxAttempts }
+  const windowMs = r.windowMs ?? 0
+  if (
+    typeof windowMs !== 'number' ||
+    !Number.isInteger(windowMs) ||
+    windowMs < 0 ||
+    windowMs > MAX_DELAY_MS
+  ) {
+    throw new InvalidRestartPolicyError(
+      `invalid restart window ${String(windowMs)}: must be 0 to ${MAX_DELAY_MS} ms`,
+    )
+  }
+  return {
+    condition: condition as RestartCondition,
+    delayMs,
+    maxAttempts,
+    ...(windowMs > 0 ? { windowMs } : {}),
+  }
+}
+
+const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0 }
+
+/** `--health-*`: a command, and Docker's defaults (30 s interval and timeout, 3 retries). */
+export function validateHealth(input: unknown): HealthConfig | undefined {
+  if (input === undefined) return undefined
+  if (typeof input !== 'object' || input === null)
+    throw new InvalidServiceSpecError('health must be an object')
+  const h = { ...HEALTH_DEFAULTS, ...(input as Partial<HealthConfig>) }
+  if (typeof h.cmd !== 'string' || h.cmd.trim() === '' || h.cmd.includes('\0'))
+    throw new InvalidServiceSpecError('the health command must not be empty')
+  for (const [k, min] of [
+    ['intervalMs', 1],
+    ['timeoutMs', 1],
+    ['retries', 1],
+    ['startPeriodMs', 0],
+  ] as const) {
+    const v = h[k]
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_DELAY_MS)
+      throw new InvalidServiceSpecError(
+        `invalid health ${k.replace(/Ms$/, '')} ${String(v)}: must be at least ${min}`,
+      )
+  }
+  return {
+    cmd: h.cmd,
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    retries: h.retries,
+    startPeriodMs: h.startPeriodMs,
+  }
 }
 
 /**
@@ -165,10 +214,13 @@ export function validateService(
     endpointMode: validateEndpointMode(input.endpointMode),
     ...placementFields(input.placement, input.resources),
   }
+  const health = validateHealth(input.health)
   const restart = validateRestart(input.restart, options.defaultRestartDelayMs)
+  const update = validateUpdateConfig(input.update, 'update')
+  const rollback = validateUpdateConfig(input.rollback, 'rollback')
   const clash = existing.find((s) => s.name === name && s.id !== selfId)
   if (clash) throw new ServiceExistsError(`service '${name}' already exists (${clash.id})`)
-  return { name, mode, spec, restart }
+  return { name, mode, spec: health ? { ...spec, health } : spec, restart, update, rollback }
 }
 
 function placementFields(

@@ -64,7 +64,9 @@ export function taskView(task: Task, service: Service, nodes: readonly Node[], n
     name: taskName(task, service),
     node,
     desiredState: prettyState(task.desiredState),
-    currentState: `${prettyState(task.state)} ${humanDuration(Math.max(0, now - task.statusAt)).toLowerCase()} ago`,
+    currentState: `${prettyState(task.state)} ${humanDuration(Math.max(0, now - task.statusAt)).toLowerCase()} ago${
+      task.state === 'running' && task.health !== undefined ? ` (${task.health})` : ''
+    }`,
     error: formatTaskError(task.error),
   }
 }

@@ -108,6 +108,18 @@ export class Cluster {
     return r
   }
 
+  /** The updater's step: its services and tasks into the store. */
+  rollout(): void {
+    const r = this.orch.advanceUpdates({
+      services: this.services,
+      tasks: this.tasks,
+      now: this.now,
+      newId: this.newId,
+    })
+    for (const s of r.services) this.setService(s)
+    for (const t of [...r.create, ...r.update]) this.store.set(t.id, t)
+  }
+
   schedule(): ScheduleResult {
     const r = this.orch.schedule({
       services: this.services,
@@ -133,9 +145,10 @@ export class Cluster {
     }
   }
 
-  /** reconcile → schedule → agents, until nothing changes. */
+  /** (updater →) reconcile → schedule → agents, until nothing changes. */
   converge(rounds = 5): void {
     for (let i = 0; i < rounds; i++) {
+      this.rollout()
       this.reconcile()
       this.schedule()
       this.agents()

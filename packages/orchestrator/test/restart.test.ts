@@ -77,7 +77,7 @@ describe('restart policy', () => {
       if (!t) break
       attempts.push(t.attempt)
       c.report(t.id, { state: 'failed', exitCode: 1 })
-      c.advance(1000)
+      c.advance(10_000)
       c.converge()
     }
     expect(attempts).toEqual([0, 1, 2])
@@ -89,6 +89,27 @@ describe('restart policy', () => {
     const t = oneTask(c)
     c.setNode(t.nodeId, { status: 'down' })
     expect(c.reconcile().create.map((x) => x.attempt)).toEqual([0])
+  })
+
+  it('back-off: the delay doubles on each consecutive failure, at most 10×, and resets after the window', () => {
+    const c = new Cluster([replicated('s1', 1, { delayMs: 1000, windowMs: 30_000 })], [node('n1')])
+    c.converge()
+    /** Fails the slot's task at once and returns how long its replacement took to come. */
+    const gap = (ranMs: number): number => {
+      const [t] = c.live()
+      if (!t) throw new Error('no live task')
+      c.advance(ranMs)
+      c.report(t.id, { state: 'failed', exitCode: 1 })
+      const ended = c.now
+      for (;;) {
+        c.advance(100)
+        c.converge(1)
+        if (c.live().length > 0) return c.now - ended
+      }
+    }
+    expect([gap(0), gap(0), gap(0), gap(0), gap(0), gap(0)]).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000])
+    // a task that ran for the window: the count starts again
+    expect([gap(30_000), gap(0)]).toEqual([1000, 2000])
   })
 
   it('restartDecision', () => {

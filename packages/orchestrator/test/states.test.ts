@@ -45,7 +45,13 @@ describe('task states', () => {
 
   it('applyStatusReport takes forward reports and ignores stale ones (same object back)', () => {
     const running = applyStatusReport(task, { state: 'running' }, T0 + 10)
-    expect(running).toEqual({ ...task, state: 'running', statusAt: T0 + 10, updatedAt: T0 + 10 })
+    expect(running).toEqual({
+      ...task,
+      state: 'running',
+      statusAt: T0 + 10,
+      updatedAt: T0 + 10,
+      runningAt: T0 + 10,
+    })
     // A late 'starting' arriving after 'running' is ignored.
     expect(applyStatusReport(running, { state: 'starting' }, T0 + 11)).toBe(running)
     expect(applyStatusReport(running, { state: 'running' }, T0 + 12)).toBe(running)

@@ -2,6 +2,7 @@ import { ConflictError, InvalidInputError } from '@swarmnet/interface'
 import { describe, expect, it } from 'vitest'
 import {
   createOrchestrator,
+  DEFAULT_UPDATE_CONFIG,
   InvalidReplicasError,
   InvalidRestartPolicyError,
   InvalidServiceNameError,
@@ -24,6 +25,8 @@ describe('validateService', () => {
       mode: { replicated: { replicas: 1 } },
       spec: { argv: ['nginx', '-g', 'daemon off;'], env: {}, networks: [], endpointMode: 'vip' },
       restart: { condition: 'any', delayMs: 5000, maxAttempts: 0 },
+      update: DEFAULT_UPDATE_CONFIG,
+      rollback: DEFAULT_UPDATE_CONFIG,
     })
     expect(createOrchestrator({ defaultRestartDelayMs: 100 }).validateService(ok).restart.delayMs).toBe(100)
     expect(

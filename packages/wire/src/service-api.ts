@@ -12,6 +12,42 @@ const logTimes = z.array(z.tuple([z.number().int().nonnegative(), z.number().int
 /** The task states, in swarmkit's order; the orchestrator owns the list. */
 const taskState = z.enum(TASK_STATES as [TaskState, ...TaskState[]])
 
+const ms = z.number().int().min(0).max(86_400_000)
+
+/** `--update-*` / `--rollback-*`: the fields given (since 0.5). */
+const updateConfig = z
+  .object({
+    parallelism: z.number().int().min(0).max(1_000_000),
+    delayMs: ms,
+    order: z.enum(['stop-first', 'start-first']),
+    failureAction: z.enum(['pause', 'continue', 'rollback']),
+    monitorMs: ms,
+    maxFailureRatio: z.number().min(0).max(1),
+  })
+  .strict()
+
+/** `--restart-*` (since 0.5; the condition also as `restartCondition`). */
+const restartPolicy = z
+  .object({
+    condition: z.enum(['any', 'on-failure', 'none']),
+    delayMs: ms,
+    maxAttempts: z.number().int().min(0).max(1_000_000),
+    windowMs: ms,
+  })
+  .strict()
+
+/** `--health-*` (since 0.5): a shell command run in the task; exit 0 is healthy. */
+const healthConfig = z
+  .object({
+    cmd: z.string().min(1).max(4096),
+    intervalMs: ms.min(1),
+    timeoutMs: ms.min(1),
+    retries: z.number().int().min(1).max(1_000),
+    startPeriodMs: ms,
+  })
+  .strict()
+const healthState = z.enum(['starting', 'healthy', 'unhealthy'])
+
 export const serviceCreateRequest = z.object({
   name: z.string().max(128),
   replicas: z.number().int().optional(),
@@ -21,10 +57,49 @@ export const serviceCreateRequest = z.object({
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   argv: z.array(z.string().max(4096)).max(256),
   endpointMode: z.enum(['vip', 'dnsrr']).optional(),
+  health: healthConfig.partial().extend({ cmd: healthConfig.shape.cmd }).optional(),
+  restart: restartPolicy.partial().optional(),
+  update: updateConfig.partial().optional(),
+  rollback: updateConfig.partial().optional(),
   /** `--constraint`, `--placement-pref`, `--replicas-max-per-node` (since 0.5). */
   placement: placement.optional(),
   /** `--limit-cpu`, `--limit-memory`, `--reserve-cpu`, `--reserve-memory` (since 0.5). */
   resources: resources.optional(),
+})
+
+/** `service update` (since 0.5): what changes; absent fields stay. */
+export const serviceUpdateRequest = z
+  .object({
+    ref: z.string().max(256),
+    argv: z.array(z.string().max(4096)).min(1).max(256).optional(),
+    envAdd: z.record(z.string().max(256), z.string().max(4096)).optional(),
+    envRm: z.array(z.string().max(256)).max(256).optional(),
+    replicas: z.number().int().optional(),
+    force: z.boolean().optional(),
+    /** null: remove the health check (`--no-healthcheck`). */
+    health: healthConfig.partial().nullable().optional(),
+    restart: restartPolicy.partial().optional(),
+    update: updateConfig.partial().optional(),
+    rollback: updateConfig.partial().optional(),
+    /** The whole new placement and resources (the CLI applies `--constraint-add …` to the current ones). */
+    placement: placement.optional(),
+    resources: resources.optional(),
+  })
+  .strict()
+export type ServiceUpdateRequest = z.infer<typeof serviceUpdateRequest>
+
+const updateStatus = z.object({
+  state: z.enum([
+    'updating',
+    'paused',
+    'completed',
+    'rollback_started',
+    'rollback_paused',
+    'rollback_completed',
+  ]),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  message: z.string(),
 })
 
 export const serviceView = z.object({
@@ -40,6 +115,15 @@ export const serviceView = z.object({
   /** One per network with endpoint mode vip, as Docker's `Endpoint.VirtualIPs`. */
   virtualIPs: z.array(z.object({ network: z.string(), addr: z.string() })).default([]),
   restartCondition: z.string(),
+  /** The restart policy, update and rollback configs (since 0.5). */
+  restartPolicy: restartPolicy.optional(),
+  healthCheck: healthConfig.optional(),
+  updateConfig: updateConfig.optional(),
+  rollbackConfig: updateConfig.optional(),
+  /** The last update or rollback (since 0.5), as Docker's `UpdateStatus`. */
+  updateStatus: updateStatus.optional(),
+  /** The spec version: bumped by every update, scale and rollback (since 0.5). */
+  version: z.number().int().optional(),
   /** As Docker's `TaskTemplate.Placement` and `TaskTemplate.Resources` (since 0.5). */
   placement: placement.default({}),
   resources: resources.default({}),
@@ -60,7 +144,11 @@ export const taskJson = z.object({
   currentState: z.string(),
   error: z.string(),
   exitCode: z.number().int().optional(),
+  /** With a health check (since 0.5). */
+  health: healthState.optional(),
   addresses: z.array(z.object({ network: z.string(), ip: z.string(), mac: z.string() })),
+  /** When the task was created (since 0.5). */
+  createdAt: z.string().optional(),
 })
 export type TaskJson = z.infer<typeof taskJson>
 
@@ -78,6 +166,10 @@ export const serviceApi = {
     z.object({ ref: z.string().max(256), replicas: z.number().int() }),
     serviceView,
   ),
+  /** A rolling update to the patched spec (since 0.5). */
+  update: endpoint('POST', '/v1/services/update', serviceUpdateRequest, serviceView),
+  /** A rolling update back to the previous spec (since 0.5). */
+  rollback: endpoint('POST', '/v1/services/rollback', ref, serviceView),
   remove: endpoint('POST', '/v1/services/remove', ref, ok),
   /**
    * The kept output of every attempt of a service (oldest first within a slot), or of one
@@ -124,6 +216,8 @@ export const assignment = z.object({
    * node's load balancer address on that network (since 0.4).
    */
   attachments: z.array(endpointView.extend({ lb: ipv4.optional() })).max(16),
+  /** The task's health check (since 0.5). */
+  health: healthConfig.optional(),
   /** What the kernel enforces on the task through cgroups (since 0.5). */
   limits: resourceAmounts.optional(),
 })
@@ -134,6 +228,8 @@ export const taskReport = z.object({
   state: taskState,
   error: z.string().max(1024).optional(),
   exitCode: z.number().int().optional(),
+  /** With a health check: its last result (since 0.5). */
+  health: healthState.optional(),
   /** recent log lines, for `service logs` */
   logTail: z
     .string()

@@ -11,35 +11,49 @@ import { registerExec } from './exec.js'
 import { type PlacementFlags, placementFromFlags, placementOptions } from './placement-flags.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
+import {
+  healthParser,
+  type ParsedOptions,
+  parseEnv,
+  registerServiceUpdate,
+  restartParser,
+  rollbackConfigParser,
+  type SpecPatch,
+  updateConfigParser,
+} from './service-update.js'
 
-function parseEnv(pairs: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const p of pairs) {
-    const i = p.indexOf('=')
-    if (i <= 0) throw new CliError(`invalid --env '${p}': expected KEY=VALUE`, 2)
-    out[p.slice(0, i)] = p.slice(i + 1)
-  }
-  return out
-}
+/** The flag groups `service create` shares with `service update`. */
+const CREATE_PARSERS = [healthParser, restartParser, updateConfigParser, rollbackConfigParser]
 
-/** The service as the progress display needs it, from the manager. */
-async function snapshot(ref: string, signal: AbortSignal | undefined): Promise<ServiceSnapshot> {
+/**
+ * The service as the progress display needs it, from the manager. With `rollout`, a paused
+ * update or rollback is an error (exit 1) with the manager's reason, as Docker's.
+ */
+async function snapshot(
+  ref: string,
+  rollout: boolean,
+  signal: AbortSignal | undefined,
+): Promise<ServiceSnapshot> {
   const opts = signal ? { signal } : {}
   const [s, tasks] = await Promise.all([
     call(serviceApi.inspect, { ref }, 30_000, opts),
     call(serviceApi.ps, { ref }, 30_000, opts),
   ])
-  return { id: s.id, mode: s.mode, desired: s.desired, tasks }
+  const state = s.updateStatus?.state
+  if (rollout && (state === 'paused' || state === 'rollback_paused'))
+    throw new CliError(s.updateStatus?.message ?? state)
+  const rollingOut = rollout && (state === 'updating' || state === 'rollback_started')
+  return { id: s.id, mode: s.mode, desired: s.desired, tasks, rollingOut }
 }
 
 /**
  * Waits until the service converges, with docker's progress on stdout (none with `quiet`).
- * `service update` and `rollback` call this after their request, like create and scale.
+ * `service update` and `rollback` (`rollout`) also wait for the updater to be done.
  */
-export async function converge(ref: string, quiet: boolean): Promise<void> {
+export async function converge(ref: string, quiet: boolean, rollout = false): Promise<void> {
   await waitConverged({
     clock: systemClock,
-    observe: (o) => snapshot(ref, o.signal),
+    observe: (o) => snapshot(ref, rollout, o.signal),
     ...(quiet
       ? {}
       : { out: { write: (t) => process.stdout.write(t), isTTY: process.stdout.isTTY === true } }),
@@ -49,7 +63,7 @@ export async function converge(ref: string, quiet: boolean): Promise<void> {
 export function registerService(program: Command): void {
   const service = program.command('service').description('Manage services')
 
-  placementOptions(
+  const create = placementOptions(
     service
       .command('create')
       .description('Create a service; COMMAND runs as each task, in its own network sandbox'),
@@ -59,56 +73,60 @@ export function registerService(program: Command): void {
     .option('--mode <mode>', 'replicated or global', 'replicated')
     .option('--network <net>', 'attach to an overlay network (repeatable)', collect, [])
     .option('-e, --env <k=v>', 'environment variable (repeatable)', collect, [])
-    .option('--restart-condition <cond>', 'any, on-failure or none', 'any')
     .option('--endpoint-mode <mode>', 'vip (a virtual IP per network) or dnsrr (DNS round robin)', 'vip')
     .option('-d, --detach', 'return at once instead of waiting for the tasks to run')
     .option('-q, --quiet', 'print only the service id (no progress)')
     .argument('<command...>', 'the command and its arguments (after --)')
-    .action(
-      async (
-        argv: string[],
-        o: PlacementFlags & {
-          name: string
-          replicas?: number
-          mode: string
-          network: string[]
-          env: string[]
-          restartCondition: string
-          endpointMode: string
-          detach?: boolean
-          quiet?: boolean
-        },
-      ) => {
-        if (o.name.trim() === '') throw new CliError('invalid --name: a service needs a name', 2)
-        if (o.endpointMode !== 'vip' && o.endpointMode !== 'dnsrr')
-          throw new CliError(`invalid --endpoint-mode '${o.endpointMode}': expected vip or dnsrr`, 2)
-        if (o.mode !== 'replicated' && o.mode !== 'global')
-          throw new CliError(`invalid --mode '${o.mode}': expected replicated or global`, 2)
-        if (o.mode === 'global' && o.replicas !== undefined)
-          throw new CliError('--replicas cannot be used with --mode global', 2)
-        if (!['any', 'on-failure', 'none'].includes(o.restartCondition))
-          throw new CliError(
-            `invalid --restart-condition '${o.restartCondition}': expected any, on-failure or none`,
-            2,
-          )
-        if (argv.length === 0 || argv[0] === '')
-          throw new CliError('a command is required: service create --name N -- COMMAND [ARGS...]', 2)
-        const placement = placementFromFlags(o)
-        const s = await call(serviceApi.create, {
-          ...placement,
-          name: o.name,
-          ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
-          global: o.mode === 'global',
-          networks: o.network,
-          env: parseEnv(o.env),
-          restartCondition: o.restartCondition as 'any' | 'on-failure' | 'none',
-          endpointMode: o.endpointMode,
-          argv,
-        })
-        console.log(s.id)
-        if (o.detach !== true) await converge(s.id, o.quiet === true)
+  for (const p of CREATE_PARSERS) p.register(create)
+  create.action(
+    async (
+      argv: string[],
+      o: PlacementFlags & {
+        name: string
+        replicas?: number
+        mode: string
+        network: string[]
+        env: string[]
+        endpointMode: string
+        detach?: boolean
+        quiet?: boolean
       },
-    )
+    ) => {
+      if (o.name.trim() === '') throw new CliError('invalid --name: a service needs a name', 2)
+      if (o.endpointMode !== 'vip' && o.endpointMode !== 'dnsrr')
+        throw new CliError(`invalid --endpoint-mode '${o.endpointMode}': expected vip or dnsrr`, 2)
+      if (o.mode !== 'replicated' && o.mode !== 'global')
+        throw new CliError(`invalid --mode '${o.mode}': expected replicated or global`, 2)
+      if (o.mode === 'global' && o.replicas !== undefined)
+        throw new CliError('--replicas cannot be used with --mode global', 2)
+      if (argv.length === 0 || argv[0] === '')
+        throw new CliError('a command is required: service create --name N -- COMMAND [ARGS...]', 2)
+      const groups: SpecPatch = Object.assign(
+        {},
+        ...CREATE_PARSERS.map((p) => p.parse(o as unknown as ParsedOptions)),
+      )
+      const { health, restart, update, rollback } = groups
+      if (health && health.cmd === undefined) throw new CliError('--health-* options need a --health-cmd', 2)
+      const placement = placementFromFlags(o)
+      const s = await call(serviceApi.create, {
+        ...placement,
+        ...(health?.cmd !== undefined ? { health: { ...health, cmd: health.cmd } } : {}),
+        ...(restart ? { restart } : {}),
+        ...(update ? { update } : {}),
+        ...(rollback ? { rollback } : {}),
+        name: o.name,
+        ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+        global: o.mode === 'global',
+        networks: o.network,
+        env: parseEnv(o.env),
+        restartCondition: restart?.condition ?? 'any',
+        endpointMode: o.endpointMode,
+        argv,
+      })
+      console.log(s.id)
+      if (o.detach !== true) await converge(s.id, o.quiet === true)
+    },
+  )
 
   service
     .command('inspect')
@@ -157,6 +175,7 @@ export function registerService(program: Command): void {
     .argument('<service...>', 'name or id')
     .action(async (refs: string[]) => eachRef(refs, (ref) => call(serviceApi.remove, { ref })))
 
+  registerServiceUpdate(service, converge)
   registerServiceList(service)
   registerServiceLogs(service)
   registerExec(program)
