@@ -348,37 +348,46 @@ function checkLoadBalancers(
   if (!Array.isArray(specs as unknown)) throw new InvalidInputError('loadBalancers must be a list')
   const seen = new Set<string>()
   return specs.map((lb) => {
-    const where = `load balancer of ${JSON.stringify(lb.networkId)}`
     const network = networks.get(lb.networkId)
-    if (network === undefined) throw new InvalidInputError(`${where}: unknown network`)
-    if (seen.has(network.id)) throw new InvalidInputError(`${where}: given twice`)
+    if (network === undefined)
+      throw new InvalidInputError(`load balancer of ${JSON.stringify(lb.networkId)}: unknown network`)
+    if (seen.has(network.id))
+      throw new InvalidInputError(`load balancer of ${JSON.stringify(lb.networkId)}: given twice`)
     seen.add(network.id)
-    const address = assertIpv4(lb.address, `${where}.address`)
-    if (!contains(network.subnet, address) || address === network.gateway)
-      throw new InvalidInputError(`${where}: address ${address} outside the network or its gateway`)
-    const mac = lb.mac === undefined ? macFromIp(address) : normalizeMac(lb.mac, `${where}.mac`)
-    const taken = new Map<string, string>([
-      [address, 'the LB address'],
-      [network.gateway, 'the gateway'],
-    ])
-    const ids = new Set<string>()
-    const chains = new Set<string>()
-    const services = lb.services.map((s) => {
-      const svc = checkService(s, network, where)
-      if (ids.has(svc.id)) throw new InvalidInputError(`${where}: service ${svc.id} given twice`)
-      if (chains.has(svc.chain)) throw new InvalidInputError(`${where}: service key ${svc.chain} collides`)
-      const owner = taken.get(svc.vip)
-      if (owner !== undefined) throw new InvalidInputError(`${where}: VIP ${svc.vip} is already ${owner}`)
-      ids.add(svc.id)
-      chains.add(svc.chain)
-      taken.set(svc.vip, `the VIP of ${svc.id}`)
-      return svc
-    })
-    return {
-      network,
-      address,
-      mac,
-      services: services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    }
+    return checkLoadBalancer(lb, network)
   })
+}
+
+/** One LB spec on its (checked) network: addresses inside it, VIPs and service keys unique. */
+export function checkLoadBalancer(lb: LoadBalancerSpec, network: CheckedNetwork): CheckedLoadBalancer {
+  const where = `load balancer of ${JSON.stringify(lb.networkId)}`
+  if (lb.networkId !== network.id) throw new InvalidInputError(`${where}: not on network ${network.id}`)
+  if (!Array.isArray(lb.services as unknown)) throw new InvalidInputError(`${where}: services must be a list`)
+  const address = assertIpv4(lb.address, `${where}.address`)
+  if (!contains(network.subnet, address) || address === network.gateway)
+    throw new InvalidInputError(`${where}: address ${address} outside the network or its gateway`)
+  const mac = lb.mac === undefined ? macFromIp(address) : normalizeMac(lb.mac, `${where}.mac`)
+  const taken = new Map<string, string>([
+    [address, 'the LB address'],
+    [network.gateway, 'the gateway'],
+  ])
+  const ids = new Set<string>()
+  const chains = new Set<string>()
+  const services = lb.services.map((s) => {
+    const svc = checkService(s, network, where)
+    if (ids.has(svc.id)) throw new InvalidInputError(`${where}: service ${svc.id} given twice`)
+    if (chains.has(svc.chain)) throw new InvalidInputError(`${where}: service key ${svc.chain} collides`)
+    const owner = taken.get(svc.vip)
+    if (owner !== undefined) throw new InvalidInputError(`${where}: VIP ${svc.vip} is already ${owner}`)
+    ids.add(svc.id)
+    chains.add(svc.chain)
+    taken.set(svc.vip, `the VIP of ${svc.id}`)
+    return svc
+  })
+  return {
+    network,
+    address,
+    mac,
+    services: services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+  }
 }
