@@ -58,8 +58,8 @@ export interface DataplaneInit {
   readonly gatewaySubnet?: string
   /** argv prefix for every command, e.g. `['nsenter', '-t', pid, '-n', '-m', '--']`. */
   readonly wrap?: readonly string[]
-  /** Called with each argv before it is spawned. */
-  readonly onSpawn?: (argv: readonly string[]) => void
+  /** Called with each argv and what goes to its stdin (an nft script, a batch) before it is spawned. */
+  readonly onSpawn?: (argv: readonly string[], input: string) => void
   /**
    * Service load balancer backend: `auto` takes IPVS when the kernel probe finds it,
    * nftables otherwise (probed once, on first need).
