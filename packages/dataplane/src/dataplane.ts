@@ -32,7 +32,6 @@ import { KeyedQueue } from './queue.js'
 import {
   type CheckedLoadBalancer,
   type CheckedNetwork,
-  checkLoadBalancer,
   checkNetwork,
   checkPeers,
   type DesiredState,
@@ -42,6 +41,7 @@ import {
   normalizeDesired,
   type Peer,
 } from './spec.js'
+import { checkLoadBalancer } from './spec-lb.js'
 
 export interface DataplaneInit {
   /** This node's underlay (data path) address: vxlan `local` and the VTEP peers use. */
@@ -220,7 +220,7 @@ export class LinuxDataplane implements Dataplane {
   ): Promise<ReconcileResult> {
     const net = this.#networks.get(networkId)
     if (net === undefined) throw new InvalidInputError(`unknown network ${networkId}: reconcile it first`)
-    const next = lb === undefined ? undefined : checkLoadBalancer(lb, net)
+    const next = lb === undefined ? undefined : checkLoadBalancer(lb, net, this.#lbs.get(networkId))
     const backend = await this.lbBackend(options)
     return this.#queue.run([networkId], async () => {
       const before = this.#exec.spawns

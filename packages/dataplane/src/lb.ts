@@ -23,7 +23,7 @@
  */
 
 import { departedIpvsBackends, ipvsCommands, ipvsNftScript } from './lb-ipvs.js'
-import { departedNftBackends, lbNftScript, lbTable } from './lb-nft.js'
+import { departedNftBackends, lbDelta, lbNftScript } from './lb-nft.js'
 import { BRIDGE, LB_LEG, lbNamespace, lbVeth, overlayNamespace } from './names.js'
 import type { ObservedHost, ObservedNamespace } from './observe.js'
 import type { ObservedLoadBalancer } from './observe-lb.js'
@@ -148,13 +148,13 @@ export function planLoadBalancerDelta(
   if (!sameLeg) return undefined
   const ns = lbNamespace(b.vni)
   const steps: Step[] = []
-  const script = lbNftScript(next, lbTable(prev))
+  const { script, departed } = lbDelta(prev, next)
   if (script !== undefined) steps.push({ tool: 'nft', netns: ns, script })
   const had = new Set(prev.services.map((s) => s.vip))
   const has = new Set(next.services.map((s) => s.vip))
   for (const vip of had) if (!has.has(vip)) steps.push(ip(ns, 'addr', 'del', `${vip}/32`, 'dev', LB_LEG))
   for (const vip of has) if (!had.has(vip)) steps.push(ip(ns, 'addr', 'replace', `${vip}/32`, 'dev', LB_LEG))
-  steps.push(...conntrackCleanup(ns, departedNftBackends(next, lbTable(prev))))
+  steps.push(...conntrackCleanup(ns, departed))
   return owned({ steps, warnings: [] }, lbOwner(b.id), networkOwner(b.id))
 }
 

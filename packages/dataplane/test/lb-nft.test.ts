@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { toBatches } from '../src/executor.js'
 import { lbSysctls, planLoadBalancer, planLoadBalancerDelta } from '../src/lb.js'
-import { departedNftBackends, fullLbScript, lbNftScript, lbTable } from '../src/lb-nft.js'
+import { departedNftBackends, fullLbScript, lbDelta, lbNftScript, lbTable } from '../src/lb-nft.js'
 import { parseLbTable } from '../src/observe-lb.js'
 import { describePlan } from '../src/plan.js'
 import { normalizeDesired } from '../src/spec.js'
+import { checkLoadBalancer } from '../src/spec-lb.js'
 import { desired, emptyNode, read } from './fixtures.js'
 import { api, captured, check, lbSpec, observedAfter, observedLb, scriptLines, web } from './lb-fixtures.js'
 
@@ -266,5 +267,39 @@ describe('fast path: the delta between two specs, nothing observed', () => {
       loadBalancers: [{ ...lbSpec([web]), address: '10.0.1.249' }],
     }).loadBalancers[0]
     expect(planLoadBalancerDelta(check([web]), moved as never)).toBeUndefined()
+  })
+
+  it('computed over the changed services only, it equals the delta between the two whole tables', () => {
+    const states = [
+      [web, api],
+      [web, api, cache],
+      [{ ...web, backends: [{ ip: '10.0.1.3', weight: 1 as const }] }, api],
+      [{ ...web, backends: [...web.backends, { ip: '10.0.1.9', weight: 1 as const }] }, api],
+      [{ ...web, backends: [web.backends[0] as never, { ip: '10.0.1.2', weight: 0 as const }] }],
+      [{ ...api, vip: '10.0.1.100' }],
+      [],
+      captured,
+    ]
+    for (const a of states)
+      for (const b of states) {
+        const [prev, next] = [check(a), check(b)]
+        const d = lbDelta(prev, next)
+        expect(d.script).toBe(lbNftScript(next, lbTable(prev)))
+        const key = (x: { vip: string; ip: string }) => `${x.vip} ${x.ip}`
+        expect(d.departed.map(key).sort()).toEqual(departedNftBackends(next, lbTable(prev)).map(key).sort())
+      }
+  })
+
+  it('re-checks only the services that changed: the others keep their checked record', () => {
+    const prev = check([web, api])
+    const net = prev.network
+    const next = checkLoadBalancer(lbSpec([web, api, cache]), net, prev)
+    expect(next.services.find((s) => s.id === 'web')).toBe(prev.services.find((s) => s.id === 'web'))
+    expect(next).toEqual(check([web, api, cache]))
+    // a changed or new service is validated as ever
+    expect(() => checkLoadBalancer(lbSpec([{ ...web, vip: '10.0.9.1' }, api]), net, prev)).toThrow(/outside/)
+    expect(() => checkLoadBalancer(lbSpec([web, { ...cache, vip: web.vip }]), net, prev)).toThrow(/already/)
+    const dup = { ...web, backends: [...web.backends, { ip: '10.0.1.7', weight: 0 as const }] }
+    expect(checkLoadBalancer(lbSpec([dup]), net, prev).services[0]?.backends).toHaveLength(2)
   })
 })
