@@ -286,6 +286,17 @@ describe('service load balancer (nftables) on the real kernel', () => {
     expect(new Set((await curlMany(VIP_C, 20)).map((a) => a.split(' ')[0]))).toEqual(new Set(['t1', 't3']))
     // what the fast path wrote is what a full reconcile wants: nothing left to do
     expect((await dp1.reconcile(h1Desired([...base, service('svc-c', VIP_C, ['t1', 't3'])]))).steps).toBe(0)
+    // the backend a UDP flow sticks to leaves: its conntrack entries go in the same update
+    const who = (await udpFrom40000(VIP_C)).split(' ')[0] as string
+    const other = who === 't1' ? 't3' : 't1'
+    const moved = await spawnedDuring(() =>
+      dp1.updateLoadBalancer('net-a', lb([...base, service('svc-c', VIP_C, [other])])),
+    )
+    expect(moved.map((p) => p.argv)).toEqual([
+      `ip netns exec ${LB_NS} nft -f -`,
+      `ip netns exec ${LB_NS} sh -c cat | exec conntrack -R -`,
+    ])
+    expect(await udpFrom40000(VIP_C)).toBe(`${other} ${LB}`)
     // and C removed again the same way: its address is gone, the others answer
     const gone = await spawnedDuring(() => dp1.updateLoadBalancer('net-a', lb(base)))
     expect(gone.some((p) => p.argv.includes(' list'))).toBe(false)

@@ -4,7 +4,6 @@
  */
 import { InvalidInputError } from '@swarmnet/interface'
 import { assertIpv4, contains, ipToInt, macFromIp, normalizeMac } from './addr.js'
-import { lbServiceChain } from './names.js'
 import type {
   CheckedBackend,
   CheckedLoadBalancer,
@@ -30,7 +29,7 @@ function checkService(s: LbServiceSpec, net: CheckedNetwork, where: string): Che
     // the gossip may briefly hold a task twice: the live record wins
     if ((backends.get(ip)?.weight ?? -1) < b.weight) backends.set(ip, { ip, weight: b.weight })
   })
-  return { id: s.id, vip, chain: lbServiceChain(s.id), backends: [...backends.values()].sort(byIp) }
+  return { id: s.id, vip, backends: [...backends.values()].sort(byIp) }
 }
 
 export function checkLoadBalancers(
@@ -65,7 +64,7 @@ function unchanged(s: LbServiceSpec, p: CheckedService | undefined): CheckedServ
 }
 
 /**
- * One LB spec on its (checked) network: addresses inside it, VIPs and service keys unique.
+ * One LB spec on its (checked) network: addresses inside it, service ids and VIPs unique.
  * `previous`, a spec checked before on the same subnet, spares re-checking the services
  * that did not change (10 000 of them take ~100 ms to parse again).
  */
@@ -86,7 +85,6 @@ export function checkLoadBalancer(
     [network.gateway, 'the gateway'],
   ])
   const ids = new Set<string>()
-  const chains = new Set<string>()
   const sameSubnet =
     previous?.network.subnet.address === network.subnet.address &&
     previous.network.subnet.prefix === network.subnet.prefix
@@ -94,11 +92,9 @@ export function checkLoadBalancer(
   const services = lb.services.map((s) => {
     const svc = unchanged(s, before.get(s.id)) ?? checkService(s, network, where)
     if (ids.has(svc.id)) throw new InvalidInputError(`${where}: service ${svc.id} given twice`)
-    if (chains.has(svc.chain)) throw new InvalidInputError(`${where}: service key ${svc.chain} collides`)
     const owner = taken.get(svc.vip)
     if (owner !== undefined) throw new InvalidInputError(`${where}: VIP ${svc.vip} is already ${owner}`)
     ids.add(svc.id)
-    chains.add(svc.chain)
     taken.set(svc.vip, `the VIP of ${svc.id}`)
     return svc
   })

@@ -96,7 +96,7 @@ export interface LbBackendSpec {
 
 /** One service behind a VIP on the network of its {@link LoadBalancerSpec}. */
 export interface LbServiceSpec {
-  /** Service id: the stable key of its chain (nftables) or firewall mark (IPVS). */
+  /** Service id: the stable key of its firewall mark (IPVS). */
   readonly id: string
   /** IPv4 inside the network's subnet; every port of it is balanced. */
   readonly vip: string
@@ -187,8 +187,6 @@ export interface CheckedBackend {
 export interface CheckedService {
   readonly id: string
   readonly vip: string
-  /** nft chain of the service (names.ts). */
-  readonly chain: string
   /** Unique by IP (a duplicate keeps the highest weight), sorted by address. */
   readonly backends: readonly CheckedBackend[]
 }
