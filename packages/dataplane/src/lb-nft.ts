@@ -40,6 +40,7 @@ import { createHash } from 'node:crypto'
 import { NFT_LB_TABLE } from './names.js'
 import type { ObservedLbTable } from './observe-lb.js'
 import type { CheckedLoadBalancer, CheckedService } from './spec.js'
+import { servicesById } from './spec-lb.js'
 
 const T = `ip ${NFT_LB_TABLE}`
 
@@ -198,23 +199,31 @@ export function lbNftScript(lb: CheckedLoadBalancer, have: LbTable | undefined):
 export function lbDelta(
   prev: CheckedLoadBalancer,
   next: CheckedLoadBalancer,
-): { script: string | undefined; departed: { vip: string; ip: string }[] } {
-  const before = new Map(prev.services.map((s) => [s.id, s]))
+): {
+  script: string | undefined
+  departed: { vip: string; ip: string }[]
+  /** The services of `prev` that changed or went, and those of `next` that changed or came. */
+  gone: CheckedService[]
+  come: CheckedService[]
+} {
+  const before = servicesById(prev)
+  const after = servicesById(next)
   const gone: CheckedService[] = []
   const come: CheckedService[] = []
   for (const svc of next.services) {
     const p = before.get(svc.id)
-    before.delete(svc.id)
     if (p === svc || (p !== undefined && sameService(p, svc))) continue
     if (p !== undefined) gone.push(p)
     come.push(svc)
   }
-  gone.push(...before.values())
+  for (const p of prev.services) if (!after.has(p.id)) gone.push(p)
   const have = lbTable(prev, gone)
   const want = lbTable(next, come)
   return {
     script: deltaScript(have, want, baseRules(next).get('prerouting') ?? []),
     departed: departed(have, want),
+    gone,
+    come,
   }
 }
 

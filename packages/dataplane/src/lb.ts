@@ -148,10 +148,11 @@ export function planLoadBalancerDelta(
   if (!sameLeg) return undefined
   const ns = lbNamespace(b.vni)
   const steps: Step[] = []
-  const { script, departed } = lbDelta(prev, next)
+  const { script, departed, gone, come } = lbDelta(prev, next)
   if (script !== undefined) steps.push({ tool: 'nft', netns: ns, script })
-  const had = new Set(prev.services.map((s) => s.vip))
-  const has = new Set(next.services.map((s) => s.vip))
+  // a VIP of a changed service is unique to it in both specs: the others keep theirs
+  const had = new Set(gone.map((s) => s.vip))
+  const has = new Set(come.map((s) => s.vip))
   for (const vip of had) if (!has.has(vip)) steps.push(ip(ns, 'addr', 'del', `${vip}/32`, 'dev', LB_LEG))
   for (const vip of has) if (!had.has(vip)) steps.push(ip(ns, 'addr', 'replace', `${vip}/32`, 'dev', LB_LEG))
   steps.push(...conntrackCleanup(ns, departed))

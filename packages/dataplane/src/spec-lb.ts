@@ -80,28 +80,47 @@ export function checkLoadBalancer(
   if (!contains(network.subnet, address) || address === network.gateway)
     throw new InvalidInputError(`${where}: address ${address} outside the network or its gateway`)
   const mac = lb.mac === undefined ? macFromIp(address) : normalizeMac(lb.mac, `${where}.mac`)
-  const taken = new Map<string, string>([
-    [address, 'the LB address'],
-    [network.gateway, 'the gateway'],
-  ])
-  const ids = new Set<string>()
   const sameSubnet =
     previous?.network.subnet.address === network.subnet.address &&
     previous.network.subnet.prefix === network.subnet.prefix
-  const before = new Map(sameSubnet ? previous.services.map((s) => [s.id, s]) : [])
+  const before = sameSubnet ? servicesById(previous) : new Map<string, CheckedService>()
+  const ids = new Map<string, CheckedService>()
+  const vips = new Map<string, string>()
   const services = lb.services.map((s) => {
     const svc = unchanged(s, before.get(s.id)) ?? checkService(s, network, where)
     if (ids.has(svc.id)) throw new InvalidInputError(`${where}: service ${svc.id} given twice`)
-    const owner = taken.get(svc.vip)
+    const other = vips.get(svc.vip)
+    const owner =
+      svc.vip === address
+        ? 'the LB address'
+        : svc.vip === network.gateway
+          ? 'the gateway'
+          : other === undefined
+            ? undefined
+            : `the VIP of ${other}`
     if (owner !== undefined) throw new InvalidInputError(`${where}: VIP ${svc.vip} is already ${owner}`)
-    ids.add(svc.id)
-    taken.set(svc.vip, `the VIP of ${svc.id}`)
+    ids.set(svc.id, svc)
+    vips.set(svc.vip, svc.id)
     return svc
   })
-  return {
+  const checked = {
     network,
     address,
     mac,
     services: services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
   }
+  byId.set(checked, ids)
+  return checked
+}
+
+const byId = new WeakMap<CheckedLoadBalancer, ReadonlyMap<string, CheckedService>>()
+
+/** The services of a checked LB by id (made once per LB: a checked LB never changes). */
+export function servicesById(lb: CheckedLoadBalancer): ReadonlyMap<string, CheckedService> {
+  let map = byId.get(lb)
+  if (map === undefined) {
+    map = new Map(lb.services.map((s) => [s.id, s]))
+    byId.set(lb, map)
+  }
+  return map
 }

@@ -260,6 +260,15 @@ describe('fast path: the delta between two specs, nothing observed', () => {
     expect(toBatches(plan.steps)).toHaveLength(3)
   })
 
+  it('a service whose VIP moves: the old address goes, the new one comes, the other VIPs are not named', () => {
+    const plan = planLoadBalancerDelta(check([web, api]), check([web, { ...api, vip: '10.0.1.120' }]))
+    expect(describePlan(plan ?? { steps: [], warnings: [] }).slice(1)).toEqual([
+      'ip -n sn-lb-4097 addr del 10.0.1.101/32 dev eth0',
+      'ip -n sn-lb-4097 addr replace 10.0.1.120/32 dev eth0',
+      'ip netns exec sn-lb-4097 conntrack -D -d 10.0.1.101 -r 10.0.1.8',
+    ])
+  })
+
   it('nothing changed: no step; the leg changed (LB address): no delta, the observed plan is needed', () => {
     expect(planLoadBalancerDelta(check([web]), check([web]))?.steps).toEqual([])
     const moved = normalizeDesired({
