@@ -267,15 +267,16 @@ describe('service discovery (lab of 3 hosts)', () => {
       `sn-lb-${vni}`,
       'nft',
       'list',
-      'map',
+      'set',
       'ip',
       'swarmnet-lb',
-      'vips',
+      'backends',
     ])
     const vips = await Promise.all(
       ['web', 'client'].map(async (n) => (await inspect(n))[0]?.virtualIPs[0]?.addr.split('/')[0]),
     )
-    expect((nft.stdout.match(/\d+\.\d+\.\d+\.\d+(?= :)/g) ?? []).sort()).toEqual(vips.sort())
+    // set `backends` holds `VIP . backend` for every backend of every VIP
+    expect([...new Set(nft.stdout.match(/\d+\.\d+\.\d+\.\d+(?= \. )/g) ?? [])].sort()).toEqual(vips.sort())
     await swOk(lab, 1, 'service', 'rm', 'big')
   }, 240_000)
 })

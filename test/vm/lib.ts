@@ -154,12 +154,12 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
       `sn-lb-${vni}`,
       'nft',
       'list',
-      'map',
+      'set',
       'ip',
       'swarmnet-lb',
-      'vips',
+      'backends',
     ])
-    expect(nft.stdout).toContain(`${vip} :`)
+    expect(nft.stdout).toContain(`${vip} . `)
   }
   // and its name, through the node's resolver, from inside a task
   const names = await vsw(
