@@ -20,6 +20,8 @@
  *    new flows to them: one `conntrack -R -` process per LB namespace reads every
  *    `-D -d <VIP> -r <backend>` line (conntrack-tools ≥ 1.4.6; a line matching nothing is
  *    not an error there, unlike a lone `conntrack -D`).
+ * The fast path (planLoadBalancerDelta, nftables only) keeps steps 3, 4 and 7 in that order
+ * and plans them from the spec applied last instead of an observation.
  */
 
 import { departedIpvsBackends, ipvsCommands, ipvsNftScript } from './lb-ipvs.js'
