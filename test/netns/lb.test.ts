@@ -1,8 +1,9 @@
 // The service load balancer (nftables backend) on the real kernel: two simulated hosts,
 // three task sandboxes serving their own name over HTTP and UDP (two on h1, one on h2 across
 // the vxlan), a client sandbox on h1 and h1's LB namespace: spread over all backends, SNAT to
-// the LB address, a second VIP side by side whose rules stay untouched, refusal with no
-// backend, conntrack entries of a departed backend deleted, drift repair, clean removal.
+// the LB address, a second VIP side by side (a change to one sends only its elements),
+// refusal with no backend, conntrack entries of a departed backend deleted, drift repair,
+// the updateLoadBalancer fast path (nothing observed) and its fallback, clean removal.
 import {
   createDataplane,
   type Dataplane,
@@ -26,6 +27,8 @@ const LB = '10.0.1.250'
 const LB_NS = 'sn-lb-4097'
 const VIP_A = '10.0.1.100'
 const VIP_B = '10.0.1.101'
+const VIP_C = '10.0.1.102'
+const VIP_D = '10.0.1.103'
 // task → [ip, host index]
 const TASKS: Record<string, [string, number]> = {
   t1: ['10.0.1.2', 0],
@@ -73,6 +76,18 @@ describe('service load balancer (nftables) on the real kernel', () => {
   let dp1: Dataplane
   let dp2: Dataplane
   const servers: ResultPromise[] = []
+  /** Every process dp1 spawned: argv (without the host's wrap) and its stdin. */
+  const spawned: { argv: string; input: string }[] = []
+  const spawnedDuring = async (f: () => Promise<unknown>) => {
+    const from = spawned.length
+    await f()
+    return spawned.slice(from)
+  }
+  const nftInput = (procs: { argv: string; input: string }[]) =>
+    procs
+      .filter((p) => p.argv.includes('nft -f'))
+      .map((p) => p.input)
+      .join('')
 
   const inNs = (h: SimHost, ns: string, argv: string[], reject = false) =>
     h.run(['ip', 'netns', 'exec', ns, ...argv], { reject })
@@ -112,25 +127,25 @@ describe('service load balancer (nftables) on the real kernel', () => {
     return r.exitCode === 0 ? r.stdout.trim() : `failed: ${r.stdout}`
   }
 
-  async function ruleHandles(chain: string): Promise<string> {
-    const r = await inNs(h1, LB_NS, ['nft', '-a', 'list', 'chain', 'ip', 'swarmnet-lb', chain], true)
+  /** One set or map of h1's LB table as `nft list` prints it. */
+  async function setElements(name: string): Promise<string> {
+    const kind = name.startsWith('bk-') ? 'map' : 'set'
+    const r = await inNs(h1, LB_NS, ['nft', 'list', kind, 'ip', 'swarmnet-lb', name], true)
     return r.stdout
-  }
-
-  async function serviceChain(vip: string): Promise<string> {
-    const r = await inNs(h1, LB_NS, ['nft', '-j', 'list', 'map', 'ip', 'swarmnet-lb', 'vips'], true)
-    const map = (JSON.parse(r.stdout).nftables as Record<string, unknown>[]).find((i) => 'map' in i)?.map as {
-      elem: [string, { goto: { target: string } }][]
-    }
-    const hit = map.elem.find(([k]) => k === vip)
-    if (hit === undefined) throw new Error(`no element for ${vip}`)
-    return hit[1].goto.target
   }
 
   beforeAll(async () => {
     lab = await createLab(2)
     ;[h1, h2] = lab.hosts as [SimHost, SimHost]
-    dp1 = createDataplane({ logger }, { advertiseAddress: h1.address, wrap: h1.wrap, lbBackend: 'nftables' })
+    dp1 = createDataplane(
+      { logger },
+      {
+        advertiseAddress: h1.address,
+        wrap: h1.wrap,
+        lbBackend: 'nftables',
+        onSpawn: (argv, input) => spawned.push({ argv: argv.slice(h1.wrap.length).join(' '), input }),
+      },
+    )
     dp2 = createDataplane({ logger }, { advertiseAddress: h2.address, wrap: h2.wrap })
     await dp2.reconcile({ networks: [network], endpoints: endpointsOn(1) })
     const r = await dp1.reconcile(h1Desired([service('svc-a', VIP_A, ['t1', 't2', 't3'])]))
@@ -175,20 +190,23 @@ describe('service load balancer (nftables) on the real kernel', () => {
     expect([...byTask.keys()].sort()).toEqual(['t1', 't2', 't3'])
   })
 
-  it('a second VIP works side by side; changing A rewrites only A (B keeps its rule handles)', async () => {
+  it('a second VIP works side by side; changing A sends only A`s elements (B`s stay as they were)', async () => {
     await dp1.reconcile(
       h1Desired([service('svc-a', VIP_A, ['t1', 't2', 't3']), service('svc-b', VIP_B, ['t3'])]),
     )
     expect(await curlMany(VIP_B, 3)).toEqual([`t3 ${LB}`, `t3 ${LB}`, `t3 ${LB}`])
-    const chainB = await serviceChain(VIP_B)
-    const chainA = await serviceChain(VIP_A)
-    const [bBefore, aBefore] = [await ruleHandles(chainB), await ruleHandles(chainA)]
-    const r = await dp1.reconcile(
-      h1Desired([service('svc-a', VIP_A, ['t1', 't2']), service('svc-b', VIP_B, ['t3'])]),
-    )
-    expect(r.steps).toBeGreaterThan(0)
-    expect(await ruleHandles(chainB)).toBe(bBefore)
-    expect(await ruleHandles(chainA)).not.toBe(aBefore)
+    const bBefore = await setElements('bk-1')
+    expect(bBefore).toContain(`${VIP_B} . 0 : 10.0.1.4`)
+    const procs = await spawnedDuring(async () => {
+      const r = await dp1.reconcile(
+        h1Desired([service('svc-a', VIP_A, ['t1', 't2']), service('svc-b', VIP_B, ['t3'])]),
+      )
+      expect(r.steps).toBeGreaterThan(0)
+    })
+    const script = nftInput(procs)
+    expect(script).toContain(VIP_A)
+    expect(script).not.toContain(VIP_B)
+    expect(await setElements('bk-1')).toBe(bBefore)
     const answers = await curlMany(VIP_A, 20)
     expect(new Set(answers.map((a) => a.split(' ')[0]))).toEqual(new Set(['t1', 't2']))
   })
@@ -245,6 +263,73 @@ describe('service load balancer (nftables) on the real kernel', () => {
       new Set(['t1', 't2', 't3']),
     )
     expect((await dp1.reconcile(desired)).steps).toBe(0)
+  })
+
+  it('updateLoadBalancer programs a new service from the last applied spec: nothing observed', async () => {
+    const base = [service('svc-a', VIP_A, ['t1', 't2', 't3']), service('svc-b', VIP_B, ['t3'])]
+    await dp1.reconcile(h1Desired(base))
+    const lb = (services: LbServiceSpec[]) => ({ networkId: 'net-a', address: LB, services })
+    const before = dp1.processes
+    let r = { steps: 0, processes: 0, failed: new Map<string, string>() as ReadonlyMap<string, string> }
+    const procs = await spawnedDuring(async () => {
+      r = await dp1.updateLoadBalancer('net-a', lb([...base, service('svc-c', VIP_C, ['t1', 't3'])]))
+    })
+    expect(r.failed.size).toBe(0)
+    // one nft transaction and one ip batch for the VIP address; no `nft list`, no `ip -j`
+    expect(procs.map((p) => p.argv)).toEqual([`ip netns exec ${LB_NS} nft -f -`, `ip -n ${LB_NS} -batch -`])
+    expect(r.processes).toBe(2)
+    expect(dp1.processes - before).toBe(2)
+    const script = nftInput(procs)
+    expect(script).toContain(VIP_C)
+    expect(script).not.toContain(VIP_A)
+    expect(script).not.toContain(VIP_B)
+    expect(new Set((await curlMany(VIP_C, 20)).map((a) => a.split(' ')[0]))).toEqual(new Set(['t1', 't3']))
+    // what the fast path wrote is what a full reconcile wants: nothing left to do
+    expect((await dp1.reconcile(h1Desired([...base, service('svc-c', VIP_C, ['t1', 't3'])]))).steps).toBe(0)
+    // the backend a UDP flow sticks to leaves: its conntrack entries go in the same update
+    const who = (await udpFrom40000(VIP_C)).split(' ')[0] as string
+    const other = who === 't1' ? 't3' : 't1'
+    const moved = await spawnedDuring(() =>
+      dp1.updateLoadBalancer('net-a', lb([...base, service('svc-c', VIP_C, [other])])),
+    )
+    expect(moved.map((p) => p.argv)).toEqual([
+      `ip netns exec ${LB_NS} nft -f -`,
+      `ip netns exec ${LB_NS} sh -c cat | exec conntrack -R -`,
+    ])
+    expect(await udpFrom40000(VIP_C)).toBe(`${other} ${LB}`)
+    // and C removed again the same way: its address is gone, the others answer
+    const gone = await spawnedDuring(() => dp1.updateLoadBalancer('net-a', lb(base)))
+    expect(gone.some((p) => p.argv.includes(' list'))).toBe(false)
+    const addrs = await inNs(h1, LB_NS, ['ip', '-br', 'addr', 'show', 'eth0'], true)
+    expect(addrs.stdout).not.toContain(`${VIP_C}/32`)
+    expect(await curlMany(VIP_B, 1)).toEqual([`t3 ${LB}`])
+  })
+
+  it('updateLoadBalancer falls back to observing the LB namespace when the kernel drifted (table deleted by hand)', async () => {
+    const base = [service('svc-a', VIP_A, ['t1', 't2', 't3']), service('svc-b', VIP_B, ['t3'])]
+    const lb = (services: LbServiceSpec[]) => ({ networkId: 'net-a', address: LB, services })
+    await dp1.reconcile(h1Desired(base))
+    await inNs(h1, LB_NS, ['nft', 'delete', 'table', 'ip', 'swarmnet-lb'], true)
+    expect(await curlMany(VIP_A, 1)).toEqual([]) // no rule: the LB's own stack refuses
+    const withD = [...base, service('svc-d', VIP_D, ['t2'])]
+    let failed: ReadonlyMap<string, string> = new Map()
+    const procs = await spawnedDuring(async () => {
+      failed = (await dp1.updateLoadBalancer('net-a', lb(withD))).failed
+    })
+    expect(failed.size).toBe(0)
+    const argvs = procs.map((p) => p.argv)
+    // the delta was refused as a whole, then the namespace was read and its table written whole
+    expect(argvs[0]).toBe(`ip netns exec ${LB_NS} nft -f -`)
+    expect(argvs).toContain(`ip netns exec ${LB_NS} nft -j list table ip swarmnet-lb`)
+    expect(nftInput(procs.slice(1))).toMatch(/^table ip swarmnet-lb \{\}\ndelete table/)
+    expect(await curlMany(VIP_D, 3)).toEqual([`t2 ${LB}`, `t2 ${LB}`, `t2 ${LB}`])
+    expect(new Set((await curlMany(VIP_A, 30)).map((a) => a.split(' ')[0]))).toEqual(
+      new Set(['t1', 't2', 't3']),
+    )
+    // the spec it then applied is the fast path's base again
+    const next = await spawnedDuring(() => dp1.updateLoadBalancer('net-a', lb(base)))
+    expect(next.some((p) => p.argv.includes(' list'))).toBe(false)
+    expect((await dp1.reconcile(h1Desired(base))).steps).toBe(0)
   })
 
   it('IPVS backend on a kernel without IPVS: its nft part loads, the LB alone fails, the sandboxes stay', async () => {

@@ -74,6 +74,7 @@ export class AgentMeter {
     return {
       reconcile: (desired, options) => timed('reconcile', () => dp.reconcile(desired, options)),
       setPeers: (network, peers, options) => timed('peers', () => dp.setPeers(network, peers, options)),
+      updateLoadBalancer: (network, lb, options) => dp.updateLoadBalancer(network, lb, options),
       teardown: (options) => timed('teardown', () => dp.teardown(options)),
       plan: (desired, options) => dp.plan(desired, options),
       observe: (options) => dp.observe(options),

@@ -2,28 +2,46 @@
  * The Dataplane implementation: validates desired state, observes the kernel, asks the
  * pure planners for a plan and hands it to the executor. Mutations of a network go through
  * the per-network queue; a full reconcile holds every network it touches plus `#node`.
+ *
+ * Load balancer updates have a fast path (`updateLoadBalancer`, nftables backend): the
+ * dataplane remembers per network the LB spec it last applied without failure (desired
+ * state, like the networks kept for setPeers — not a copy of the kernel) and sends only the
+ * delta from it to the new spec: one nft transaction, one `ip` batch for the VIP addresses
+ * that changed, conntrack deletion of departed backends — nothing is observed. Observing is
+ * what is slow: listing an LB table of 10 000 services costs far more than the change. This
+ * is kube-proxy's model: partial syncs from its own last-applied state, full syncs
+ * periodically; here the periodic full `reconcile` (the drift check) observes and repairs
+ * whatever drifted. When the fast path cannot be trusted — nothing remembered for the
+ * network, the leg changes, or a step fails (the kernel drifted: nft refuses the whole
+ * transaction, nothing changes) — the remembered spec is forgotten and that LB namespace
+ * is observed and planned fully (planLoadBalancer). A drift the delta does not touch (rules
+ * flushed by hand, sets kept) stays until the next reconcile.
  */
 import { type AbortOptions, InvalidInputError, type Logger } from '@swarmnet/interface'
 import { assertIpv4, intToIp, networkBase, parseCidr } from './addr.js'
 import { Executor } from './executor.js'
-import type { LbBackend } from './lb.js'
-import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, overlayNamespace } from './names.js'
+import { type LbBackend, planLoadBalancer, planLoadBalancerDelta, planLoadBalancerRemoval } from './lb.js'
+import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, lbNamespace, overlayNamespace } from './names.js'
 import { planNode } from './node.js'
-import { type ObservedNode, observeNode, observeOverlay } from './observe.js'
+import { type ObservedNode, observeHost, observeNode, observeOverlay } from './observe.js'
+import { observeLoadBalancer } from './observe-lb.js'
 import { defaultOverlayMtu, planPeers } from './overlay.js'
-import { describeStep, type Plan } from './plan.js'
+import { describeStep, lbOwner, networkOwner, owned, type Plan } from './plan.js'
 import { type KernelCapabilities, probeKernel } from './probe.js'
 import { KeyedQueue } from './queue.js'
 import {
+  type CheckedLoadBalancer,
   type CheckedNetwork,
   checkNetwork,
   checkPeers,
   type DesiredState,
+  type LoadBalancerSpec,
   MIN_OVERLAY_MTU,
   type NodeConfig,
   normalizeDesired,
   type Peer,
 } from './spec.js'
+import { checkLoadBalancer } from './spec-lb.js'
 
 export interface DataplaneInit {
   /** This node's underlay (data path) address: vxlan `local` and the VTEP peers use. */
@@ -40,8 +58,8 @@ export interface DataplaneInit {
   readonly gatewaySubnet?: string
   /** argv prefix for every command, e.g. `['nsenter', '-t', pid, '-n', '-m', '--']`. */
   readonly wrap?: readonly string[]
-  /** Called with each argv before it is spawned. */
-  readonly onSpawn?: (argv: readonly string[]) => void
+  /** Called with each argv and what goes to its stdin (an nft script, a batch) before it is spawned. */
+  readonly onSpawn?: (argv: readonly string[], input: string) => void
   /**
    * Service load balancer backend: `auto` takes IPVS when the kernel probe finds it,
    * nftables otherwise (probed once, on first need).
@@ -75,6 +93,17 @@ export interface Dataplane {
    * when the network's namespace exists; the set is remembered for the next reconcile.
    */
   setPeers(networkId: string, peers: readonly Peer[], options?: AbortOptions): Promise<ReconcileResult>
+  /**
+   * Replace the load balancer of one network (undefined: remove it), e.g. when one service
+   * record changes. With nftables, and a spec applied before on this network, only the
+   * delta is sent, unobserved (see the module note); otherwise that LB namespace is
+   * observed and planned fully. The network must be known from a reconcile.
+   */
+  updateLoadBalancer(
+    networkId: string,
+    lb: LoadBalancerSpec | undefined,
+    options?: AbortOptions,
+  ): Promise<ReconcileResult>
   /** The plan `reconcile` would apply now (dry run). */
   plan(desired: DesiredState, options?: AbortOptions): Promise<Plan>
   /** Current kernel state of everything swarmnet owns on this node. */
@@ -136,6 +165,8 @@ export class LinuxDataplane implements Dataplane {
   #probe: Promise<KernelCapabilities> | undefined
   /** Last desired spec per network id: desired state, not a copy of the kernel. */
   readonly #networks = new Map<string, CheckedNetwork>()
+  /** Last LB spec per network id applied without failure: the fast path's base (desired state too). */
+  readonly #lbs = new Map<string, CheckedLoadBalancer>()
 
   constructor(components: DataplaneComponents, init: DataplaneInit) {
     this.#log = components.logger
@@ -172,8 +203,74 @@ export class LinuxDataplane implements Dataplane {
       const before = this.#exec.spawns
       const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs', xfrm })
       const plan = planNode(checked, observed, this.#cfg, backend)
-      return this.#apply('reconcile', plan, before, options)
+      this.#lbs.clear()
+      const result = await this.#apply('reconcile', plan, before, options)
+      if (backend === 'nftables')
+        for (const lb of checked.loadBalancers)
+          if (!result.failed.has(lbOwner(lb.network.id)) && !result.failed.has(networkOwner(lb.network.id)))
+            this.#lbs.set(lb.network.id, lb)
+      return result
     })
+  }
+
+  async updateLoadBalancer(
+    networkId: string,
+    lb: LoadBalancerSpec | undefined,
+    options?: AbortOptions,
+  ): Promise<ReconcileResult> {
+    const net = this.#networks.get(networkId)
+    if (net === undefined) throw new InvalidInputError(`unknown network ${networkId}: reconcile it first`)
+    const next = lb === undefined ? undefined : checkLoadBalancer(lb, net, this.#lbs.get(networkId))
+    const backend = await this.lbBackend(options)
+    return this.#queue.run([networkId], async () => {
+      const before = this.#exec.spawns
+      const prev = this.#lbs.get(networkId)
+      this.#lbs.delete(networkId)
+      const plan =
+        backend === 'nftables' && prev !== undefined && next !== undefined
+          ? planLoadBalancerDelta(prev, next)
+          : undefined
+      if (plan !== undefined && next !== undefined) {
+        const { failed } = await this.#exec.apply(plan, options)
+        if (failed.size === 0) {
+          this.#lbs.set(networkId, next)
+          return { steps: plan.steps.length, processes: this.#exec.spawns - before, warnings: [], failed }
+        }
+        this.#log.info(`lb ${networkId}: the kernel refused the delta, observing it`, {
+          error: [...failed.values()][0],
+        })
+      }
+      const result = await this.#observedLbUpdate(net, next, backend, before, options)
+      if (next !== undefined && backend === 'nftables' && result.failed.size === 0)
+        this.#lbs.set(networkId, next)
+      return result
+    })
+  }
+
+  /** The LB namespace of `net` observed (with the host's namespace list and the overlay side) and planned fully. */
+  async #observedLbUpdate(
+    net: CheckedNetwork,
+    lb: CheckedLoadBalancer | undefined,
+    backend: LbBackend,
+    before: number,
+    options?: AbortOptions,
+  ): Promise<ReconcileResult> {
+    const [host, seen, overlay] = await Promise.all([
+      observeHost(this.#exec, options),
+      observeLoadBalancer(this.#exec, lbNamespace(net.vni), backend === 'ipvs', options),
+      observeOverlay(this.#exec, overlayNamespace(net.vni), options),
+    ])
+    const what = `lb ${net.id}`
+    if (lb === undefined) {
+      const steps = planLoadBalancerRemoval(net.vni, host, seen.broken ? undefined : seen)
+      return this.#apply(what, owned({ steps, warnings: [] }, lbOwner(net.id)), before, options)
+    }
+    if (overlay.broken) {
+      const failed = new Map([[lbOwner(net.id), `network ${net.id} is not built on this node: reconcile it`]])
+      return { steps: 0, processes: this.#exec.spawns - before, warnings: [], failed }
+    }
+    const plan = planLoadBalancer(lb, backend, host, seen, overlay)
+    return this.#apply(what, owned(plan, lbOwner(net.id), networkOwner(net.id)), before, options)
   }
 
   async setPeers(

@@ -26,8 +26,8 @@ import type { Plan, Step } from './plan.js'
 export interface ExecutorInit {
   /** Prepended to every argv, e.g. `['nsenter', '-t', '1234', '-n', '-m', '--']`. */
   readonly wrap?: readonly string[]
-  /** Called with every argv before it is spawned (tests count processes with it). */
-  readonly onSpawn?: (argv: readonly string[]) => void
+  /** Called with every argv and its stdin before it is spawned (tests count processes with it). */
+  readonly onSpawn?: (argv: readonly string[], input: string) => void
 }
 
 export interface RunOptions extends AbortOptions {
@@ -160,7 +160,7 @@ export function failedStep(steps: readonly Step[], stderr: string): number | und
 
 export class Executor {
   readonly #wrap: readonly string[]
-  readonly #onSpawn: ((argv: readonly string[]) => void) | undefined
+  readonly #onSpawn: ((argv: readonly string[], input: string) => void) | undefined
   #spawns = 0
 
   constructor(init: ExecutorInit = {}) {
@@ -180,7 +180,7 @@ export class Executor {
     const [file, ...args] = full
     if (file === undefined) throw new TypeError('empty argv')
     this.#spawns++
-    this.#onSpawn?.(full)
+    this.#onSpawn?.(full, options?.input ?? '')
     const result = await execa(file, args, {
       input: options?.input ?? '',
       reject: false,

@@ -17,6 +17,8 @@
  *   endpoints: [{ id: 'task1', attachments: [{ networkId: 'n1', ip: '10.0.1.2' }] }],
  * })
  * await dp.setPeers('n1', peers) // the full set, whenever gossip changes it
+ * // one network's service load balancer, from the spec applied last (nothing observed)
+ * await dp.updateLoadBalancer('n1', { networkId: 'n1', address: '10.0.1.250', services })
  * ```
  */
 import { type Dataplane, type DataplaneComponents, type DataplaneInit, LinuxDataplane } from './dataplane.js'

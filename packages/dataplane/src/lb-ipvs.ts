@@ -59,6 +59,12 @@ function baseChains(lb: CheckedLoadBalancer): [string, string, string][] {
   ]
 }
 
+/** Map `marks` of a table (VIP → firewall mark), when it exists. */
+function marksOf(table: ObservedLbTable | undefined): Map<string, number> | undefined {
+  const m = table?.maps.get('marks')
+  return m === undefined ? undefined : new Map([...m].map(([vip, mark]) => [vip, Number(mark)]))
+}
+
 /** The nft script for the IPVS backend, or undefined when the table already matches. */
 export function ipvsNftScript(
   lb: CheckedLoadBalancer,
@@ -67,14 +73,18 @@ export function ipvsNftScript(
   const marks = fwmarks(lb.services.map((s) => s.id))
   const want = new Map(lb.services.map((s) => [s.vip, marks.get(s.id) as number]))
   const chains = baseChains(lb)
+  const have = marksOf(observed)
   const skeletonOk =
-    observed?.marks !== undefined &&
+    observed !== undefined &&
+    have !== undefined &&
+    observed.sets.size === 0 &&
+    observed.maps.size === 1 &&
     chains.every(([name, , rule]) => {
-      const have = observed.chains.get(name)
-      return have?.length === 1 && have[0] === commentOf(rule)
+      const rules = observed.chains.get(name)
+      return rules?.length === 1 && rules[0] === commentOf(rule)
     }) &&
     observed.chains.size === chains.length
-  if (!skeletonOk || observed?.marks === undefined) {
+  if (!skeletonOk || have === undefined) {
     const elements = [...want].map(([vip, mark]) => `${vip} : ${mark}`)
     const lines = [
       `table ${T} {}`,
@@ -91,10 +101,10 @@ export function ipvsNftScript(
     return lines.join('\n')
   }
   const lines: string[] = []
-  for (const [vip, mark] of observed.marks)
+  for (const [vip, mark] of have)
     if (want.get(vip) !== mark) lines.push(`delete element ${T} marks { ${vip} }`)
   for (const [vip, mark] of want)
-    if (observed.marks.get(vip) !== mark) lines.push(`add element ${T} marks { ${vip} : ${mark} }`)
+    if (have.get(vip) !== mark) lines.push(`add element ${T} marks { ${vip} : ${mark} }`)
   return lines.length === 0 ? undefined : lines.join('\n')
 }
 
@@ -133,7 +143,7 @@ export function departedIpvsBackends(
 ): { vip: string | undefined; ip: string }[] {
   const marks = fwmarks(lb.services.map((s) => s.id))
   const vipOfMark = new Map<number, string>()
-  for (const [vip, mark] of table?.marks ?? []) vipOfMark.set(mark, vip)
+  for (const [vip, mark] of marksOf(table) ?? []) vipOfMark.set(mark, vip)
   const wanted = new Map<number, Set<string>>()
   for (const svc of lb.services) {
     const mark = marks.get(svc.id) as number

@@ -24,14 +24,16 @@
  *    new flows to them: one `conntrack -R -` process per LB namespace reads every
  *    `-D -d <VIP> -r <backend>` line (conntrack-tools ≥ 1.4.6; a line matching nothing is
  *    not an error there, unlike a lone `conntrack -D`).
+ * The fast path (planLoadBalancerDelta, nftables only) keeps steps 3, 4 and 7 in that order
+ * and plans them from the spec applied last instead of an observation.
  */
 
 import { departedIpvsBackends, ipvsCommands, ipvsNftScript } from './lb-ipvs.js'
-import { departedNftBackends, lbNftScript } from './lb-nft.js'
+import { departedNftBackends, lbDelta, lbNftScript } from './lb-nft.js'
 import { BRIDGE, LB_LEG, lbNamespace, lbVeth, overlayNamespace } from './names.js'
 import type { ObservedHost, ObservedNamespace } from './observe.js'
 import type { ObservedLoadBalancer } from './observe-lb.js'
-import { ensureNamespace, ip, type Plan, type Step } from './plan.js'
+import { ensureNamespace, ip, lbOwner, networkOwner, owned, type Plan, type Step } from './plan.js'
 import type { CheckedLoadBalancer } from './spec.js'
 
 /** Which balancer programs the VIPs. */
@@ -114,14 +116,54 @@ export function planLoadBalancer(
     for (const args of ipvsCommands(lb, services)) ipvs.push({ tool: 'ipvs', netns: ns, args })
     departed = departedIpvsBackends(lb, services, seen?.nft)
   }
-  for (const d of departed) {
-    const args = d.vip === undefined ? ['-D', '-r', d.ip] : ['-D', '-d', d.vip, '-r', d.ip]
-    cleanup.push({ tool: 'conntrack', netns: ns, args })
-  }
+  cleanup.push(...conntrackCleanup(ns, departed))
   return {
     steps: [...pre, ...hostSteps, ...rules, ...inside, ...sysctls, ...ipvs, ...ovSteps, ...cleanup],
     warnings: [],
   }
+}
+
+function conntrackCleanup(ns: string, departed: readonly { vip: string | undefined; ip: string }[]): Step[] {
+  return departed.map((d) => ({
+    tool: 'conntrack' as const,
+    netns: ns,
+    args: d.vip === undefined ? ['-D', '-r', d.ip] : ['-D', '-d', d.vip, '-r', d.ip],
+  }))
+}
+
+/**
+ * The fast path of the nftables backend (dataplane.ts `updateLoadBalancer`): what turns
+ * the LB `prev` (the spec applied last, trusted to be in the kernel) into `next`, planned
+ * without observing anything — one nft transaction with the delta of the two tables, the
+ * VIP /32 addresses that changed in one `ip` batch, the conntrack entries of departed
+ * backends last (the order of planLoadBalancer, steps 3, 4 and 7). Undefined when the leg
+ * itself would change (network, LB address or MAC): that needs the observed plan.
+ */
+export function planLoadBalancerDelta(
+  prev: CheckedLoadBalancer,
+  next: CheckedLoadBalancer,
+): Plan | undefined {
+  const [a, b] = [prev.network, next.network]
+  const sameLeg =
+    a.id === b.id &&
+    a.vni === b.vni &&
+    a.mtu === b.mtu &&
+    a.subnet.address === b.subnet.address &&
+    a.subnet.prefix === b.subnet.prefix &&
+    prev.address === next.address &&
+    prev.mac === next.mac
+  if (!sameLeg) return undefined
+  const ns = lbNamespace(b.vni)
+  const steps: Step[] = []
+  const { script, departed, gone, come } = lbDelta(prev, next)
+  if (script !== undefined) steps.push({ tool: 'nft', netns: ns, script })
+  // a VIP of a changed service is unique to it in both specs: the others keep theirs
+  const had = new Set(gone.map((s) => s.vip))
+  const has = new Set(come.map((s) => s.vip))
+  for (const vip of had) if (!has.has(vip)) steps.push(ip(ns, 'addr', 'del', `${vip}/32`, 'dev', LB_LEG))
+  for (const vip of has) if (!had.has(vip)) steps.push(ip(ns, 'addr', 'replace', `${vip}/32`, 'dev', LB_LEG))
+  steps.push(...conntrackCleanup(ns, departed))
+  return owned({ steps, warnings: [] }, lbOwner(b.id), networkOwner(b.id))
 }
 
 /** Deletes an LB namespace: its leg first (synchronously, freeing `lb-<vni>`), then the namespace. */

@@ -20,15 +20,13 @@
  * | service load balancer namespace     | `sn-lb-<vni>`            | `ip netns`       |
  * | LB veth, overlay side / inside      | `lb-<vni>` / `eth0`      | overlay / LB ns  |
  * | LB nft table (own planner)          | `ip swarmnet-lb`         | LB ns            |
- * | LB chain of a service / a backend   | `svc-<skey>` / `svc-<skey>-<ip>` | LB ns    |
+ * | LB sets and maps (lb-nft.ts)        | `live-K`, `bk-K`, `none`, `backends` | LB ns |
  * | vxlan guard nft table (guard.ts)    | `ip swarmnet-vxlan`      | host             |
  * | ESP SAs / policies (xfrm.ts)        | reqid and mark 0xD0C4E3  | host             |
  *
  * `<key>` is the endpoint id when it is at most 8 characters of `[a-z0-9]`, otherwise its
  * first 3 sanitised characters plus 6 hex digits of its SHA-256 (always 9 characters, so
- * the two forms never collide). `<skey>` is a service key: up to 8 sanitised characters of
- * the service id, `-`, and 10 hex digits of its SHA-256 (40 bits: 10 000 services collide
- * with odds of about 1 in 20 000, and normalizeDesired refuses a collision).
+ * the two forms never collide).
  */
 import { createHash } from 'node:crypto'
 
@@ -117,19 +115,4 @@ export function vniOfLbNamespace(name: string): number | undefined {
 /** The overlay-namespace end of the LB namespace's leg into `br0`. */
 export function lbVeth(vni: number): string {
   return `${LB_VETH_PREFIX}${vni}`
-}
-
-/** Stable nft chain name of a service: a valid identifier whatever the id holds. */
-export function lbServiceChain(serviceId: string): string {
-  const clean = serviceId
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, '')
-    .slice(0, 8)
-  const hash = createHash('sha256').update(serviceId).digest('hex').slice(0, 10)
-  return `svc-${clean}${clean.length > 0 ? '-' : ''}${hash}`
-}
-
-/** The chain that DNATs one service's traffic to one backend. */
-export function lbBackendChain(serviceChain: string, backendIp: string): string {
-  return `${serviceChain}-${backendIp}`
 }

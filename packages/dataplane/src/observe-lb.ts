@@ -2,8 +2,8 @@
  * Observation of the service load balancers: per LB namespace its links and addresses
  * (`ip -j`), its own nft table (`nft -j list table ip swarmnet-lb`), the sysctls the LB
  * planner sets, and — with the IPVS backend — `ipvsadm-save -n`. Parsed by pure functions,
- * read afresh on every reconcile (the kernel is the only record of which backends an LB
- * had, so departures are found there, not in a cache).
+ * read afresh on every reconcile: the kernel records which backends an LB had (set
+ * `backends`, IPVS destinations), so the periodic reconcile finds departures there.
  */
 import type { AbortOptions } from '@swarmnet/interface'
 import { CommandFailedError } from './errors.js'
@@ -11,14 +11,14 @@ import type { Executor } from './executor.js'
 import { LB_LEG, NFT_LB_TABLE } from './names.js'
 import { type ObservedNamespace, parseJsonLines, parseLinks, parseRoutes } from './observe.js'
 
-/** Our nft table in an LB namespace. */
+/** Our nft table in an LB namespace; elements and values as nft text (`10.0.1.5 . 0`). */
 export interface ObservedLbTable {
   /** Every chain of the table → the comments of its rules, in order. */
   readonly chains: ReadonlyMap<string, readonly string[]>
-  /** Elements of map `vips` (VIP → goto target chain; nftables backend), when the map exists. */
-  readonly vips: ReadonlyMap<string, string> | undefined
-  /** Elements of map `marks` (VIP → firewall mark; IPVS backend), when the map exists. */
-  readonly marks: ReadonlyMap<string, number> | undefined
+  /** Every set → its elements. */
+  readonly sets: ReadonlyMap<string, ReadonlySet<string>>
+  /** Every map → its elements (key → value). */
+  readonly maps: ReadonlyMap<string, ReadonlyMap<string, string>>
 }
 
 export interface IpvsDest {
@@ -60,11 +60,23 @@ const obj = (v: unknown): Json =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {}
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 
-/** `nft -j list table ip swarmnet-lb` → chains, rule comments and map elements. */
+/** An element, key or value of `nft -j` output as nft text: `10.0.1.5`, `10.0.1.5 . 0`, `goto svc`. */
+export function nftText(v: unknown): string {
+  if (typeof v === 'string' || typeof v === 'number') return String(v)
+  const o = obj(v)
+  if (Array.isArray(o.concat)) return o.concat.map(nftText).join(' . ')
+  // an element with options (timeout, comment) wraps its value
+  if ('elem' in o) return nftText(obj(o.elem).val)
+  for (const verdict of ['goto', 'jump'] as const)
+    if (verdict in o) return `${verdict} ${nftText(obj(o[verdict]).target)}`
+  return JSON.stringify(v)
+}
+
+/** `nft -j list table ip swarmnet-lb` → chains with their rule comments, sets and maps. */
 export function parseLbTable(json: unknown): ObservedLbTable {
   const chains = new Map<string, string[]>()
-  let vips: Map<string, string> | undefined
-  let marks: Map<string, number> | undefined
+  const sets = new Map<string, Set<string>>()
+  const maps = new Map<string, Map<string, string>>()
   const items = arr(obj(json).nftables).map(obj)
   for (const item of items) {
     const chain = obj(item.chain)
@@ -75,24 +87,20 @@ export function parseLbTable(json: unknown): ObservedLbTable {
     if (rule.table === NFT_LB_TABLE && typeof rule.chain === 'string') {
       chains.get(rule.chain)?.push(typeof rule.comment === 'string' ? rule.comment : '')
     }
+    const set = obj(item.set)
+    if (set.table === NFT_LB_TABLE && typeof set.name === 'string')
+      sets.set(set.name, new Set(arr(set.elem).map(nftText)))
     const map = obj(item.map)
-    if (map.table !== NFT_LB_TABLE) continue
-    if (map.name === 'vips') {
-      vips = new Map()
+    if (map.table === NFT_LB_TABLE && typeof map.name === 'string') {
+      const elems = new Map<string, string>()
       for (const e of arr(map.elem)) {
         const [key, value] = arr(e)
-        const target = obj(obj(value).goto).target
-        if (typeof key === 'string' && typeof target === 'string') vips.set(key, target)
+        elems.set(nftText(key), nftText(value))
       }
-    } else if (map.name === 'marks') {
-      marks = new Map()
-      for (const e of arr(map.elem)) {
-        const [key, value] = arr(e)
-        if (typeof key === 'string' && typeof value === 'number') marks.set(key, value)
-      }
+      maps.set(map.name, elems)
     }
   }
-  return { chains, vips, marks }
+  return { chains, sets, maps }
 }
 
 /** `sysctl k1 k2 …` output (`key = value` lines). */

@@ -4,8 +4,9 @@
  * and resolves defaults, so the planners work on checked, complete values only.
  */
 import { InvalidInputError } from '@swarmnet/interface'
-import { assertIpv4, type Cidr, contains, ipToInt, macFromIp, normalizeMac, parseCidr } from './addr.js'
-import { lbServiceChain, sandboxNamespace } from './names.js'
+import { assertIpv4, type Cidr, contains, macFromIp, normalizeMac, parseCidr } from './addr.js'
+import { sandboxNamespace } from './names.js'
+import { checkLoadBalancers } from './spec-lb.js'
 
 /** One endpoint of an overlay network anywhere in the cluster, as gossiped. */
 export interface Peer {
@@ -95,7 +96,7 @@ export interface LbBackendSpec {
 
 /** One service behind a VIP on the network of its {@link LoadBalancerSpec}. */
 export interface LbServiceSpec {
-  /** Service id: the stable key of its chain (nftables) or firewall mark (IPVS). */
+  /** Service id: the stable key of its firewall mark (IPVS). */
   readonly id: string
   /** IPv4 inside the network's subnet; every port of it is balanced. */
   readonly vip: string
@@ -186,8 +187,6 @@ export interface CheckedBackend {
 export interface CheckedService {
   readonly id: string
   readonly vip: string
-  /** nft chain of the service (names.ts). */
-  readonly chain: string
   /** Unique by IP (a duplicate keeps the highest weight), sorted by address. */
   readonly backends: readonly CheckedBackend[]
 }
@@ -320,65 +319,4 @@ export function normalizeDesired(desired: DesiredState, defaultMtu?: number): Ch
     members,
     encryption: checkEncryption(desired.encryption),
   }
-}
-
-const byIp = (a: { ip: string }, b: { ip: string }): number => ipToInt(a.ip) - ipToInt(b.ip)
-
-function checkService(s: LbServiceSpec, net: CheckedNetwork, where: string): CheckedService {
-  if (typeof s.id !== 'string' || s.id.length === 0) throw new InvalidInputError(`${where}: empty service id`)
-  const at = `${where} service ${JSON.stringify(s.id)}`
-  const vip = assertIpv4(s.vip, `${at}.vip`)
-  if (!contains(net.subnet, vip)) throw new InvalidInputError(`${at}: VIP ${vip} outside the network`)
-  if (!Array.isArray(s.backends as unknown)) throw new InvalidInputError(`${at}: backends must be a list`)
-  const backends = new Map<string, CheckedBackend>()
-  s.backends.forEach((b, i) => {
-    const ip = assertIpv4(b.ip, `${at}.backends[${i}].ip`)
-    if (!contains(net.subnet, ip)) throw new InvalidInputError(`${at}: backend ${ip} outside the network`)
-    if (b.weight !== 0 && b.weight !== 1) throw new InvalidInputError(`${at}: weight must be 0 or 1`)
-    // the gossip may briefly hold a task twice: the live record wins
-    if ((backends.get(ip)?.weight ?? -1) < b.weight) backends.set(ip, { ip, weight: b.weight })
-  })
-  return { id: s.id, vip, chain: lbServiceChain(s.id), backends: [...backends.values()].sort(byIp) }
-}
-
-function checkLoadBalancers(
-  specs: readonly LoadBalancerSpec[],
-  networks: ReadonlyMap<string, CheckedNetwork>,
-): CheckedLoadBalancer[] {
-  if (!Array.isArray(specs as unknown)) throw new InvalidInputError('loadBalancers must be a list')
-  const seen = new Set<string>()
-  return specs.map((lb) => {
-    const where = `load balancer of ${JSON.stringify(lb.networkId)}`
-    const network = networks.get(lb.networkId)
-    if (network === undefined) throw new InvalidInputError(`${where}: unknown network`)
-    if (seen.has(network.id)) throw new InvalidInputError(`${where}: given twice`)
-    seen.add(network.id)
-    const address = assertIpv4(lb.address, `${where}.address`)
-    if (!contains(network.subnet, address) || address === network.gateway)
-      throw new InvalidInputError(`${where}: address ${address} outside the network or its gateway`)
-    const mac = lb.mac === undefined ? macFromIp(address) : normalizeMac(lb.mac, `${where}.mac`)
-    const taken = new Map<string, string>([
-      [address, 'the LB address'],
-      [network.gateway, 'the gateway'],
-    ])
-    const ids = new Set<string>()
-    const chains = new Set<string>()
-    const services = lb.services.map((s) => {
-      const svc = checkService(s, network, where)
-      if (ids.has(svc.id)) throw new InvalidInputError(`${where}: service ${svc.id} given twice`)
-      if (chains.has(svc.chain)) throw new InvalidInputError(`${where}: service key ${svc.chain} collides`)
-      const owner = taken.get(svc.vip)
-      if (owner !== undefined) throw new InvalidInputError(`${where}: VIP ${svc.vip} is already ${owner}`)
-      ids.add(svc.id)
-      chains.add(svc.chain)
-      taken.set(svc.vip, `the VIP of ${svc.id}`)
-      return svc
-    })
-    return {
-      network,
-      address,
-      mac,
-      services: services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    }
-  })
 }

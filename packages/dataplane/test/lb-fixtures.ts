@@ -1,5 +1,5 @@
 // Shared input for the load balancer tests: one LB on fixtures.ts's network n1.
-import { commentsOf, lbNftScript, serviceChains, skeleton } from '../src/lb-nft.js'
+import { lbNftScript, lbTable } from '../src/lb-nft.js'
 import type { IpvsService, ObservedLbTable } from '../src/observe-lb.js'
 import { type LoadBalancerSpec, normalizeDesired } from '../src/spec.js'
 import { desired } from './fixtures.js'
@@ -18,21 +18,21 @@ export const web = {
   ],
 }
 export const api = { id: 'api', vip: '10.0.1.101', backends: [{ ip: '10.0.1.8', weight: 1 as const }] }
+/** The services of fixtures/lb-table.json (`nft -j` of fullLbScript(check(captured)), kernel 6.18, nft 1.0.6). */
+export const captured = [
+  { ...web, backends: [...web.backends, { ip: '10.0.1.9', weight: 0 as const }] },
+  api,
+  { id: 'db', vip: '10.0.1.102', backends: [{ ip: '10.0.1.3', weight: 0 as const }] },
+]
 export const check = (services: LoadBalancerSpec['services']) => {
   const lb = normalizeDesired({ ...desired, loadBalancers: [lbSpec(services)] }).loadBalancers[0]
   if (lb === undefined) throw new Error('one LB')
   return lb
 }
 
-/** What `nft -j` would show after `lb` was written: every chain with its rule comments, the map. */
-export function observedAfter(services: LoadBalancerSpec['services']): ObservedLbTable {
-  const lb = check(services)
-  const chains = new Map<string, readonly string[]>()
-  for (const [name, c] of skeleton(lb)) chains.set(name, commentsOf(c.rules))
-  for (const s of lb.services)
-    for (const [name, rules] of serviceChains(s)) chains.set(name, commentsOf(rules))
-  return { chains, vips: new Map(lb.services.map((s) => [s.vip, s.chain])), marks: undefined }
-}
+/** What `nft -j` would show after `services` were written: the desired table. */
+export const observedAfter = (services: LoadBalancerSpec['services']): ObservedLbTable =>
+  lbTable(check(services))
 
 /** The nft script of `lb` against `observed`, comments stripped, one line each. */
 export const scriptLines = (lb: ReturnType<typeof check>, observed: ObservedLbTable): string[] =>

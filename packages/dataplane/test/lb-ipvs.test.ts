@@ -120,7 +120,11 @@ describe('IPVS backend planner', () => {
       `-d -f ${w} -r 10.0.1.3:0`,
       `-e -f ${w} -r 10.0.1.2:0 -m -w 0`,
     ])
-    const table = { chains: new Map(), vips: undefined, marks: new Map([['10.0.1.100', w]]) }
+    const table = {
+      chains: new Map(),
+      sets: new Map(),
+      maps: new Map([['marks', new Map([['10.0.1.100', String(w)]])]]),
+    }
     const host = { ...emptyNode.host, namespaces: ['sn-lb-4097'] }
     const seen = observedLb(table, lbSysctls('ipvs'), observed)
     const steps = planLoadBalancer(lb, 'ipvs', host, seen, undefined).steps
