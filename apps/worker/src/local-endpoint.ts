@@ -2,10 +2,10 @@
  * A node's local endpoints as the agent keeps them (persisted), and what follows from them
  * alone: the entries this node gossips for a network, and their part of the desired state.
  */
-import type { EndpointSpec, NetworkSpec, Peer } from '@swarmnet/dataplane'
-import type { LocalEntry } from '@swarmnet/netdb'
-import type { EndpointView } from '@swarmnet/wire'
-import { addressMac, lbAddresses } from './service-view.js'
+import type { DesiredState, EndpointSpec, LoadBalancerSpec, NetworkSpec, Peer } from '@swarmnet/dataplane'
+import type { LocalEntry, Netdb } from '@swarmnet/netdb'
+import type { EndpointView, Keyring } from '@swarmnet/wire'
+import { addressMac, lbAddresses, overlayPeers } from './service-view.js'
 
 /** A network attachment; a task's carries its node's LB address on the network. */
 export type LocalAttachment = EndpointView & { lb?: string }
@@ -92,5 +92,24 @@ export function endpointSpec(e: LocalEndpoint): EndpointSpec {
     id: e.id,
     attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
     ...(e.gatewayIp !== undefined ? { gatewayIp: e.gatewayIp } : {}),
+  }
+}
+
+/** The whole desired state of this node's networks: its sandboxes, their networks' peers, the LBs. */
+export function desiredState(
+  eps: readonly LocalEndpoint[],
+  netdb: Pick<Netdb, 'entries'>,
+  loadBalancers: LoadBalancerSpec[],
+  members: readonly string[] | undefined,
+  keyring: Keyring | undefined,
+): DesiredState {
+  const networks = new Map<string, EndpointView['network']>()
+  for (const e of eps) for (const a of e.attachments) networks.set(a.network.id, a.network)
+  return {
+    networks: [...networks.values()].map((n) => networkSpec(n, overlayPeers(netdb.entries(n.id)))),
+    endpoints: eps.map(endpointSpec),
+    loadBalancers,
+    ...(members !== undefined ? { members } : {}),
+    ...(keyring !== undefined ? { encryption: { keys: keyring.keys, primary: keyring.primary } } : {}),
   }
 }

@@ -22,13 +22,8 @@ import type { LookupResult } from '@swarmnet/resolver'
 import type { Store } from '@swarmnet/store'
 import type { ApiTarget, EndpointView, Keyring } from '@swarmnet/wire'
 import { callApi, managerApi } from '@swarmnet/wire'
-import {
-  endpointSpec,
-  type LocalEndpoint,
-  localEntries,
-  networkSpec,
-  type SandboxRequest,
-} from './local-endpoint.js'
+import { applyLiveness, GossipSync } from './gossip-sync.js'
+import { desiredState, type LocalEndpoint, localEntries, type SandboxRequest } from './local-endpoint.js'
 import { assignGatewayIps, overlayPeers, ServiceView } from './service-view.js'
 
 export type { EndpointService, LocalAttachment, LocalEndpoint, SandboxRequest } from './local-endpoint.js'
@@ -61,6 +56,7 @@ export class NetworkController {
    * the records as persisted, so two bursts choosing side by side would pick the same one.
    */
   private readonly recordWrites = serialQueue()
+  private readonly gossip = new GossipSync()
   private unwatch: (() => void) | undefined
   /** Service tables per network and the sandboxes by gateway address (DNS and LBs). */
   private readonly view: ServiceView
@@ -89,10 +85,7 @@ export class NetworkController {
   }
 
   async start(options?: AbortOptions): Promise<void> {
-    this.unwatch = this.c.netdb.on('change', (networkId) => {
-      this.view.invalidate(networkId)
-      this.wake()
-    })
+    this.unwatch = this.c.netdb.on('change', (networkId) => this.onGossip(networkId))
     await this.c.netdb.start(options)
     const eps = await this.endpoints(options)
     // sandboxes of an older agent get their gateway address recorded (the kernel follows)
@@ -297,10 +290,7 @@ export class NetworkController {
     }
   }
 
-  /**
-   * Applies the manager's view of node liveness: entries owned by a node that is down or no
-   * longer a member are withdrawn; they come back through anti-entropy once it is ready.
-   */
+  /** Applies the manager's view of node liveness to the entries of this node's networks. */
   async applyLiveness(
     self: string,
     status: ReadonlyMap<string, 'ready' | 'down' | 'unknown'>,
@@ -309,14 +299,7 @@ export class NetworkController {
     const networks = new Set(
       (await this.endpoints(options)).flatMap((e) => e.attachments.map((a) => a.network.id)),
     )
-    const owners = new Set([...networks].flatMap((n) => this.c.netdb.entries(n).map((e) => e.node)))
-    for (const node of owners) {
-      if (node === self || status.get(node) === 'ready' || status.get(node) === 'unknown') continue
-      this.c.logger.info('withdrawing entries of a node that is down or gone', { node })
-      this.c.netdb.withdrawNode(node)
-    }
-    // the netdb remembers whom it withdrew; restoring a node it did not withdraw is a no-op
-    for (const [node, st] of status) if (st === 'ready') await this.c.netdb.restoreNode(node, options)
+    await applyLiveness(this.c.netdb, this.c.logger, networks, self, status, options)
   }
 
   private get gateway() {
@@ -367,6 +350,34 @@ export class NetworkController {
     this.periodic?.wake()
   }
 
+  /** A network's entries changed: a whole reconcile, or a scoped update (gossip-sync.ts). */
+  private onGossip(networkId: string): void {
+    this.view.invalidate(networkId)
+    if (this.gossip.classify(networkId, this.c.netdb.entries(networkId)) === 'full') {
+      this.wake()
+      return
+    }
+    if (!this.gossip.enqueue(networkId)) return
+    this.serial(() => this.syncScoped(networkId)).catch((err: unknown) => {
+      this.c.logger.warn('scoped network update failed; reconciling', { network: networkId, err })
+      this.wake()
+    })
+  }
+
+  /** The overlay's peers and the load balancer of one network, nothing else. */
+  private async syncScoped(networkId: string): Promise<void> {
+    this.gossip.started(networkId)
+    const eps = await this.endpoints({ signal: this.loop.signal })
+    if (!eps.some((e) => e.attachments.some((a) => a.network.id === networkId))) return
+    const options = { signal: this.loop.signal }
+    const peers = overlayPeers(this.c.netdb.entries(networkId))
+    const results = [
+      await this.c.dataplane.setPeers(networkId, peers, options),
+      await this.c.dataplane.updateLoadBalancer(networkId, this.view.loadBalancer(networkId, eps), options),
+    ]
+    if (results.some((r) => r.failed.size > 0)) this.wake()
+  }
+
   /** Runs one reconcile after any in flight; attach/detach wait for their effect. */
   private reconcileNow(options?: AbortOptions): Promise<ReconcileResult> {
     return this.serial(() => this.reconcile(options))
@@ -380,16 +391,6 @@ export class NetworkController {
 
   async desired(options?: AbortOptions): Promise<DesiredState> {
     const eps = await this.endpoints(options)
-    const networks = new Map<string, EndpointView['network']>()
-    for (const e of eps) for (const a of e.attachments) networks.set(a.network.id, a.network)
-    return {
-      networks: [...networks.values()].map((n) => networkSpec(n, overlayPeers(this.c.netdb.entries(n.id)))),
-      endpoints: eps.map(endpointSpec),
-      loadBalancers: this.view.loadBalancers(eps),
-      ...(this.members !== undefined ? { members: this.members } : {}),
-      ...(this.keyring !== undefined
-        ? { encryption: { keys: this.keyring.keys, primary: this.keyring.primary } }
-        : {}),
-    }
+    return desiredState(eps, this.c.netdb, this.view.loadBalancers(eps), this.members, this.keyring)
   }
 }

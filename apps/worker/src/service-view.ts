@@ -62,13 +62,20 @@ export class ServiceView {
    * a service with a VIP; the others have none (no namespace for a network without VIPs).
    */
   loadBalancers(eps: readonly ViewedEndpoint[]): LoadBalancerSpec[] {
-    const out: LoadBalancerSpec[] = []
-    for (const [networkId, address] of lbAddresses(eps)) {
-      const services = lbServicesOf(this.table(networkId))
-      if (services.length === 0) continue
-      out.push({ networkId, address, mac: addressMac(address), services })
-    }
-    return out
+    const addresses = lbAddresses(eps)
+    return [...addresses.keys()].flatMap((n) => this.loadBalancer(n, eps, addresses) ?? [])
+  }
+
+  /** The load balancer of one network (see {@link loadBalancers}), or undefined. */
+  loadBalancer(
+    networkId: string,
+    eps: readonly ViewedEndpoint[],
+    addresses = lbAddresses(eps),
+  ): LoadBalancerSpec | undefined {
+    const address = addresses.get(networkId)
+    if (address === undefined) return undefined
+    const services = lbServicesOf(this.table(networkId))
+    return services.length === 0 ? undefined : { networkId, address, mac: addressMac(address), services }
   }
 }
 

@@ -7,11 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Dataplane, DesiredState, ReconcileResult } from '@swarmnet/dataplane'
-import { ManualClock } from '@swarmnet/interface'
+import { ManualClock, settle } from '@swarmnet/interface'
 import { silentLogger } from '@swarmnet/logger'
 import type { Entry, Netdb } from '@swarmnet/netdb'
 import { createStore, type Store } from '@swarmnet/store'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type LocalAttachment, NetworkController } from '../src/networks.js'
 
 const attachment = (id: string, ip: string): LocalAttachment => ({
@@ -23,65 +23,156 @@ const attachment = (id: string, ip: string): LocalAttachment => ({
   node: 'node1',
 })
 
-function fakeDataplane(seen: DesiredState[]): Dataplane {
-  const none: ReconcileResult = { steps: 0, processes: 0, warnings: [], failed: new Map() }
+const none: ReconcileResult = { steps: 0, processes: 0, warnings: [], failed: new Map() }
+
+/** Records every call: whole reconciles (their desired state) and the scoped ones. */
+function fakeDataplane(seen: DesiredState[], scoped: string[] = []): Dataplane {
   return {
     gateway: { address: '172.18.0.1', subnet: '172.18.0.0/16' },
     reconcile: async (desired) => {
       seen.push(desired)
       return none
     },
+    setPeers: async (network, peers) => {
+      scoped.push(`peers ${network} ${peers.map((p) => p.ip).join(',')}`)
+      return none
+    },
+    updateLoadBalancer: async (network, lb) => {
+      scoped.push(`lb ${network} ${lb?.services.map((s) => `${s.vip}>${s.backends.length}`).join(',')}`)
+      return none
+    },
   } as Partial<Dataplane> as Dataplane
 }
 
-function fakeNetdb(): Netdb {
+/** A netdb whose entries the test sets; `emit` fires its change event. */
+function fakeNetdb(entries: Entry[] = []): Netdb & { emit(network: string): void } {
+  let listener: ((network: string) => void) | undefined
   return {
     start: async () => undefined,
     stop: async () => undefined,
     join: async () => undefined,
     leave: async () => undefined,
     setLocal: async () => undefined,
-    entries: (): Entry[] => [],
-    networks: () => [],
-    on: () => () => undefined,
-  } as Partial<Netdb> as Netdb
+    entries: (): Entry[] => entries,
+    networks: () => ['n1'],
+    on: (_event: string, l: (network: string) => void) => {
+      listener = l
+      return () => undefined
+    },
+    emit: (network: string) => listener?.(network),
+  } as Partial<Netdb> as Netdb & { emit(network: string): void }
 }
 
-describe('network controller records', () => {
+const request = (id: string, ip: string) => ({
+  id,
+  attachments: [{ ...attachment(id, ip), lb: '10.0.0.250' }],
+})
+
+describe('network controller', () => {
   let dir: string | undefined
   let store: Store | undefined
+  let net: NetworkController | undefined
   afterEach(async () => {
+    await net?.stop()
     await store?.close()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
-
-  it('gives overlapping bursts distinct gateway-bridge addresses', async () => {
+  const controller = async (dataplane: Dataplane, netdb: Netdb) => {
     dir = await mkdtemp(path.join(tmpdir(), 'sn-networks-'))
     store = createStore({ logger: silentLogger }, { path: dir })
     await store.open()
-    const seen: DesiredState[] = []
-    const net = new NetworkController(
+    net = new NetworkController(
       {
         logger: silentLogger,
         clock: new ManualClock(),
         store,
-        dataplane: fakeDataplane(seen),
-        netdb: fakeNetdb(),
+        dataplane,
+        netdb,
         manager: () => {
           throw new Error('no manager in this test')
         },
       },
       '192.0.2.1',
     )
-    const request = (id: string, ip: string) => ({ id, attachments: [attachment(id, ip)] })
+    return net
+  }
+
+  it('gives overlapping bursts distinct gateway-bridge addresses', async () => {
+    const seen: DesiredState[] = []
+    const c = await controller(fakeDataplane(seen), fakeNetdb())
     await Promise.all([
-      net.prepare([request('web1', '10.0.0.5')]),
-      net.prepare([request('client1', '10.0.0.6')]),
-      net.prepare([request('web2', '10.0.0.7'), request('web3', '10.0.0.8')]),
+      c.prepare([request('web1', '10.0.0.5')]),
+      c.prepare([request('client1', '10.0.0.6')]),
+      c.prepare([request('web2', '10.0.0.7'), request('web3', '10.0.0.8')]),
     ])
     const last = seen.at(-1)
     const gateways = (last?.endpoints ?? []).map((e) => [e.id, e.gatewayIp])
     expect(gateways).toHaveLength(4)
     expect(new Set(gateways.map(([, ip]) => ip)).size).toBe(4)
+  })
+})
+
+describe('network controller on gossip', () => {
+  it('takes a service record or a task on a known node through the scoped calls; a new node through a whole reconcile', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sn-networks-'))
+    const store = createStore({ logger: silentLogger }, { path: dir })
+    await store.open()
+    const seen: DesiredState[] = []
+    const scoped: string[] = []
+    const entries: Entry[] = []
+    const netdb = fakeNetdb(entries)
+    const net = new NetworkController(
+      {
+        logger: silentLogger,
+        clock: new ManualClock(),
+        store,
+        dataplane: fakeDataplane(seen, scoped),
+        netdb,
+        manager: () => {
+          throw new Error('no manager in this test')
+        },
+      },
+      '192.0.2.1',
+    )
+    try {
+      await net.start()
+      await net.prepare([request('client1', '10.0.0.6')])
+      const task = (ip: string, vtep: string): Entry => ({
+        node: vtep,
+        ip,
+        mac: '02:42:0a:00:00:09',
+        vtep,
+        svc: { id: 'web', name: 'web' },
+      })
+      const changed = async (...add: Entry[]) => {
+        entries.push(...add)
+        netdb.emit('n1')
+        await settle()
+      }
+      // a task on a node not seen on n1 yet: the whole reconcile (peers, SAs, LB)
+      await changed(task('10.0.0.9', '192.0.2.2'))
+      await vi.waitFor(() => expect(seen.at(-1)?.networks[0]?.peers?.map((p) => p.ip)).toEqual(['10.0.0.9']))
+      const whole = seen.length
+      // the VIP record of web, then a second task on the same node: scoped only
+      await changed({
+        node: 'mgr',
+        ip: '10.0.0.2',
+        mac: '02:42:0a:00:00:02',
+        vtep: '192.0.2.2',
+        svc: { id: 'web', name: 'web', vip: true },
+      })
+      await changed(task('10.0.0.10', '192.0.2.2'))
+      await vi.waitFor(() =>
+        expect(scoped.slice(-2)).toEqual(['peers n1 10.0.0.9,10.0.0.10', 'lb n1 10.0.0.2>2']),
+      )
+      expect(seen.length).toBe(whole)
+      // a task on a third node: whole again
+      await changed(task('10.0.0.11', '192.0.2.3'))
+      await vi.waitFor(() => expect(seen.length).toBeGreaterThan(whole))
+    } finally {
+      await net.stop()
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
