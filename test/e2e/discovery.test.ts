@@ -71,6 +71,20 @@ describe('service discovery (lab of 3 hosts)', () => {
       'for n in $(ip netns list | grep -o "^sn-lb-[0-9]*"); do ip netns exec $n nft list table ip swarmnet-lb; done'
     return (await lab.exec(host, ['sh', '-c', script])).stdout
   }
+  /** What the client's host and the client see, for a failure message. */
+  const diagnose = async (): Promise<string> => {
+    const inside = await inClient(
+      'sh',
+      '-c',
+      'ip -br -4 addr; ip -br link; ip neigh; cat /etc/resolv.conf; getent hosts web; echo getent=$?',
+    )
+    const host = await lab.exec(hostOf(client), [
+      'sh',
+      '-c',
+      'for n in $(ip netns list | grep -o "^sn-ep-[0-9a-z]*"); do echo $n $(ip -n $n -br -4 addr show gwbr0) $(ip -n $n -br link show gwbr0); done; ip neigh show dev sn_gwbridge; ss -uanp | grep ":53 "; bridge fdb show br sn_gwbridge | grep -v permanent',
+    ])
+    return `client: ${inside.stdout}${inside.stderr}; host: ${host.stdout}${host.stderr}; LB: ${await lbTables(hostOf(client))}`
+  }
   /** n curls to web:8080 from the client; the task id that answered each (or the curl's failure). */
   const curls = async (n: number, maxTimeS = 3): Promise<string[]> => {
     const script = `for i in $(seq ${n}); do curl -s -H 'Accept: application/json' --max-time ${maxTimeS} http://web:8080/ || echo "curl-exit-$?"; echo; done`
@@ -212,8 +226,7 @@ describe('service discovery (lab of 3 hosts)', () => {
       WINDOW_MS,
       async () => {
         const r = await curls(1, 2)
-        if (r[0] !== 'curl-exit-7')
-          throw new Error(`curl gave ${r}; client's LB: ${await lbTables(hostOf(client))}`)
+        if (r[0] !== 'curl-exit-7') throw new Error(`curl gave ${r}; ${await diagnose()}`)
         return r
       },
       100,
@@ -245,7 +258,7 @@ describe('service discovery (lab of 3 hosts)', () => {
       async () => {
         const a = await ahosts('tasks.web')
         if (a === undefined || a.some((ip) => dead.includes(ip)))
-          throw new Error(`tasks.web gives ${a}; the dead host had ${dead}`)
+          throw new Error(`tasks.web gives ${a}; the dead host had ${dead}; ${await diagnose()}`)
         return true
       },
       100,

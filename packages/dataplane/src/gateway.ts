@@ -5,6 +5,9 @@
  * routed traffic between two legs dropped) and `table bridge swarmnet` (frames bridged
  * between two sandbox legs `sngw-*` dropped: inter-container traffic off).
  *
+ * The bridge has a fixed MAC (02:42 + its address, like its sandbox legs): left to itself a
+ * Linux bridge takes the lowest MAC of its ports and changes it when that port goes.
+ *
  * Order: bridge and address first, so the nft rules never name a missing device in use;
  * sysctl next; the nft load last. The nft script replaces both tables atomically
  * (`table …{}` + `delete table` + full definition in one `nft -f -` transaction). Every
@@ -12,6 +15,7 @@
  * missing, foreign or outdated rule from the right one without a shadow copy.
  */
 import { createHash } from 'node:crypto'
+import { macFromIp } from './addr.js'
 import { GATEWAY_VETH_PREFIX, NFT_TABLE } from './names.js'
 import type { ObservedHost } from './observe.js'
 import { ip, type Plan, type Step } from './plan.js'
@@ -89,8 +93,14 @@ export function planGateway(cfg: NodeConfig, host: ObservedHost): Plan {
   const name = cfg.gatewayBridge
   const br = host.links.get(name)
   if (br !== undefined && br.kind !== 'bridge') steps.push(ip(undefined, 'link', 'del', name))
+  // a bridge without a MAC of its own takes its ports' lowest one, which changes when that
+  // port goes: every task would then send to a MAC nobody has until its neighbour entry ages
+  const mac = macFromIp(cfg.gatewayAddress)
   if (br?.kind !== 'bridge')
-    steps.push(ip(undefined, 'link', 'add', name, 'mtu', String(cfg.underlayMtu), 'type', 'bridge'))
+    steps.push(
+      ip(undefined, 'link', 'add', name, 'mtu', String(cfg.underlayMtu), 'address', mac, 'type', 'bridge'),
+    )
+  else if (br.mac !== mac) steps.push(ip(undefined, 'link', 'set', name, 'address', mac))
   if (br?.kind !== 'bridge' || !br.up) steps.push(ip(undefined, 'link', 'set', name, 'up'))
   const want = `${cfg.gatewayAddress}/${cfg.gatewaySubnet.prefix}`
   const have = br?.kind === 'bridge' ? br.addresses : []

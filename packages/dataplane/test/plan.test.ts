@@ -17,7 +17,7 @@ describe('node planner', () => {
   it('plans a whole node from nothing, in order', () => {
     expect(describePlan(planNode(checked, emptyNode, cfg))).toEqual([
       'nft -f - <<21 lines>>',
-      'ip link add sn_gwbridge mtu 1500 type bridge',
+      'ip link add sn_gwbridge mtu 1500 address 02:42:ac:12:00:01 type bridge',
       'ip link set sn_gwbridge up',
       'ip addr replace 172.18.0.1/16 dev sn_gwbridge',
       'sysctl -w net.ipv4.ip_forward=1',
