@@ -281,6 +281,17 @@ describe('service discovery (lab of 3 hosts)', () => {
     console.log(
       `discovery: a dead host's records out of DNS ${outOfDns} ms and out of every LB ${Date.now() - t2} ms after it was declared down`,
     )
+    // the dead task's replacement joins the LB once its process runs, a moment before whoami
+    // listens (a task without a health check, as in Docker): the 30 curls start once it answers
+    const replaced = await waitFor('web at 3 on the live hosts', 60_000, async () => runningRows('web', 3))
+    for (const t of replaced) {
+      const ip = t.addresses[0]?.ip as string
+      await waitFor(`task ${t.id} answers`, 30_000, async () =>
+        (await inClient('curl', '-s', '--max-time', '2', `http://${ip}:8080/`)).exitCode === 0
+          ? true
+          : undefined,
+      )
+    }
     const answered = await curls(30)
     const failed = answered.filter((a) => a.startsWith('curl-exit'))
     if (failed.length > 0) {
