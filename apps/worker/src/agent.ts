@@ -196,7 +196,9 @@ export class Agent {
       route(localApi.info, async () => {
         const caps = await this.c.factories.capabilities()
         const choice = this.init.lbBackend ?? 'auto'
-        const lbBackend = (await this.runtime?.lbBackend()) ?? (choice !== 'auto' ? choice : 'nftables')
+        // before the node runs: what its dataplane's `auto` will take (IPVS where the kernel has it)
+        const auto = caps.ipvs ? 'ipvs' : 'nftables'
+        const lbBackend = (await this.runtime?.lbBackend()) ?? (choice !== 'auto' ? choice : auto)
         const cgroup = await this.runtime?.taskRuntime.cgroups()
         return {
           ...agentInfo(this.runtime, { ...caps, lbBackend }, this.init.version),
