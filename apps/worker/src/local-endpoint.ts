@@ -2,9 +2,17 @@
  * A node's local endpoints as the agent keeps them (persisted), and what follows from them
  * alone: the entries this node gossips for a network, and their part of the desired state.
  */
-import type { DesiredState, EndpointSpec, LoadBalancerSpec, NetworkSpec, Peer } from '@swarmnet/dataplane'
+import type {
+  DesiredState,
+  EndpointSpec,
+  IngressSpec,
+  LoadBalancerSpec,
+  NetworkSpec,
+  Peer,
+} from '@swarmnet/dataplane'
 import type { LocalEntry, Netdb } from '@swarmnet/netdb'
-import type { EndpointView, Keyring } from '@swarmnet/wire'
+import type { EndpointView, Keyring, PublishedPort } from '@swarmnet/wire'
+import { redirectsOf } from './ingress.js'
 import { addressMac, lbAddresses, overlayPeers } from './service-view.js'
 
 /** A network attachment; a task's carries its node's LB address on the network. */
@@ -29,6 +37,8 @@ export interface LocalEndpoint {
   disabled?: boolean
   /** its leg on the gateway bridge; the resolver knows the asking task by it */
   gatewayIp?: string
+  /** a task's published ports (its service's): REDIRECTs on its ingress leg, host-mode DNAT (since 0.6) */
+  ports?: PublishedPort[]
 }
 
 /** A task sandbox to build: its id and the addresses the manager allocated for it. */
@@ -36,6 +46,7 @@ export interface SandboxRequest {
   id: string
   attachments: LocalAttachment[]
   service?: EndpointService
+  ports?: PublishedPort[]
 }
 
 /**
@@ -48,6 +59,8 @@ export function localEntries(
   eps: readonly LocalEndpoint[],
   vtep: string,
   records: readonly LocalEntry[],
+  /** this node's LB address on the network when no endpoint names it (the ingress network) */
+  lbAddress?: string,
 ): LocalEntry[] {
   const entries: LocalEntry[] = eps.flatMap((e) =>
     e.attachments
@@ -68,7 +81,7 @@ export function localEntries(
           : {}),
       })),
   )
-  const lb = lbAddresses(eps).get(networkId)
+  const lb = lbAddresses(eps).get(networkId) ?? lbAddress
   if (lb !== undefined) entries.push({ ip: lb, mac: addressMac(lb), vtep })
   return [...entries, ...records]
 }
@@ -90,7 +103,12 @@ export function networkSpec(n: EndpointView['network'], peers: readonly Peer[]):
 export function endpointSpec(e: LocalEndpoint): EndpointSpec {
   return {
     id: e.id,
-    attachments: e.attachments.map((a) => ({ networkId: a.network.id, ip: a.ip, mac: a.mac })),
+    attachments: e.attachments.map((a) => ({
+      networkId: a.network.id,
+      ip: a.ip,
+      mac: a.mac,
+      ...(a.network.ingress === true && e.ports !== undefined ? { redirects: redirectsOf(e.ports) } : {}),
+    })),
     ...(e.gatewayIp !== undefined ? { gatewayIp: e.gatewayIp } : {}),
   }
 }
@@ -102,8 +120,11 @@ export function desiredState(
   loadBalancers: LoadBalancerSpec[],
   members: readonly string[] | undefined,
   keyring: Keyring | undefined,
+  /** the ingress network (every node is on it) and this node's mesh */
+  ingress?: { network: EndpointView['network']; spec: IngressSpec },
 ): DesiredState {
   const networks = new Map<string, EndpointView['network']>()
+  if (ingress !== undefined) networks.set(ingress.network.id, ingress.network)
   for (const e of eps) for (const a of e.attachments) networks.set(a.network.id, a.network)
   return {
     networks: [...networks.values()].map((n) => networkSpec(n, overlayPeers(netdb.entries(n.id)))),
@@ -111,5 +132,6 @@ export function desiredState(
     loadBalancers,
     ...(members !== undefined ? { members } : {}),
     ...(keyring !== undefined ? { encryption: { keys: keyring.keys, primary: keyring.primary } } : {}),
+    ...(ingress !== undefined ? { ingress: ingress.spec } : {}),
   }
 }

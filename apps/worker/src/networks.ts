@@ -23,7 +23,9 @@ import type { Store } from '@swarmnet/store'
 import type { ApiTarget, EndpointView, Keyring } from '@swarmnet/wire'
 import { callApi, managerApi } from '@swarmnet/wire'
 import { applyLiveness, GossipSync } from './gossip-sync.js'
-import { desiredState, type LocalEndpoint, localEntries, type SandboxRequest } from './local-endpoint.js'
+import { IngressMesh, type IngressState } from './ingress-mesh.js'
+import { desiredState, type LocalEndpoint, type SandboxRequest } from './local-endpoint.js'
+import { EntryPublisher } from './publisher.js'
 import { assignGatewayIps, overlayPeers, ServiceView } from './service-view.js'
 
 export type { EndpointService, LocalAttachment, LocalEndpoint, SandboxRequest } from './local-endpoint.js'
@@ -60,8 +62,9 @@ export class NetworkController {
   private unwatch: (() => void) | undefined
   /** Service tables per network and the sandboxes by gateway address (DNS and LBs). */
   private readonly view: ServiceView
-  /** Service-level records this node publishes (the manager's VIPs), per network. */
-  private records = new Map<string, LocalEntry[]>()
+  private readonly pub: EntryPublisher
+  /** The ingress network and this node's mesh (published ports, held sockets). */
+  private readonly mesh: IngressMesh
   /** The IPsec keyring, as the manager last handed it (never persisted, never logged). */
   private keyring: Keyring | undefined
   /** Underlay addresses of the admitted nodes, once the manager told them. */
@@ -72,6 +75,8 @@ export class NetworkController {
     this.vtep = vtep
     this.local = components.store.table<LocalEndpoint>('local-endpoints')
     this.view = new ServiceView(components.netdb)
+    this.mesh = new IngressMesh(components, this.view)
+    this.pub = new EntryPublisher(components.netdb, vtep, () => this.mesh.membership)
   }
 
   /** What the resolver answers `name` asked from sandbox address `client`. */
@@ -91,9 +96,11 @@ export class NetworkController {
     // sandboxes of an older agent get their gateway address recorded (the kernel follows)
     for (const e of assignGatewayIps(eps, this.c.dataplane.gateway)) await this.local.put(e.id, e, options)
     this.view.setEndpoints(eps)
-    for (const id of new Set(eps.flatMap((e) => e.attachments.map((a) => a.network.id)))) {
+    const ingress = await this.mesh.load(options)
+    const joined = eps.flatMap((e) => e.attachments.map((a) => a.network.id))
+    for (const id of new Set([...(ingress ? [ingress.network.id] : []), ...joined])) {
       await this.c.netdb.join(id, options)
-      await this.publish(id, eps, options)
+      await this.pub.publish(id, eps, options)
     }
     this.periodic = startPeriodic({
       clock: this.c.clock,
@@ -111,6 +118,7 @@ export class NetworkController {
     this.loop.abort()
     await this.periodic?.done
     await this.serial(async () => undefined) // drains a reconcile still in flight
+    await this.mesh.close()
     await this.c.netdb.stop()
   }
 
@@ -136,11 +144,12 @@ export class NetworkController {
       const prev = await this.local.get(id, options)
       const attachments = [...(prev?.attachments ?? []).filter((a) => a.network.id !== got.network.id), got]
       const ep: LocalEndpoint = { ...prev, id, attachments }
-      if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...(await this.endpoints(options))], this.gateway)
+      if (ep.gatewayIp === undefined)
+        assignGatewayIps([ep, ...(await this.endpoints(options)), ...this.mesh.pseudo()], this.gateway)
       await this.local.put(id, ep, options)
     })
     await this.c.netdb.join(got.network.id, options)
-    await this.publish(got.network.id, await this.endpoints(options), options)
+    await this.pub.publish(got.network.id, await this.endpoints(options), options)
     const why = (await this.reconcileNow(options)).failed.get(endpointOwner(id))
     if (why !== undefined)
       throw new SwarmnetError(`endpoint ${id} could not be programmed: ${why}`, 'ERR_KERNEL')
@@ -171,8 +180,9 @@ export class NetworkController {
           // out of the load balancers and DNS until its process runs (enable)
           ...(r.service !== undefined ? { service: r.service, disabled: prev?.disabled ?? true } : {}),
           ...(prev?.gatewayIp !== undefined ? { gatewayIp: prev.gatewayIp } : {}),
+          ...(r.ports !== undefined && r.ports.length > 0 ? { ports: r.ports } : {}),
         }
-        if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others], this.gateway)
+        if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others, ...this.mesh.pseudo()], this.gateway)
         others.push(ep)
         await this.local.put(r.id, ep, options)
         for (const a of r.attachments) networks.add(a.network.id)
@@ -181,12 +191,12 @@ export class NetworkController {
     const eps = await this.endpoints(options)
     for (const n of networks) {
       await this.c.netdb.join(n, options)
-      await this.publish(n, eps, options)
+      await this.pub.publish(n, eps, options)
     }
     const result = await this.reconcileNow(options)
     const failed = new Map<string, string>()
     for (const r of requests) {
-      const why = result.failed.get(endpointOwner(r.id))
+      const why = result.failed.get(endpointOwner(r.id)) ?? this.mesh.hostPortConflict(r.ports)
       if (why !== undefined) failed.set(r.id, why)
     }
     return { created, failed }
@@ -216,29 +226,33 @@ export class NetworkController {
       for (const a of ep.attachments) networks.add(a.network.id)
     }
     const eps = await this.endpoints(options)
-    for (const n of networks) await this.publish(n, eps, options)
+    for (const n of networks) await this.pub.publish(n, eps, options)
     return networks.size > 0
   }
 
   /**
    * The service-level records this node publishes (on the manager's node: each service's VIP
-   * per network). Networks that gain records are joined; those left with neither records nor
-   * endpoints are left.
+   * per network). Networks that gain records are joined; those left with nothing are left.
    */
   async setRecords(records: ReadonlyMap<string, LocalEntry[]>, options?: AbortOptions): Promise<void> {
-    const before = this.records
-    this.records = new Map(records)
-    const eps = await this.endpoints(options)
-    for (const n of new Set([...before.keys(), ...records.keys()])) {
-      const used = eps.some((e) => e.attachments.some((a) => a.network.id === n))
-      if (records.has(n)) {
-        await this.c.netdb.join(n, options)
-        await this.publish(n, eps, options)
-      } else if (!used) {
-        await this.c.netdb.setLocal(n, [], options)
-        await this.c.netdb.leave(n, options)
-      } else await this.publish(n, eps, options)
-    }
+    await this.pub.setRecords(records, await this.endpoints(options), options)
+  }
+
+  /** The ingress network and this node's LB address there, from the manager (every sync answer). */
+  async setIngress(next: Omit<IngressState, 'gatewayIp'>, options?: AbortOptions): Promise<void> {
+    const eps = await this.recordWrites(async () => {
+      const eps = await this.endpoints(options)
+      return (await this.mesh.set(next, eps, this.gateway, options)) ? eps : undefined
+    })
+    if (eps === undefined) return
+    await this.c.netdb.join(next.network.id, options)
+    await this.pub.publish(next.network.id, eps, options)
+    this.wake()
+  }
+
+  /** Ingress ports a host process holds on this node (reported to the manager). */
+  get portConflicts(): string[] {
+    return this.mesh.conflicts
   }
 
   /**
@@ -254,7 +268,7 @@ export class NetworkController {
       await this.local.del(id, options)
     }
     if (gone.length === 0) return
-    await this.unpublish(gone, options)
+    await this.pub.unpublish(gone, await this.endpoints(options), options)
     await this.reconcileNow(options)
   }
 
@@ -275,19 +289,9 @@ export class NetworkController {
     const ep = await this.local.get(id, options)
     if (ep === undefined) throw new NotFoundError(`no endpoint ${id} on this node`)
     await this.local.del(id, options)
-    await this.unpublish([ep], options)
+    await this.pub.unpublish([ep], await this.endpoints(options), options)
     await this.reconcileNow(options)
     if (ep.task !== true) await callApi(this.c.manager(), managerApi.detach, { endpointId: id }, options)
-  }
-
-  /** Republishes the networks of removed endpoints, leaving those no endpoint uses any more. */
-  private async unpublish(gone: readonly LocalEndpoint[], options?: AbortOptions): Promise<void> {
-    const rest = await this.endpoints(options)
-    for (const n of new Set(gone.flatMap((e) => e.attachments.map((a) => a.network.id)))) {
-      await this.publish(n, rest, options)
-      if (!rest.some((e) => e.attachments.some((x) => x.network.id === n)) && !this.records.has(n))
-        await this.c.netdb.leave(n, options)
-    }
   }
 
   /** Applies the manager's view of node liveness to the entries of this node's networks. */
@@ -299,6 +303,7 @@ export class NetworkController {
     const networks = new Set(
       (await this.endpoints(options)).flatMap((e) => e.attachments.map((a) => a.network.id)),
     )
+    if (this.mesh.networkId !== undefined) networks.add(this.mesh.networkId)
     await applyLiveness(this.c.netdb, this.c.logger, networks, self, status, options)
   }
 
@@ -310,16 +315,6 @@ export class NetworkController {
     const eps = (await this.local.list(options)).map((e) => e.value)
     this.view.setEndpoints(eps)
     return eps
-  }
-
-  /**
-   * Publishes this node's full entry set for one network: its endpoints (a task's with its
-   * service), its LB address there (remote backends answer it: it is the SNAT source), and
-   * the service-level records it owns.
-   */
-  private async publish(networkId: string, eps: LocalEndpoint[], options?: AbortOptions): Promise<void> {
-    const entries = localEntries(networkId, eps, this.vtep, this.records.get(networkId) ?? [])
-    await this.c.netdb.setLocal(networkId, entries, options)
   }
 
   /** The keyring version held (the dispatcher asks for a newer one). */
@@ -368,13 +363,19 @@ export class NetworkController {
   private async syncScoped(networkId: string): Promise<void> {
     this.gossip.started(networkId)
     const eps = await this.endpoints({ signal: this.loop.signal })
-    if (!eps.some((e) => e.attachments.some((a) => a.network.id === networkId))) return
+    if (
+      !eps.some((e) => e.attachments.some((a) => a.network.id === networkId)) &&
+      this.mesh.networkId !== networkId
+    )
+      return
     const options = { signal: this.loop.signal }
     const peers = overlayPeers(this.c.netdb.entries(networkId))
-    const results = [
-      await this.c.dataplane.setPeers(networkId, peers, options),
-      await this.c.dataplane.updateLoadBalancer(networkId, this.view.loadBalancer(networkId, eps), options),
-    ]
+    const results = [await this.c.dataplane.setPeers(networkId, peers, options)]
+    if (this.mesh.networkId === networkId) await this.mesh.update(eps, options)
+    else
+      results.push(
+        await this.c.dataplane.updateLoadBalancer(networkId, this.view.loadBalancer(networkId, eps), options),
+      )
     if (results.some((r) => r.failed.size > 0)) this.wake()
   }
 
@@ -391,6 +392,9 @@ export class NetworkController {
 
   async desired(options?: AbortOptions): Promise<DesiredState> {
     const eps = await this.endpoints(options)
-    return desiredState(eps, this.c.netdb, this.view.loadBalancers(eps), this.members, this.keyring)
+    const ingress = await this.mesh.desired(eps, options)
+    const lbs = this.view.loadBalancers(eps).filter((lb) => lb.networkId !== ingress?.network.id)
+    if (ingress !== undefined) lbs.push(ingress.lb)
+    return desiredState(eps, this.c.netdb, lbs, this.members, this.keyring, ingress)
   }
 }

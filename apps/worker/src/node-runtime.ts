@@ -221,6 +221,7 @@ export class NodeRuntime {
       { ...o, timeoutMs: Math.max(5_000, 5 * (this.c.periods?.taskSyncMs ?? 1_000)) },
     )
     if (res.keys !== undefined) this.net?.setKeys(res.keys)
+    if (res.ingress !== undefined) await this.net?.setIngress(res.ingress, o)
     return res
   })
   /** What this node's kernel can do (`esp`, `ipvs`), probed once, for the manager's placement. */
@@ -357,6 +358,7 @@ export class NodeRuntime {
         ...(this.membership !== undefined ? { membership: this.membership } : {}),
         capabilities: this.capabilities,
         resources: nodeResources(),
+        portConflicts: this.net?.portConflicts ?? [],
       },
       { signal, timeoutMs: Math.max(4_000, 0.8 * (this.c.periods?.heartbeatMs ?? HEARTBEAT_PERIOD_MS)) },
     )

@@ -20,6 +20,8 @@ export interface ServiceOnNetwork {
   readonly name: string
   /** the VIP on this network (endpoint mode vip); absent for dnsrr */
   vip: string | undefined
+  /** on the ingress network: its ingress-mode ports, [published, target, protocol], from its VIP record */
+  ports?: ReadonlyArray<readonly [number, number, 'tcp' | 'udp']>
   readonly tasks: ServiceTask[]
 }
 
@@ -50,6 +52,7 @@ export function servicesOf(entries: readonly Entry[]): NetworkServices {
     const s = get(svc.id, svc.name)
     if (svc.vip === true) {
       s.vip = e.ip
+      if (svc.ports !== undefined) s.ports = svc.ports
       continue
     }
     s.tasks.push({ ip: e.ip, node: e.node, disabled: svc.disabled === true })

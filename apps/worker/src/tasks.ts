@@ -308,6 +308,7 @@ export class TaskAgent {
           id: a.id,
           attachments: a.attachments,
           service: { id: a.serviceId, name: a.serviceName, aliases: aliasesOf(a) },
+          ...(a.ports !== undefined ? { ports: a.ports } : {}),
         })),
         { signal },
       )

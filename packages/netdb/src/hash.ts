@@ -12,7 +12,17 @@ export interface Stamped {
 
 /** The service part of an entry as one comparable string ('' for none). */
 export const serviceKey = (svc: EntryService | undefined): string =>
-  svc === undefined ? '' : JSON.stringify([svc.id, svc.name, svc.vip, svc.aliases, svc.disabled])
+  svc === undefined
+    ? ''
+    : JSON.stringify([
+        svc.id,
+        svc.name,
+        svc.vip,
+        svc.aliases,
+        svc.disabled,
+        // only when present: the digests of records without ports stay those of older nodes
+        ...(svc.ports !== undefined ? [svc.ports] : []),
+      ])
 
 /** Digest hash of an owner's live entries: first 64 bits of sha256 over them sorted by IP, hex. */
 export function hashEntries(entries: Iterable<Stamped>): string {

@@ -30,6 +30,8 @@ export interface EntryService {
   vip?: true
   aliases?: string[]
   disabled?: true
+  /** On a service-level record of the ingress network: its ingress-mode ports, [published, target, protocol] (since 0.6). */
+  ports?: Array<[number, number, 'tcp' | 'udp']>
 }
 
 /** What the owner says about one of its local endpoints. */

@@ -23,6 +23,8 @@ export interface WhoamiInfo {
   /** The host name the process sees (the task's UTS namespace). */
   hostname: string
   addresses: WhoamiAddress[]
+  /** The address the request came from, as the task sees it (since 0.6). */
+  remoteAddr?: string
 }
 
 /** Parses `--port`: an integer 1–65535 written in decimal, or a CliError with exit code 2. */
@@ -45,7 +47,7 @@ export function taskAddresses(
   return out
 }
 
-export function whoamiInfo(env: NodeJS.ProcessEnv = process.env): WhoamiInfo {
+export function whoamiInfo(env: NodeJS.ProcessEnv = process.env, remoteAddr?: string): WhoamiInfo {
   const own = hostname()
   return {
     task: env.SWARMNET_TASK_ID ?? '',
@@ -53,6 +55,7 @@ export function whoamiInfo(env: NodeJS.ProcessEnv = process.env): WhoamiInfo {
     node: env.SWARMNET_NODE_HOSTNAME || own,
     hostname: own,
     addresses: taskAddresses(),
+    ...(remoteAddr !== undefined ? { remoteAddr } : {}),
   }
 }
 
@@ -63,6 +66,7 @@ export function whoamiText(info: WhoamiInfo): string {
     `Node: ${info.node}`,
     `Hostname: ${info.hostname}`,
     ...info.addresses.map((a) => `IP: ${a.interface} ${a.ip}`),
+    ...(info.remoteAddr !== undefined ? [`RemoteAddr: ${info.remoteAddr}`] : []),
   ]
   return `${lines.join('\n')}\n`
 }
@@ -101,7 +105,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     body = 'not found\n'
   } else {
     status = 200
-    const info = whoamiInfo()
+    const info = whoamiInfo(process.env, req.socket.remoteAddress)
     if (wantsJson(req)) {
       type = 'application/json'
       body = `${JSON.stringify(info)}\n`
@@ -114,8 +118,25 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   )
 }
 
+/** With `--udp-port`: each datagram is answered with the task id (a UDP check of the routing mesh). */
+async function serveUdp(port: number): Promise<{ close(): void }> {
+  const { createSocket } = createRequire(import.meta.url)('node:dgram') as typeof import('node:dgram')
+  const socket = createSocket('udp4')
+  socket.on('message', (_msg, from) => {
+    socket.send(`${process.env.SWARMNET_TASK_ID ?? hostname()}\n`, from.port, from.address)
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new CliError(`cannot listen on UDP port ${port}: ${err.code ?? err.message}`)),
+    )
+    socket.bind(port, () => resolve())
+  })
+  console.log(`whoami answering UDP on :${port}`)
+  return { close: () => socket.close() }
+}
+
 /** Serves until SIGTERM or SIGINT, then closes every connection and resolves. */
-export async function serveWhoami(port: number): Promise<void> {
+export async function serveWhoami(port: number, udpPort?: number): Promise<void> {
   // require, not import: an ESM import of node:http runs its lazy getters (WebSocket loads
   // undici), ~10 MB of RSS in every task for nothing
   const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
@@ -127,11 +148,13 @@ export async function serveWhoami(port: number): Promise<void> {
     server.listen(port, () => resolve())
   })
   console.log(`whoami listening on :${port}`)
+  const udp = udpPort === undefined ? undefined : await serveUdp(udpPort)
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', stop)
       process.off('SIGINT', stop)
       console.log(`whoami: ${signal}, shutting down`)
+      udp?.close()
       server.close(() => resolve())
       server.closeAllConnections()
     }
@@ -145,7 +168,11 @@ export function registerWhoami(program: Command): void {
     .command('whoami')
     .description('Serve a tiny HTTP page naming the task, service, node and addresses (a test workload)')
     .option('--port <port>', 'TCP port to listen on (1-65535)', '80')
-    .action(async (opts: { port: string }) => {
-      await serveWhoami(parsePort(opts.port))
+    .option('--udp-port <port>', 'also answer each UDP datagram on this port with the task id')
+    .action(async (opts: { port: string; udpPort?: string }) => {
+      await serveWhoami(
+        parsePort(opts.port),
+        opts.udpPort === undefined ? undefined : parsePort(opts.udpPort),
+      )
     })
 }
