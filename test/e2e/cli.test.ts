@@ -15,6 +15,7 @@ import {
   swJson,
   swOk,
   type TaskJson,
+  userNetworks,
   waitFor,
 } from '../lib/cluster.js'
 import { USAGE_ERRORS, VALIDATOR_WORDING } from '../lib/usage.js'
@@ -254,7 +255,7 @@ describe('the CLI, docker style (lab of 2 hosts)', () => {
     expect(rm.stdout.trim()).toBe('one\ntwo')
     expect(rm.stderr).toMatch(/ghost/)
     expect(rm.stderr.trim().split('\n')).toHaveLength(1)
-    expect(await swJson<unknown[]>(lab, 1, 'network', 'ls')).toEqual([])
+    expect(await userNetworks<unknown>(lab, 1)).toEqual([])
   })
 })
 

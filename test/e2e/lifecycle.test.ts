@@ -23,6 +23,7 @@ import {
   type TaskJson,
   taskFailures,
   taskLeftovers,
+  userNetworks,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -89,9 +90,9 @@ describe('task lifecycle (lab of 4 hosts)', () => {
       expect(r.exitCode, subnet).not.toBe(0)
       expect(r.stderr, subnet).toMatch(/underlay|range/)
     }
-    expect(await swJson<unknown[]>(lab, 1, 'network', 'ls')).toEqual([])
+    expect(await userNetworks<unknown>(lab, 1)).toEqual([])
     await swOk(lab, 1, 'network', 'create', 'appnet')
-    vni = (await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'ls'))[0]?.vni ?? 0
+    vni = (await userNetworks<{ vni: number }>(lab, 1))[0]?.vni ?? 0
   })
 
   it('10 × service create --replicas 3 on 3 hosts: exactly 3 rows each, all running, none rejected', async () => {

@@ -15,6 +15,7 @@ import {
   swJson,
   swOk,
   type TaskJson,
+  userNetworks,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -64,9 +65,7 @@ describe('agent metrics (lab of 2 hosts)', () => {
     const token = (await swOk(lab, 1, 'join-token', '-q', 'worker')).trim()
     await swOk(lab, 2, 'join', '--token', token, lab.hostAddress(1))
     await swOk(lab, 1, 'network', 'create', 'metnet')
-    const net = (await swJson<Array<{ id: string; name: string }>>(lab, 1, 'network', 'ls')).find(
-      (n) => n.name === 'metnet',
-    )
+    const net = (await userNetworks<{ id: string; name: string }>(lab, 1)).find((n) => n.name === 'metnet')
     expect(net).toBeDefined()
     await createWhoami(lab, 'web', HOSTS, 'metnet')
     await waitFor('2 running tasks', 60_000, async () =>

@@ -7,7 +7,16 @@
  */
 import type { Lab } from '@swarmnet/lab'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { dumpAgentLogs, formCluster, newLab, sw, swJson, swOk, waitFor } from '../lib/cluster.js'
+import {
+  dumpAgentLogs,
+  formCluster,
+  newLab,
+  sw,
+  swJson,
+  swOk,
+  userNetworks,
+  waitFor,
+} from '../lib/cluster.js'
 
 interface LinkJson {
   ifname: string
@@ -85,7 +94,7 @@ describe('underlay MTU 1400 (lab of 2 hosts)', () => {
       expect(r.exitCode, v).not.toBe(0)
       expect(r.stderr).toMatch(why)
     }
-    expect(await swJson<unknown[]>(lab(), 1, 'network', 'ls')).toEqual([])
+    expect(await userNetworks<unknown>(lab(), 1)).toEqual([])
   })
 
   it('nodes report 1400, and a network defaults to 1350', async () => {
@@ -95,7 +104,7 @@ describe('underlay MTU 1400 (lab of 2 hosts)', () => {
     })
     expect(nodes.map((n) => n.warnings)).toEqual([[], []])
     await swOk(lab(), 1, 'network', 'create', 'appnet')
-    const [net] = await swJson<NetJson[]>(lab(), 1, 'network', 'ls')
+    const [net] = await userNetworks<NetJson>(lab(), 1)
     expect(net?.mtu).toBe(1350)
     expect(JSON.parse(await swOk(lab(), 1, 'network', 'inspect', 'appnet'))[0].mtu).toBe(1350)
     expect((await swJson<{ underlayMtu: number }>(lab(), 2, 'info')).underlayMtu).toBe(1400)
@@ -208,13 +217,13 @@ describe('underlay MTU 9000 (lab of 2 hosts)', () => {
       return n.length === 2 && n.every((x) => x.underlayMtu === 9000) ? n : undefined
     })
     await swOk(lab(), 1, 'network', 'create', 'jumbo')
-    expect((await swJson<NetJson[]>(lab(), 1, 'network', 'ls'))[0]?.mtu).toBe(8950)
+    expect((await userNetworks<NetJson>(lab(), 1))[0]?.mtu).toBe(8950)
     await expectNetworkMtu('jumbo', 8950)
   })
 
   it('gives a network with -o mtu=1400 that MTU on every node, not the underlay default', async () => {
     await swOk(lab(), 1, 'network', 'create', '-o', 'mtu=1400', 'small')
-    const small = (await swJson<NetJson[]>(lab(), 1, 'network', 'ls')).find((n) => n.name === 'small')
+    const small = (await userNetworks<NetJson>(lab(), 1)).find((n) => n.name === 'small')
     expect(small?.mtu).toBe(1400)
     await expectNetworkMtu('small', 1400)
   })

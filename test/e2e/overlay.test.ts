@@ -15,6 +15,7 @@ import {
   sw,
   swJson,
   swOk,
+  userNetworks,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -95,7 +96,7 @@ describe('overlay networks (lab of 3 hosts)', () => {
 
   it('creates a network with an allocated subnet, VNI and gateway', async () => {
     await swOk(lab, 1, 'network', 'create', 'front')
-    const [n] = await swJson<Net[]>(lab, 1, 'network', 'ls')
+    const [n] = await userNetworks<Net>(lab, 1)
     expect(n).toMatchObject({
       name: 'front',
       driver: 'overlay',
@@ -110,7 +111,7 @@ describe('overlay networks (lab of 3 hosts)', () => {
   })
 
   it('refuses bad input with a reason and changes nothing', async () => {
-    const before = await swJson<Net[]>(lab, 1, 'network', 'ls')
+    const before = await userNetworks<Net>(lab, 1)
     const bad: Array<[string[], RegExp]> = [
       [['front'], /already exists/],
       [['--subnet', net.subnet, 'clash'], /overlaps/],
@@ -126,7 +127,7 @@ describe('overlay networks (lab of 3 hosts)', () => {
       expect(r.exitCode, args.join(' ')).not.toBe(0)
       expect(r.stderr).toMatch(why)
     }
-    expect(await swJson<Net[]>(lab, 1, 'network', 'ls')).toEqual(before)
+    expect(await userNetworks<Net>(lab, 1)).toEqual(before)
   })
 
   it('connects one endpoint per host: ping and TCP across hosts, entries as documented', async () => {

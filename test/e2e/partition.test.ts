@@ -20,6 +20,7 @@ import {
   swJson,
   swOk,
   type TaskJson,
+  userNetworks,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -75,7 +76,7 @@ describe('gossip-only partition of one host (lab of 3 hosts)', () => {
     await lab.up()
     await formCluster(lab, 3)
     await swOk(lab, 1, 'network', 'create', 'appnet')
-    vni = (await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'ls'))[0]?.vni ?? 0
+    vni = (await userNetworks<{ vni: number }>(lab, 1))[0]?.vni ?? 0
     await createWhoami(lab, 'web', 3, 'appnet')
     before = await waitFor('3 running tasks', 60_000, () => running(3))
     expect(new Set(before.map(hostOf)).size).toBe(3)

@@ -19,6 +19,7 @@ import {
   swOk,
   type TaskJson,
   taskLeftovers,
+  userNetworks,
   waitFor,
 } from '../lib/cluster.js'
 
@@ -45,7 +46,7 @@ describe('services (lab of 3 hosts)', () => {
     await lab.up()
     await formCluster(lab, 3)
     await swOk(lab, 1, 'network', 'create', 'appnet')
-    vni = (await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'ls'))[0]?.vni ?? 0
+    vni = (await userNetworks<{ vni: number }>(lab, 1))[0]?.vni ?? 0
   })
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail') await dumpAgentLogs(lab, 3)

@@ -37,6 +37,12 @@ export async function swJson<T>(lab: Lab, host: number, ...args: string[]): Prom
   return JSON.parse(await swOk(lab, host, ...args, '--format', 'json')) as T
 }
 
+/** `network ls` without the ingress network every cluster has (since 0.6): the networks a test made. */
+export async function userNetworks<T>(lab: Lab, host: number): Promise<T[]> {
+  const all = await swJson<Array<T & { name: string; ingress?: boolean }>>(lab, host, 'network', 'ls')
+  return all.filter((n) => n.ingress !== true && n.name !== 'ingress')
+}
+
 /**
  * Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`.
  * Polls every `intervalMs` when given, else backs off from 100 ms to 1 s.

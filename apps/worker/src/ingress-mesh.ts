@@ -50,7 +50,16 @@ export class IngressMesh {
 
   async load(options?: AbortOptions): Promise<IngressState | undefined> {
     this.state = await this.table.get(KEY, options)
+    this.view.ingressNetwork = this.state?.network.id
     return this.state
+  }
+
+  /** True when `next` is what this node holds already (every sync answer names it). */
+  holds(next: Omit<IngressState, 'gatewayIp'>): boolean {
+    const cur = this.state
+    return (
+      cur !== undefined && cur.lb === next.lb && JSON.stringify(cur.network) === JSON.stringify(next.network)
+    )
   }
 
   get networkId(): string | undefined {
@@ -74,18 +83,14 @@ export class IngressMesh {
     gateway: { address: string; subnet: string },
     options?: AbortOptions,
   ): Promise<boolean> {
+    if (this.holds(next)) return false
     const cur = this.state
-    if (
-      cur !== undefined &&
-      cur.lb === next.lb &&
-      JSON.stringify(cur.network) === JSON.stringify(next.network)
-    )
-      return false
     const state: IngressState = { network: next.network, lb: next.lb }
     if (cur?.gatewayIp !== undefined) state.gatewayIp = cur.gatewayIp
     else assignGatewayIps([state, ...eps], gateway)
     await this.table.put(KEY, state, options)
     this.state = state
+    this.view.ingressNetwork = state.network.id
     this.c.logger.info('ingress network', {
       network: state.network.id,
       lb: state.lb,

@@ -145,7 +145,10 @@ export class NetworkController {
       const attachments = [...(prev?.attachments ?? []).filter((a) => a.network.id !== got.network.id), got]
       const ep: LocalEndpoint = { ...prev, id, attachments }
       if (ep.gatewayIp === undefined)
-        assignGatewayIps([ep, ...(await this.endpoints(options)), ...this.mesh.pseudo()], this.gateway)
+        assignGatewayIps(
+          [ep, ...(await this.endpoints(options)), ...this.mesh.pseudo()],
+          this.c.dataplane.gateway,
+        )
       await this.local.put(id, ep, options)
     })
     await this.c.netdb.join(got.network.id, options)
@@ -182,7 +185,8 @@ export class NetworkController {
           ...(prev?.gatewayIp !== undefined ? { gatewayIp: prev.gatewayIp } : {}),
           ...(r.ports !== undefined && r.ports.length > 0 ? { ports: r.ports } : {}),
         }
-        if (ep.gatewayIp === undefined) assignGatewayIps([ep, ...others, ...this.mesh.pseudo()], this.gateway)
+        if (ep.gatewayIp === undefined)
+          assignGatewayIps([ep, ...others, ...this.mesh.pseudo()], this.c.dataplane.gateway)
         others.push(ep)
         await this.local.put(r.id, ep, options)
         for (const a of r.attachments) networks.add(a.network.id)
@@ -230,19 +234,17 @@ export class NetworkController {
     return networks.size > 0
   }
 
-  /**
-   * The service-level records this node publishes (on the manager's node: each service's VIP
-   * per network). Networks that gain records are joined; those left with nothing are left.
-   */
+  /** The service-level records this node publishes (on the manager's node: each service's VIP per network). */
   async setRecords(records: ReadonlyMap<string, LocalEntry[]>, options?: AbortOptions): Promise<void> {
     await this.pub.setRecords(records, await this.endpoints(options), options)
   }
 
   /** The ingress network and this node's LB address there, from the manager (every sync answer). */
   async setIngress(next: Omit<IngressState, 'gatewayIp'>, options?: AbortOptions): Promise<void> {
+    if (this.mesh.holds(next)) return
     const eps = await this.recordWrites(async () => {
       const eps = await this.endpoints(options)
-      return (await this.mesh.set(next, eps, this.gateway, options)) ? eps : undefined
+      return (await this.mesh.set(next, eps, this.c.dataplane.gateway, options)) ? eps : undefined
     })
     if (eps === undefined) return
     await this.c.netdb.join(next.network.id, options)
@@ -305,10 +307,6 @@ export class NetworkController {
     )
     if (this.mesh.networkId !== undefined) networks.add(this.mesh.networkId)
     await applyLiveness(this.c.netdb, this.c.logger, networks, self, status, options)
-  }
-
-  private get gateway() {
-    return this.c.dataplane.gateway
   }
 
   private async endpoints(options?: AbortOptions): Promise<LocalEndpoint[]> {

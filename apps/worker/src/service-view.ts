@@ -22,6 +22,8 @@ export class ServiceView {
   private readonly netdb: Netdb
   private readonly tables = new Map<string, NetworkServices>()
   private byGateway = new Map<string, ViewedEndpoint>()
+  /** The ingress network: no service discovery there (Docker's too), tasks meet on it only through the mesh. */
+  ingressNetwork: string | undefined
 
   constructor(netdb: Netdb) {
     this.netdb = netdb
@@ -50,7 +52,7 @@ export class ServiceView {
   lookup(client: string, name: string): LookupResult {
     const ep = this.byGateway.get(client)
     if (ep === undefined) return undefined // not one of our tasks (the host itself): upstream
-    const mine = new Set(ep.attachments.map((a) => a.network.id))
+    const mine = new Set(ep.attachments.map((a) => a.network.id).filter((n) => n !== this.ingressNetwork))
     const shared = [...mine].map((n) => this.table(n))
     const known = (svc: string): boolean =>
       this.netdb.networks().some((n) => !mine.has(n) && this.table(n).byName.has(svc))
