@@ -5,7 +5,7 @@
  * ingress.ts). A published port another process holds here is a conflict: reported, and
  * left to that process (not programmed on this node); the other nodes serve it.
  */
-import type { Dataplane, IngressSpec, LoadBalancerSpec } from '@swarmnet/dataplane'
+import type { Dataplane, IngressSpec, LoadBalancerSpec, ReconcileResult } from '@swarmnet/dataplane'
 import type { AbortOptions, Logger } from '@swarmnet/interface'
 import type { Store } from '@swarmnet/store'
 import type { EndpointView, PublishedPort } from '@swarmnet/wire'
@@ -116,9 +116,9 @@ export class IngressMesh {
   }
 
   /** The fast path after a gossip change of the ingress network only. */
-  async update(eps: readonly LocalEndpoint[], options?: AbortOptions): Promise<void> {
+  async update(eps: readonly LocalEndpoint[], options?: AbortOptions): Promise<ReconcileResult | undefined> {
     const d = await this.desired(eps, options)
-    if (d !== undefined) await this.c.dataplane.updateIngress(d.spec, d.lb, options)
+    return d === undefined ? undefined : await this.c.dataplane.updateIngress(d.spec, d.lb, options)
   }
 
   /** Why a task with these ports cannot start here: one of its host-mode ports is another process's. */

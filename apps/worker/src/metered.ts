@@ -75,6 +75,7 @@ export class AgentMeter {
       reconcile: (desired, options) => timed('reconcile', () => dp.reconcile(desired, options)),
       setPeers: (network, peers, options) => timed('peers', () => dp.setPeers(network, peers, options)),
       updateLoadBalancer: (network, lb, options) => dp.updateLoadBalancer(network, lb, options),
+      updateIngress: (ingress, lb, options) => dp.updateIngress(ingress, lb, options),
       teardown: (options) => timed('teardown', () => dp.teardown(options)),
       plan: (desired, options) => dp.plan(desired, options),
       observe: (options) => dp.observe(options),

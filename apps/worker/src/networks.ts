@@ -368,13 +368,17 @@ export class NetworkController {
       return
     const options = { signal: this.loop.signal }
     const peers = overlayPeers(this.c.netdb.entries(networkId))
-    const results = [await this.c.dataplane.setPeers(networkId, peers, options)]
-    if (this.mesh.networkId === networkId) await this.mesh.update(eps, options)
-    else
-      results.push(
-        await this.c.dataplane.updateLoadBalancer(networkId, this.view.loadBalancer(networkId, eps), options),
-      )
-    if (results.some((r) => r.failed.size > 0)) this.wake()
+    const results = [
+      await this.c.dataplane.setPeers(networkId, peers, options),
+      this.mesh.networkId === networkId
+        ? await this.mesh.update(eps, options)
+        : await this.c.dataplane.updateLoadBalancer(
+            networkId,
+            this.view.loadBalancer(networkId, eps),
+            options,
+          ),
+    ]
+    if (results.some((r) => r !== undefined && r.failed.size > 0)) this.wake()
   }
 
   /** Runs one reconcile after any in flight; attach/detach wait for their effect. */
