@@ -361,22 +361,16 @@ export class NetworkController {
   private async syncScoped(networkId: string): Promise<void> {
     this.gossip.started(networkId)
     const eps = await this.endpoints({ signal: this.loop.signal })
-    if (
-      !eps.some((e) => e.attachments.some((a) => a.network.id === networkId)) &&
-      this.mesh.networkId !== networkId
-    )
-      return
+    const mesh = this.mesh.networkId === networkId
+    if (!mesh && !eps.some((e) => e.attachments.some((a) => a.network.id === networkId))) return
     const options = { signal: this.loop.signal }
     const peers = overlayPeers(this.c.netdb.entries(networkId))
+    const lb = mesh ? undefined : this.view.loadBalancer(networkId, eps)
     const results = [
       await this.c.dataplane.setPeers(networkId, peers, options),
-      this.mesh.networkId === networkId
+      mesh
         ? await this.mesh.update(eps, options)
-        : await this.c.dataplane.updateLoadBalancer(
-            networkId,
-            this.view.loadBalancer(networkId, eps),
-            options,
-          ),
+        : await this.c.dataplane.updateLoadBalancer(networkId, lb, options),
     ]
     if (results.some((r) => r !== undefined && r.failed.size > 0)) this.wake()
   }
