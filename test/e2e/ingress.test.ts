@@ -74,7 +74,12 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
     ])
     return `${r.stdout}${r.stderr}`
   }
-  const ls = () => swJson<Array<{ name: string; ports?: string }>>(lab, 1, 'service', 'ls')
+  /** `service ls` as NAME → its PORTS cell. */
+  const ls = async () =>
+    (await swOk(lab, 1, 'service', 'ls', '--format', '{{.Name}}|{{.Ports}}'))
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => ({ name: l.split('|')[0] as string, ports: l.split('|').slice(1).join('|') }))
 
   beforeAll(async () => {
     lab = newLab('ing', 3)
