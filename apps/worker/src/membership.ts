@@ -45,6 +45,8 @@ export interface InitRequest {
   /** the resolver's upstreams `IP[:PORT]`; absent: the node's /etc/resolv.conf */
   dnsUpstreams?: string[] | undefined
   encryptionKeyRotationMs?: number | undefined
+  /** The ingress network's subnet (`init --ingress-subnet`; absent: one from the pool). */
+  ingressSubnet?: string | undefined
 }
 
 /** `join` as the local API parsed it. */
@@ -90,6 +92,7 @@ export async function initCluster(host: MembershipHost, req: InitRequest, option
     ...(req.encryptionKeyRotationMs !== undefined
       ? { encryptionKeyRotationMs: req.encryptionKeyRotationMs }
       : {}),
+    ...(req.ingressSubnet !== undefined ? { ingressSubnet: req.ingressSubnet } : {}),
   })
   const id: NodeIdentity = {
     nodeId,
