@@ -27,6 +27,9 @@ const UDP_ASK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../l
 /** The issue's targets are 2 s; CI runs on a loaded 2-core machine, so the test allows more and prints the time. */
 const WINDOW_MS = 10_000
 
+/** `init --ingress-subnet`: the ingress network's own subnet. */
+const INGRESS_SUBNET = '10.250.0.0/24'
+
 type From = 'ext' | number
 
 describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => {
@@ -84,7 +87,7 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
   beforeAll(async () => {
     lab = newLab('ing', 3)
     await lab.up()
-    await swOk(lab, 1, 'init', '--advertise-addr', lab.hostAddress(1))
+    await swOk(lab, 1, 'init', '--advertise-addr', lab.hostAddress(1), '--ingress-subnet', INGRESS_SUBNET)
     const token = (await swOk(lab, 1, 'join-token', '-q', 'worker')).trim()
     for (const h of [2, 3]) await swOk(lab, h, 'join', '--token', token, lab.hostAddress(1))
     // web on hosts 1 and 2 only: host 3 serves the port with no task of its own
@@ -140,8 +143,13 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
     expect((await ls()).map((s) => s.name)).toEqual(['web'])
     const [web] = await ls()
     expect(web?.ports).toBe('*:8080->8080/tcp, *:5353->5353/udp')
-    const nets = await swJson<Array<{ name: string }>>(lab, 1, 'network', 'ls')
-    expect(nets.map((n) => n.name)).toContain('ingress')
+    const nets = await swJson<Array<{ name: string; subnet: string; ingress?: boolean }>>(
+      lab,
+      1,
+      'network',
+      'ls',
+    )
+    expect(nets.find((n) => n.name === 'ingress')).toMatchObject({ subnet: INGRESS_SUBNET, ingress: true })
   })
 
   it('every node answers 8080 from outside and balances over both tasks, also the node without one', async () => {
