@@ -264,35 +264,38 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
 
   it('a port is allocated from 30000-32767 when none is given; publish-add then publish-rm move it', async () => {
     await swOk(lab, 1, 'service', 'create', '-d', '--name', 'auto', '-p', '8080', '--', ...whoami())
-    await waitFor('auto running', 60_000, () => running('auto', 1))
-    const shown = (await ls()).find((s) => s.name === 'auto')?.ports ?? ''
-    const m = /^\*:(\d+)->8080\/tcp$/.exec(shown)
-    expect(m, shown).not.toBeNull()
-    const port = Number(m?.[1])
-    expect(port).toBeGreaterThanOrEqual(30000)
-    expect(port).toBeLessThanOrEqual(32767)
-    await waitFor(
-      'auto answers on its port',
-      WINDOW_MS,
-      async () => (await curlJson('ext', lab.hostAddress(2), port)) ?? undefined,
-    )
-    await swOk(lab, 1, 'service', 'update', '-d', '--publish-add', '9090:8080', 'auto')
-    await waitFor(
-      'auto answers on 9090',
-      60_000,
-      async () => (await curlJson('ext', lab.hostAddress(3), 9090)) ?? undefined,
-    )
-    await swOk(lab, 1, 'service', 'update', '-d', '--publish-rm', String(port), 'auto')
-    await waitFor('its old port refuses', 60_000, async () =>
-      (await curlExit('ext', lab.hostAddress(1), port)) === 7 ? true : undefined,
-    )
-    expect((await ls()).find((s) => s.name === 'auto')?.ports).toBe('*:9090->8080/tcp')
-    await waitFor(
-      'auto answers on 9090 after the update',
-      60_000,
-      async () => (await curlJson('ext', lab.hostAddress(1), 9090)) ?? undefined,
-    )
-    await swOk(lab, 1, 'service', 'rm', 'auto')
+    try {
+      await waitFor('auto running', 60_000, () => running('auto', 1))
+      const shown = (await ls()).find((s) => s.name === 'auto')?.ports ?? ''
+      const m = /^\*:(\d+)->8080\/tcp$/.exec(shown)
+      expect(m, shown).not.toBeNull()
+      const port = Number(m?.[1])
+      expect(port).toBeGreaterThanOrEqual(30000)
+      expect(port).toBeLessThanOrEqual(32767)
+      await waitFor(
+        'auto answers on its port',
+        WINDOW_MS,
+        async () => (await curlJson('ext', lab.hostAddress(2), port)) ?? undefined,
+      )
+      await swOk(lab, 1, 'service', 'update', '-d', '--publish-add', '9090:8080', 'auto')
+      await waitFor(
+        'auto answers on 9090',
+        60_000,
+        async () => (await curlJson('ext', lab.hostAddress(3), 9090)) ?? undefined,
+      )
+      await swOk(lab, 1, 'service', 'update', '-d', '--publish-rm', String(port), 'auto')
+      await waitFor('its old port refuses', 60_000, async () =>
+        (await curlExit('ext', lab.hostAddress(1), port)) === 7 ? true : undefined,
+      )
+      expect((await ls()).find((s) => s.name === 'auto')?.ports).toBe('*:9090->8080/tcp')
+      await waitFor(
+        'auto answers on 9090 after the update',
+        60_000,
+        async () => (await curlJson('ext', lab.hostAddress(1), 9090)) ?? undefined,
+      )
+    } finally {
+      await sw(lab, 1, 'service', 'rm', 'auto')
+    }
   })
 
   it('mode=host: only the node with the task answers, and the task sees the client address', async () => {
@@ -311,15 +314,18 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
       '--',
       ...whoami(),
     )
-    await waitFor('hp running', 60_000, () => running('hp', 1, 0))
-    const got = await waitFor(
-      'host 2 answers 7171',
-      WINDOW_MS,
-      async () => (await curlJson('ext', lab.hostAddress(2), 7171)) ?? undefined,
-    )
-    expect(got.remoteAddr).toBe(lab.extAddress)
-    for (const h of [1, 3]) expect(await curlExit('ext', lab.hostAddress(h), 7171), `via host ${h}`).toBe(7)
-    await swOk(lab, 1, 'service', 'rm', 'hp')
+    try {
+      await waitFor('hp running', 60_000, () => running('hp', 1, 0))
+      const got = await waitFor(
+        'host 2 answers 7171',
+        WINDOW_MS,
+        async () => (await curlJson('ext', lab.hostAddress(2), 7171)) ?? undefined,
+      )
+      expect(got.remoteAddr).toBe(lab.extAddress)
+      for (const h of [1, 3]) expect(await curlExit('ext', lab.hostAddress(h), 7171), `via host ${h}`).toBe(7)
+    } finally {
+      await sw(lab, 1, 'service', 'rm', 'hp')
+    }
   })
 
   it('scale web=3: the new task gets traffic; service rm: 8080 refuses everywhere and nothing remains', async () => {

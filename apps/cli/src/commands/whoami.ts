@@ -105,7 +105,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     body = 'not found\n'
   } else {
     status = 200
-    const info = whoamiInfo(process.env, req.socket.remoteAddress)
+    // an IPv4 client of the dual-stack socket shows as ::ffff:a.b.c.d
+    const info = whoamiInfo(process.env, req.socket.remoteAddress?.replace(/^::ffff:/, ''))
     if (wantsJson(req)) {
       type = 'application/json'
       body = `${JSON.stringify(info)}\n`
