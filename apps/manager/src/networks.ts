@@ -8,41 +8,22 @@
 import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, InvalidInputError, serialQueue } from '@swarmnet/interface'
+import { ConflictError, serialQueue } from '@swarmnet/interface'
 import type { TaskAttachment, VirtualIp } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import { networkMtu } from './mtu.js'
+import { checkNetworkCreate, type NetworkCreate } from './network-create.js'
 import { endpointViewOf, networkView } from './network-views.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
 import { resolveRef } from './refs.js'
-
-export interface NetworkCreate {
-  name: string
-  driver: string
-  subnet?: string | undefined
-  gateway?: string | undefined
-  attachable: boolean
-  options: Record<string, string>
-}
-
-const KNOWN_OPTIONS = new Set(['encrypted', 'mtu'])
+import { allocateTaskAddresses, lbEndpointId, type TaskAddressRequest } from './task-addresses.js'
 
 export type NetworkUsers = (
   networkId: string,
   options?: AbortOptions,
 ) => Promise<{ services: string[]; liveTasks: ReadonlySet<string> }>
-
-/** The networks a task being assigned to `node` needs an address on. */
-export interface TaskAddressRequest {
-  taskId: string
-  node: string
-  networks: readonly string[]
-}
-
-/** The allocator id of a node's load balancer address on a network (Docker's lb endpoint). */
-export const lbEndpointId = (node: string): string => `lb-${node}`
 
 export class NetworkService {
   private readonly store: Store
@@ -120,13 +101,7 @@ export class NetworkService {
 
   create(req: NetworkCreate, options?: AbortOptions): Promise<NetworkView> {
     return this.serial(async () => {
-      if (req.driver !== 'overlay')
-        throw new InvalidInputError(`driver '${req.driver}' is not supported: only 'overlay'`)
-      for (const k of Object.keys(req.options))
-        if (!KNOWN_OPTIONS.has(k)) throw new InvalidInputError(`unknown network option '${k}'`)
-      const encrypted = encryptedOption(req.options.encrypted)
-      if (req.gateway !== undefined && req.subnet === undefined)
-        throw new InvalidInputError('--gateway needs --subnet')
+      const { encrypted } = checkNetworkCreate(req)
       const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options), encrypted)
       const all = await this.allNetworks(options)
       if (all.some((n) => n.name === req.name))
@@ -247,44 +222,7 @@ export class NetworkService {
   ): Promise<{ allocated: Map<string, TaskAttachment[]>; failed: Map<string, string> }> {
     return this.serial(() =>
       this.commit((a) => {
-        const allocated = new Map<string, TaskAttachment[]>()
-        const failed = new Map<string, string>()
-        const records: EndpointRecord[] = []
-        /** task/network → the node's LB address there (the same for every task of the node) */
-        const lbs = new Map<string, string>()
-        for (const r of requests) {
-          const got: EndpointRecord[] = []
-          try {
-            for (const networkId of r.networks) {
-              const e = a.allocateEndpoint(networkId, r.taskId)
-              lbs.set(`${r.taskId}/${networkId}`, a.allocateEndpoint(networkId, lbEndpointId(r.node)).ip)
-              got.push({
-                id: r.taskId,
-                networkId,
-                node: r.node,
-                ip: e.ip,
-                prefix: Number(e.address.split('/')[1]),
-                mac: e.mac,
-                task: true,
-              })
-            }
-          } catch (err) {
-            for (const e of got) a.releaseEndpoint(e.networkId, e.id)
-            failed.set(r.taskId, (err as Error).message)
-            continue
-          }
-          records.push(...got)
-          allocated.set(
-            r.taskId,
-            got.map((e) => ({
-              networkId: e.networkId,
-              ip: e.ip,
-              prefix: e.prefix,
-              mac: e.mac,
-              lb: lbs.get(`${e.id}/${e.networkId}`) as string,
-            })),
-          )
-        }
+        const { allocated, failed, records } = allocateTaskAddresses(a, requests)
         return {
           result: { allocated, failed },
           ops: [
@@ -390,11 +328,4 @@ export class NetworkService {
   private view(n: NetworkRecord, endpoints: number): NetworkView {
     return networkView(n, endpoints, n.encrypted ? this.keyGeneration() : undefined)
   }
-}
-
-/** `--opt encrypted` (Docker's form has no value; `=true`/`=false` are taken too). */
-export function encryptedOption(value: string | undefined): boolean {
-  if (value === undefined || value === 'false') return false
-  if (value === '' || value === 'true') return true
-  throw new InvalidInputError(`invalid --opt encrypted=${value}: expected no value, true or false`)
 }

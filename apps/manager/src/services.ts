@@ -9,9 +9,9 @@
  * the other half: each node's sync, its reports in and its assignment changes out.
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
+import { type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
 import type { Node, Orchestrator, PlacementFilter, Service, ServicePatch, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator, isRollingOut, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
+import { createOrchestrator, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
 import type { Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
@@ -22,6 +22,7 @@ import { LostAddresses } from './lost-addresses.js'
 import type { NetworkService } from './networks.js'
 import { NodeStatusLog } from './node-status-log.js'
 import { resolveRef } from './refs.js'
+import { createService } from './service-create.js'
 import type { PlacementChange, ServiceCreate } from './service-requests.js'
 import { serviceView, taskRows } from './service-views.js'
 import { rollOut, type SpecChange, storeSpecChange } from './spec-changes.js'
@@ -125,47 +126,14 @@ export class ServiceController {
   private ticks = 0
 
   async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
-    const result = await this.serial(async () => {
-      const networks = []
-      for (const ref of req.networks) networks.push((await this.c.networks.find(ref, options)).id)
-      const existing = await this.allServices(options)
-      const v = this.orch.validateService(
-        {
-          name: req.name,
-          mode: req.global ? { global: {} } : { replicated: { replicas: req.replicas ?? 1 } },
-          argv: req.argv,
-          env: req.env,
-          networks,
-          endpointMode: req.endpointMode,
-          restart: { condition: req.restartCondition, ...req.restart },
-          ...(req.update ? { update: req.update } : {}),
-          ...(req.health ? { health: req.health } : {}),
-          ...(req.rollback ? { rollback: req.rollback } : {}),
-          ...(req.placement !== undefined ? { placement: req.placement } : {}),
-          ...(req.resources !== undefined ? { resources: req.resources } : {}),
-        },
-        existing,
-      )
-      if (req.global && req.replicas !== undefined)
-        throw new ConflictError('--replicas cannot be used with --mode global')
-      const now = this.c.clock.now()
-      const id = newId()
-      const base: Service = { id, ...v, version: 1, createdAt: now, updatedAt: now }
-      // the VIPs are allocated with the record, before any task exists (dnsrr: none)
-      const vipNets = v.spec.endpointMode === 'dnsrr' ? [] : v.spec.networks
-      let svc = base
-      await this.c.networks.allocateVips(
-        id,
-        vipNets,
-        (virtualIps) => {
-          svc = { ...base, virtualIps }
-          return [this.services.putOp(id, svc)]
-        },
+    const result = await this.serial(async () =>
+      createService(
+        { ...this.c, orch: this.orch, services: this.services },
+        req,
+        await this.allServices(options),
         options,
-      )
-      this.c.logger.info('service created', { service: svc.id, name: svc.name })
-      return svc
-    })
+      ),
+    )
     this.wake()
     for (const l of this.listeners) l()
     return this.view(result, options)
