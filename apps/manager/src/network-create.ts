@@ -8,6 +8,8 @@ export interface NetworkCreate {
   gateway?: string | undefined
   attachable: boolean
   options: Record<string, string>
+  /** The cluster's ingress network (only the manager creates it, never the API). */
+  ingress?: boolean
 }
 
 const KNOWN_OPTIONS = new Set(['encrypted', 'mtu'])

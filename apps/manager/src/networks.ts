@@ -83,6 +83,22 @@ export class NetworkService {
     return this.allocator
   }
 
+  /**
+   * A mutation of the allocator, in the write queue, committed with the `ops` it returns in one
+   * batch; on failure the allocator is rebuilt from the last committed snapshot.
+   */
+  transact<T>(
+    fn: (a: Allocator) => { result: T; ops: Parameters<Store['batch']>[0] },
+    options?: AbortOptions,
+  ): Promise<T> {
+    return this.serial(() => this.commit(fn, options))
+  }
+
+  /** The cluster's ingress network, if it has one. */
+  async ingress(options?: AbortOptions): Promise<NetworkRecord | undefined> {
+    return (await this.allNetworks(options)).find((n) => n.ingress === true)
+  }
+
   /** Runs a mutation of the allocator and commits its snapshot with `ops`; rolls back on failure. */
   private async commit<T>(
     fn: (a: Allocator) => { result: T; ops: Parameters<Store['batch']>[0] },
@@ -127,6 +143,7 @@ export class NetworkService {
           attachable: req.attachable,
           createdAt: new Date(this.clock.now()).toISOString(),
           mtu,
+          ...(req.ingress === true ? { ingress: true as const } : {}),
         }
         this.logger.info('network created', {
           network: id,
@@ -281,32 +298,12 @@ export class NetworkService {
     )
   }
 
-  /**
-   * A VIP on each of `networkIds` for a new service, committed with the caller's `ops` (the
-   * service record, built from the result) in one batch.
-   */
-  allocateVips(
-    serviceId: string,
-    networkIds: readonly string[],
-    ops: (vips: VirtualIp[]) => BatchOp[],
-    options?: AbortOptions,
-  ): Promise<VirtualIp[]> {
-    return this.serial(() =>
-      this.commit((a) => {
-        const vips = networkIds.map((networkId) => {
-          const got = a.allocateVip(networkId, serviceId)
-          return { networkId, ip: got.ip, prefix: Number(got.address.split('/')[1]) }
-        })
-        return { result: vips, ops: ops(vips) }
-      }, options),
-    )
-  }
-
-  /** Frees a removed service's VIPs, committed with the caller's `ops` (its deletion). */
+  /** Frees a removed service's VIPs and published ports, committed with the caller's `ops` (its deletion). */
   releaseVips(serviceId: string, vips: readonly VirtualIp[], ops: BatchOp[], options?: AbortOptions) {
     return this.serial(() =>
       this.commit((a) => {
         for (const v of vips) a.releaseVip(v.networkId, serviceId)
+        a.releasePorts(serviceId)
         return { result: undefined, ops }
       }, options),
     )

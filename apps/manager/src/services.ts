@@ -10,20 +10,22 @@
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
 import { type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type { Node, Orchestrator, PlacementFilter, Service, ServicePatch, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
-import type { Store } from '@swarmnet/store'
+import type { Node, Orchestrator, PlacementFilter, Service, Task } from '@swarmnet/orchestrator'
+import { createOrchestrator, hasIngressPorts, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
+import type { BatchOp, Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
 import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
+import { IngressLbs } from './ingress.js'
 import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
 import { LostAddresses } from './lost-addresses.js'
 import type { NetworkService } from './networks.js'
 import { NodeStatusLog } from './node-status-log.js'
 import { resolveRef } from './refs.js'
 import { createService } from './service-create.js'
-import type { PlacementChange, ServiceCreate } from './service-requests.js'
+import { ingressPortTuples, publishWrite, taskNetworks } from './service-ports.js'
+import type { PlacementChange, ServiceCreate, ServiceUpdate } from './service-requests.js'
 import { serviceView, taskRows } from './service-views.js'
 import { rollOut, type SpecChange, storeSpecChange } from './spec-changes.js'
 import { TaskIndex } from './task-index.js'
@@ -59,9 +61,12 @@ export class ServiceController {
   /** Tasks in memory, from the store's change feed. */
   private readonly index: TaskIndex
   readonly dispatcher: Dispatcher
+  /** Each node's LB address on the ingress network (its sync answer's `ingress`). */
+  private readonly ingressLbs: IngressLbs
 
   constructor(components: ServicesComponents) {
     this.c = components
+    this.ingressLbs = new IngressLbs(components.networks)
     this.lost = new LostAddresses(components.clock, components.networks)
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
@@ -78,6 +83,7 @@ export class ServiceController {
       index: this.index,
       serial: (fn) => this.serial(fn),
       wake: () => this.wake(),
+      ingress: (nodeId, o) => this.ingressLbs.of(nodeId, o),
     })
   }
 
@@ -110,10 +116,20 @@ export class ServiceController {
     return () => this.listeners.delete(listener)
   }
 
-  /** Every service's VIP per network: the service-level records the manager's node gossips. */
+  /**
+   * Every service's VIP per network: the service-level records the manager's node gossips; the
+   * one on the ingress network carries the ingress-mode ports ([published, target, protocol]).
+   */
   async vipRecords(options?: AbortOptions) {
+    const ingressId = (await this.c.networks.ingress(options))?.id
     return (await this.allServices(options)).flatMap((s) =>
-      (s.virtualIps ?? []).map((v) => ({ networkId: v.networkId, serviceId: s.id, name: s.name, ip: v.ip })),
+      (s.virtualIps ?? []).map((v) => ({
+        networkId: v.networkId,
+        serviceId: s.id,
+        name: s.name,
+        ip: v.ip,
+        ...(v.networkId === ingressId ? { ports: ingressPortTuples(s.spec.ports) } : {}),
+      })),
     )
   }
 
@@ -181,13 +197,16 @@ export class ServiceController {
    * `service update`: the patched spec is stored (the old one kept for rollback) and the
    * orchestrator's updater rolls the tasks over to it.
    */
-  async update(ref: string, patch: ServicePatch, options?: AbortOptions): Promise<ServiceViewJson> {
-    return this.changeSpec(
-      ref,
-      (s, now) => this.orch.updateService(s, patch, now),
-      'service updated',
-      options,
-    )
+  async update(ref: string, req: ServiceUpdate, options?: AbortOptions): Promise<ServiceViewJson> {
+    const { publishAdd, publishRm, ...patch } = req
+    const publishing = publishAdd !== undefined || publishRm !== undefined
+    const c = { ...this.c, orch: this.orch, services: this.services, all: this.allServices.bind(this) }
+    const write = publishing ? publishWrite(c, patch, publishAdd, publishRm, options) : undefined
+    const change: SpecChange = (s, now) => this.orch.updateService(s, patch, now)
+    const svc = await this.changeSpec(ref, change, 'service updated', options, write)
+    // the VIP records may have changed (ports, the ingress VIP)
+    if (publishing) for (const l of this.listeners) l()
+    return svc
   }
 
   /** `service rollback`: back to the previous spec, rolled out like an update. */
@@ -196,16 +215,23 @@ export class ServiceController {
   }
 
   /** Stores the changed spec in the write queue, then wakes the updater (spec-changes.ts). */
-  private async changeSpec(ref: string, change: SpecChange, what: string, options?: AbortOptions) {
+  private async changeSpec(
+    ref: string,
+    change: SpecChange,
+    what: string,
+    options?: AbortOptions,
+    write?: (before: Service) => (s: Service, ops: BatchOp[]) => Promise<Service>,
+  ) {
     const c = {
       ...this.c,
       services: this.services,
       tasks: this.tasks,
       serviceTasks: this.serviceTasks.bind(this),
     }
-    const svc = await this.serial(async () =>
-      storeSpecChange(c, await this.find(ref, options), change, what, options),
-    )
+    const svc = await this.serial(async () => {
+      const before = await this.find(ref, options)
+      return storeSpecChange(c, before, change, what, options, write?.(before))
+    })
     this.wake()
     return this.view(svc, options)
   }
@@ -222,7 +248,11 @@ export class ServiceController {
 
   /** Services that name a network, and the tasks not over yet (their addresses are in use). */
   async networkUsers(networkId: string, options?: AbortOptions) {
-    const services = (await this.allServices(options)).filter((s) => s.spec.networks.includes(networkId))
+    // a service publishing an ingress port is on the ingress network without naming it
+    const ingress = (await this.c.networks.ingress(options))?.id === networkId
+    const services = (await this.allServices(options)).filter(
+      (s) => s.spec.networks.includes(networkId) || (ingress && hasIngressPorts(s.spec.ports)),
+    )
     const liveTasks = new Set(
       (await this.allTasks(options)).filter((t) => !isTerminal(t.state)).map((t) => t.id),
     )
@@ -307,11 +337,15 @@ export class ServiceController {
     const removed = r.remove.map((id) => this.tasks.delOp(id))
     // addresses are allocated before dispatch, in the same batch as the assignment
     const svc = new Map(services.map((x) => [x.id, x]))
-    const requests = s.assignments.map((a) => ({
-      taskId: a.taskId,
-      node: a.nodeId,
-      networks: svc.get(updates.get(a.taskId)?.serviceId ?? '')?.spec.networks ?? [],
-    }))
+    const ingressId = (await this.c.networks.ingress({ signal }))?.id
+    const requests = s.assignments.map((a) => {
+      const t = updates.get(a.taskId)
+      return {
+        taskId: a.taskId,
+        node: a.nodeId,
+        networks: taskNetworks(svc.get(t?.serviceId ?? ''), ingressId, t?.spec?.ports),
+      }
+    })
     const serviceOps = u.changed.map((x) => this.services.putOp(x.id, x))
     if (updates.size === 0 && removed.length === 0 && serviceOps.length === 0)
       return this.lost.release(nodes, tasks, signal)
