@@ -9,6 +9,7 @@ import { inspectFormat } from '../output.js'
 import { type ServiceSnapshot, waitConverged } from '../progress.js'
 import { registerExec } from './exec.js'
 import { type PlacementFlags, placementFromFlags, placementOptions } from './placement-flags.js'
+import { portsFromFlags, registerPublish } from './publish-flags.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
 import {
@@ -77,6 +78,7 @@ export function registerService(program: Command): void {
     .option('-d, --detach', 'return at once instead of waiting for the tasks to run')
     .option('-q, --quiet', 'print only the service id (no progress)')
     .argument('<command...>', 'the command and its arguments (after --)')
+  registerPublish(create)
   for (const p of CREATE_PARSERS) p.register(create)
   create.action(
     async (
@@ -88,6 +90,7 @@ export function registerService(program: Command): void {
         network: string[]
         env: string[]
         endpointMode: string
+        publish: string[]
         detach?: boolean
         quiet?: boolean
       },
@@ -108,8 +111,12 @@ export function registerService(program: Command): void {
       const { health, restart, update, rollback } = groups
       if (health && health.cmd === undefined) throw new CliError('--health-* options need a --health-cmd', 2)
       const placement = placementFromFlags(o)
+      const ports = portsFromFlags(o)
+      if (o.endpointMode === 'dnsrr' && ports.ports?.some((p) => p.publishMode === 'ingress'))
+        throw new CliError("port published with ingress mode can't be used with dnsrr mode", 2)
       const s = await call(serviceApi.create, {
         ...placement,
+        ...ports,
         ...(health?.cmd !== undefined ? { health: { ...health, cmd: health.cmd } } : {}),
         ...(restart ? { restart } : {}),
         ...(update ? { update } : {}),
