@@ -6,6 +6,7 @@ import { collect, eachRef, parseCount } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { inspectFormat } from '../output.js'
+import { prettyService, printPretty } from '../pretty.js'
 import { type ServiceSnapshot, waitConverged } from '../progress.js'
 import { registerExec } from './exec.js'
 import { type PlacementFlags, placementFromFlags, placementOptions } from './placement-flags.js'
@@ -139,9 +140,12 @@ export function registerService(program: Command): void {
     .command('inspect')
     .description('Show details of services (JSON)')
     .option('-f, --format <format>', "'json' (default) or a template such as '{{.name}}'")
+    .option('--pretty', "Docker's human-readable form (with the published ports)")
     .argument('<service...>', 'name or id')
-    .action(async (refs: string[], o: { format?: string }) => {
-      const print = inspectFormat(o.format)
+    .action(async (refs: string[], o: { format?: string; pretty?: boolean }) => {
+      if (o.pretty === true && o.format !== undefined)
+        throw new CliError('--pretty conflicts with --format', 2)
+      const print = o.pretty === true ? printPretty(prettyService) : inspectFormat(o.format)
       const out = []
       for (const ref of refs) out.push(await call(serviceApi.inspect, { ref }))
       print(out)
