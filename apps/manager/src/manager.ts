@@ -118,8 +118,10 @@ export class DefaultManager implements Manager {
     )
     this.c.logger.info('manager API listening', { host: this.init.listenHost, port: this.init.listenPort })
     await this.keys().start(options)
-    // at init, and for a cluster from before 0.6 at its first start
-    await ensureIngress(await this.networks(options), this.c.logger, cluster.ingressSubnet, options)
+    // at init, and for a cluster from before 0.6 at its first start; without it only the mesh is missing
+    await ensureIngress(await this.networks(options), this.c.logger, cluster.ingressSubnet, options).catch(
+      (err: unknown) => this.c.logger.warn('ingress network not created', { err }),
+    )
     ;(await this.services(options)).start()
   }
 

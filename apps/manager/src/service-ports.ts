@@ -15,6 +15,7 @@ import {
   portKey,
   type Service,
   type ServicePatch,
+  type TaskSpec,
   type VirtualIp,
 } from '@swarmnet/orchestrator'
 import type { BatchOp, Table } from '@swarmnet/store'
@@ -106,10 +107,14 @@ export function withIngressVip(a: Allocator, s: Service, ingressId: string | und
   return [...vips, { networkId: ingressId, ip: got.ip, prefix: Number(got.address.split('/')[1]) }]
 }
 
-/** The networks a task of `s` needs an address on: its own, and the ingress network with ingress ports. */
-export function taskNetworks(s: Service | undefined, ingressId: string | undefined, ports?: PublishedPort[]) {
+/**
+ * The networks a task of `s` needs an address on: its own, and the ingress network when the
+ * spec it was created with (`spec`; before 0.5 none: its service's) publishes an ingress port.
+ */
+export function taskNetworks(s: Service | undefined, ingressId: string | undefined, spec?: TaskSpec) {
   const own = s?.spec.networks ?? []
-  return ingressId !== undefined && hasIngressPorts(ports ?? s?.spec.ports) ? [...own, ingressId] : own
+  const ports = spec !== undefined ? spec.ports : s?.spec.ports
+  return ingressId !== undefined && hasIngressPorts(ports) ? [...own, ingressId] : own
 }
 
 /** [published, target, protocol] of the ingress-mode ports: the ingress VIP record's `ports`. */

@@ -343,7 +343,7 @@ export class ServiceController {
       return {
         taskId: a.taskId,
         node: a.nodeId,
-        networks: taskNetworks(svc.get(t?.serviceId ?? ''), ingressId, t?.spec?.ports),
+        networks: taskNetworks(svc.get(t?.serviceId ?? ''), ingressId, t?.spec),
       }
     })
     const serviceOps = u.changed.map((x) => this.services.putOp(x.id, x))

@@ -63,7 +63,8 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   /** One more live task of `serviceId` on `nodeId` (`task`: its own ports, else the service's). */
   const hold = (nodeId: string, serviceId: string, task?: Task): void => {
     const service = services.get(serviceId)
-    const ports = hostPortsOf(task?.spec?.ports ?? service?.spec.ports)
+    // a task runs the spec it was created with (tasks from before 0.5 have none: their service's)
+    const ports = hostPortsOf(task?.spec !== undefined ? task.spec.ports : service?.spec.ports)
     if (ports.length > 0) hostPorts.set(nodeId, new Set([...(hostPorts.get(nodeId) ?? []), ...ports]))
     bump(total, nodeId)
     bump(perService, pair(nodeId, serviceId))

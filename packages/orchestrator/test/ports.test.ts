@@ -150,3 +150,22 @@ describe('host port filter (swarmkit HostPortFilter)', () => {
     expect(s.unschedulable.map((u) => u.taskId)).toEqual(['t'])
   })
 })
+
+describe('host port filter: a task created before its service published', () => {
+  it('does not hold the port its service publishes now', () => {
+    const old = fakeTask({
+      id: 'old',
+      serviceId: 's1',
+      nodeId: 'n1',
+      state: 'running',
+      spec: { argv: ['x'], env: {} },
+    })
+    const s = schedule({
+      services: [publishing(replicated('s1', 2), [host]), publishing(replicated('s2', 1), [host])],
+      tasks: [old, pendingTask('t', 's2')],
+      nodes: [node('n1')],
+      now: T0,
+    })
+    expect(s.assignments).toEqual([{ taskId: 't', nodeId: 'n1' }])
+  })
+})
