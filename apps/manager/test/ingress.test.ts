@@ -5,9 +5,11 @@ import type { AllocatorSnapshot } from '@swarmnet/allocator'
 import { systemClock } from '@swarmnet/interface'
 import { silentLogger } from '@swarmnet/logger'
 import type { Node, Service, Task } from '@swarmnet/orchestrator'
+import type { Pki } from '@swarmnet/pki'
 import { createStore, type Store } from '@swarmnet/store'
 import type { PublishedPortRequest } from '@swarmnet/wire'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createManager } from '../src/index.js'
 import { checkIngressSubnet, ensureIngress } from '../src/ingress.js'
 import { NetworkService } from '../src/networks.js'
 import { afterHeartbeat } from '../src/nodes.js'
@@ -282,5 +284,43 @@ describe('heartbeat port conflicts', () => {
     const c = afterHeartbeat(b as NodeRecord, hb, 't4')
     expect(c).toBeDefined()
     expect(c && 'portConflicts' in c).toBe(false)
+  })
+})
+
+describe('init --ingress-subnet', () => {
+  it('a bad subnet is refused before the cluster is created (nothing written)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'swarmnet-init-'))
+    const store = createStore({ logger: silentLogger }, { path: dir })
+    await store.open()
+    try {
+      const untouched = new Proxy({} as Pki, {
+        get: () => {
+          throw new Error('the CA must not be created')
+        },
+      })
+      const manager = createManager(
+        { store, clock: systemClock, logger: silentLogger, pki: untouched },
+        { listenHost: '127.0.0.1', listenPort: 0, version: '0.6.0' },
+      )
+      const init = {
+        nodeId: 'n1',
+        hostname: 'h1',
+        advertiseAddr: '192.168.1.5',
+        peerId: 'p',
+        gossipAddrs: [],
+        csrPem: '',
+        dataPathPort: 4789,
+        defaultAddrPool: '10.0.0.0/8',
+        defaultAddrPoolMaskLen: 24,
+      }
+      for (const bad of ['10.255.0.0/33', 'abc', '192.168.0.0/16'])
+        await expect(manager.bootstrap({ ...init, ingressSubnet: bad })).rejects.toThrow(
+          /invalid --ingress-subnet/,
+        )
+      await expect(manager.cluster()).rejects.toThrow(/no cluster/)
+    } finally {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
