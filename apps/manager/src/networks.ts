@@ -94,10 +94,19 @@ export class NetworkService {
     return this.serial(() => this.commit(fn, options))
   }
 
-  /** The cluster's ingress network, if it has one. */
+  /**
+   * The cluster's ingress network, if it has one; kept in memory (every node's sync asks), and
+   * dropped by each network create and remove (this class is the networks table's only writer).
+   */
   async ingress(options?: AbortOptions): Promise<NetworkRecord | undefined> {
-    return (await this.allNetworks(options)).find((n) => n.ingress === true)
+    this.ingressNetwork ??= this.allNetworks(options).then((all) => all.find((n) => n.ingress === true))
+    return this.ingressNetwork.catch((err: unknown) => {
+      this.ingressNetwork = undefined
+      throw err
+    })
   }
+
+  private ingressNetwork: Promise<NetworkRecord | undefined> | undefined
 
   /** Runs a mutation of the allocator and commits its snapshot with `ops`; rolls back on failure. */
   private async commit<T>(
@@ -153,7 +162,9 @@ export class NetworkService {
           encrypted,
         })
         return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
-      }, options)
+      }, options).finally(() => {
+        this.ingressNetwork = undefined
+      })
     })
   }
 
@@ -186,6 +197,7 @@ export class NetworkService {
         a.releaseNetwork(n.id)
         return { result: undefined, ops: [this.networks.delOp(n.id)] }
       }, options)
+      this.ingressNetwork = undefined
       this.logger.info('network removed', { network: n.id, name: n.name })
     })
   }
