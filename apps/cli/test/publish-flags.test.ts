@@ -86,10 +86,10 @@ describe('--publish-add / --publish-rm', () => {
 })
 
 describe("service ls PORTS (Docker's column)", () => {
-  it('ingress ports only, by protocol then port, comma-separated', () => {
+  it('ingress ports only, by protocol then port, joined by ", "', () => {
     const host: PublishedPort = { ...ingress(7070, 70), publishMode: 'host' }
     expect(portsColumn({ ports: [ingress(9090, 90, 'udp'), host, ingress(8080, 80)] })).toBe(
-      '*:8080->80/tcp,*:9090->90/udp',
+      '*:8080->80/tcp, *:9090->90/udp',
     )
     expect(portsColumn({ ports: [host] })).toBe('')
     expect(portsColumn({ ports: [] })).toBe('')
@@ -101,10 +101,10 @@ describe("service ls PORTS (Docker's column)", () => {
     )
     expect(portsColumn({ ports: [ingress(8080, 80), ingress(8081, 80)] })).toBe('*:8080-8081->80/tcp')
     expect(portsColumn({ ports: [ingress(8080, 80), ingress(8081, 90)] })).toBe(
-      '*:8080->80/tcp,*:8081->90/tcp',
+      '*:8080->80/tcp, *:8081->90/tcp',
     )
     expect(portsColumn({ ports: [ingress(8080, 80), ingress(8081, 81, 'udp')] })).toBe(
-      '*:8080->80/tcp,*:8081->81/udp',
+      '*:8080->80/tcp, *:8081->81/udp',
     )
   })
 

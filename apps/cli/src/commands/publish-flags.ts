@@ -112,7 +112,7 @@ export const publishParser: SpecPatchParser = {
 
 /**
  * Docker's PORTS column of `service ls`: the ingress-mode ports only, by protocol then published
- * port, consecutive ones folded into ranges (`*:8080-8081->80-81/tcp`), comma-separated.
+ * port, consecutive ones folded into ranges (`*:8080-8081->80-81/tcp`), joined by `, `.
  */
 export function portsColumn(s: Pick<ServiceViewJson, 'ports'>): string {
   const sorted = s.ports
@@ -144,5 +144,5 @@ export function portsColumn(s: Pick<ServiceViewJson, 'ports'>): string {
     }
   }
   const span = ([a, b]: [number, number]) => (a === b ? `${a}` : `${a}-${b}`)
-  return ranges.map((r) => `*:${span(r.p)}->${span(r.t)}/${r.protocol}`).join(',')
+  return ranges.map((r) => `*:${span(r.p)}->${span(r.t)}/${r.protocol}`).join(', ')
 }
