@@ -15,6 +15,7 @@ import type { NetworkService } from './networks.js'
 import type { NetworkRecord } from './records.js'
 import { lbEndpointId } from './task-addresses.js'
 
+/** The ingress network's name, as Docker's. */
 export const INGRESS_NAME = 'ingress'
 
 /** `init --ingress-subnet`: a subnet the allocator takes in this pool, not holding the node's address. */

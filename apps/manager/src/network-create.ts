@@ -1,6 +1,7 @@
 /** `network create` input on the manager: what may be asked for, checked before anything is allocated. */
 import { InvalidInputError } from '@swarmnet/interface'
 
+/** A `network create` request, as the API validated it. */
 export interface NetworkCreate {
   name: string
   driver: string

@@ -126,6 +126,7 @@ export function ingressPortTuples(
     .map((p) => [p.publishedPort, p.targetPort, p.protocol])
 }
 
+/** What {@link publishWrite} needs of the service controller. */
 export interface PublishWriteComponents {
   networks: NetworkService
   orch: Orchestrator

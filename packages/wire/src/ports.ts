@@ -5,6 +5,7 @@ import { port } from './common.js'
 /** The most ports one service publishes. */
 export const MAX_PUBLISHED_PORTS = 16
 
+/** The transport of a published port. */
 export const portProtocol = z.enum(['tcp', 'udp'])
 /** `ingress`: every node answers and balances over all tasks; `host`: only a task's own node. */
 export const publishMode = z.enum(['ingress', 'host'])

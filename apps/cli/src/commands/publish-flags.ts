@@ -87,6 +87,7 @@ export function registerPublish(cmd: Command): Command {
   )
 }
 
+/** The `ports` of a create request from the `--publish` values (none: no field). */
 export function portsFromFlags(o: { publish?: string[] }): { ports?: PublishedPortRequest[] } {
   const ports = (o.publish ?? []).map((s) => parsePublish(s))
   return ports.length > 0 ? { ports } : {}
