@@ -68,6 +68,10 @@ export const USAGE_ERRORS: ReadonlyArray<readonly [string, readonly string[]]> =
     ['service', 'create', '--name', 'x', '--publish', 'target=80,mode=bridge', '--', 'sleep', '1'],
   ],
   [
+    'service create (publish host without a port)',
+    ['service', 'create', '--name', 'x', '--publish', 'target=80,mode=host', '--', 'sleep', '1'],
+  ],
+  [
     'service create (publish key)',
     ['service', 'create', '--name', 'x', '--publish', 'target=80,colour=red', '--', 'sleep', '1'],
   ],

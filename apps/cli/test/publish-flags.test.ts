@@ -60,6 +60,7 @@ describe('--publish', () => {
     ['target=80,host', /unknown field 'host'/],
     ['target=80,target=81', /target is given twice/],
     ['target=80,published=99999', /published port 99999/],
+    ['target=80,mode=host', /mode=host needs a published port/],
   ])('refuses %j (usage error)', (spec, why) => {
     expect(usage(() => parsePublish(spec))).toMatch(why)
   })

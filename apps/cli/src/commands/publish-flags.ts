@@ -57,6 +57,9 @@ function parseLong(spec: string, what: string): PublishedPortRequest {
   if (mode !== 'ingress' && mode !== 'host')
     throw usage(what, spec, `unknown mode '${mode}': expected ingress or host`)
   const published = fields.get('published')
+  // only ingress ports are allocated: a host port is opened on every node that runs a task
+  if (mode === 'host' && published === undefined)
+    throw usage(what, spec, 'mode=host needs a published port (published=PORT)')
   return {
     protocol: protocolOf(what, spec, fields.get('protocol') ?? 'tcp'),
     targetPort: portNumber(what, spec, fields.get('target'), 'the target port'),
