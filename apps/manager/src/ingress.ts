@@ -74,7 +74,8 @@ export interface NodeIngress {
 
 /**
  * Each node's LB address on the ingress network, allocated at its first sync and cached: an
- * idle node's sync writes nothing. The address goes with the node (NetworkService.releaseNode).
+ * idle node's sync writes nothing. The address goes with the node (NetworkService.releaseNode); a
+ * removed node never syncs again (its certificate is revoked), so its cache entry is never read.
  */
 export class IngressLbs {
   /** node id → its address, for the ingress network id it was allocated on */
@@ -95,10 +96,5 @@ export class IngressLbs {
       this.cache.set(nodeId, got)
     }
     return { network: networkSpecOf(n), lb: got.lb }
-  }
-
-  /** The node was removed: its address is released (its next allocation would be a new one). */
-  forget(nodeId: string): void {
-    this.cache.delete(nodeId)
   }
 }
