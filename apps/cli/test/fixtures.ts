@@ -1,4 +1,6 @@
 import type { NodeView, ServiceViewJson, TaskJson } from '@swarmnet/wire'
+import { expect } from 'vitest'
+import { CliError } from '../src/errors.js'
 
 export function service(o: Partial<ServiceViewJson>): ServiceViewJson {
   return {
@@ -15,6 +17,7 @@ export function service(o: Partial<ServiceViewJson>): ServiceViewJson {
     restartCondition: 'any',
     placement: {},
     resources: {},
+    ports: [],
     createdAt: '2026-12-02T00:00:00.000Z',
     updatedAt: '2026-12-02T00:00:00.000Z',
     ...o,
@@ -57,4 +60,16 @@ export function node(o: Partial<NodeView>): NodeView {
     labels: {},
     ...o,
   }
+}
+
+/** The message of the usage error (exit 2) `fn` throws; fails the test when it throws none. */
+export function usage(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(CliError)
+    expect((err as CliError).exitCode).toBe(2)
+    return (err as Error).message
+  }
+  throw new Error('expected a usage error')
 }

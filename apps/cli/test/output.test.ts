@@ -30,7 +30,7 @@ function usageError(fn: () => unknown): CliError {
 describe('--format of a list', () => {
   it('default and `table`: docker headers, ids cut to 12 unless --no-trunc', () => {
     listFormat(undefined, SERVICE_COLUMNS).print(list)
-    expect(printed().split('\n')[0]).toMatch(/^ID\s+NAME\s+MODE\s+REPLICAS\s+COMMAND$/)
+    expect(printed().split('\n')[0]).toMatch(/^ID\s+NAME\s+MODE\s+REPLICAS\s+COMMAND\s+PORTS$/)
     expect(printed()).toContain('abcdefghijkl   web')
     log.mockClear()
     listFormat('table', SERVICE_COLUMNS).print(list, { noTrunc: true })
@@ -51,6 +51,7 @@ describe('--format of a list', () => {
       Mode: 'replicated',
       Replicas: '2/3',
       Command: 'sleep 1000',
+      Ports: '',
     })
   })
 

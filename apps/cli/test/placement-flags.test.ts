@@ -6,21 +6,9 @@ import {
   parseCpus,
   placementFromFlags,
 } from '../src/commands/placement-flags.js'
-import { CliError } from '../src/errors.js'
-import { node } from './fixtures.js'
+import { node, usage } from './fixtures.js'
 
 const MiB = 1024 ** 2
-
-function usage(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).exitCode).toBe(2)
-    return (err as Error).message
-  }
-  throw new Error('expected a usage error')
-}
 
 describe('placement and resource flags on create', () => {
   it('turns the flags into the spec fields', () => {

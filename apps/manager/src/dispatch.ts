@@ -1,6 +1,6 @@
 /** What the dispatcher hands a node for one task, and the log line of a task's bad turn. */
 import type { Logger } from '@swarmnet/interface'
-import type { Service, Task } from '@swarmnet/orchestrator'
+import type { PublishedPort, Service, Task } from '@swarmnet/orchestrator'
 import type { Assignment } from '@swarmnet/wire'
 import { networkSpecOf } from './network-views.js'
 import type { NetworkRecord } from './records.js'
@@ -38,7 +38,14 @@ export function assignmentOf(
     attachments,
     ...(t.spec?.health ? { health: t.spec.health } : {}),
     ...(svc?.spec.resources?.limits !== undefined ? { limits: svc.spec.resources.limits } : {}),
+    ...portsOf(t, svc),
   }
+}
+
+/** The ports the task was created with (tasks from before 0.5: its service's). */
+function portsOf(t: Task, svc: Service | undefined): { ports?: PublishedPort[] } {
+  const ports = t.spec !== undefined ? t.spec.ports : svc?.spec.ports
+  return ports !== undefined && ports.length > 0 ? { ports } : {}
 }
 
 /** One structured line when a task turns rejected, failed or orphaned. */

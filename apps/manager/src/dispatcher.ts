@@ -18,6 +18,7 @@ import { isTerminal, type Task } from '@swarmnet/orchestrator'
 import type { BatchOp, Store, Table } from '@swarmnet/store'
 import type { Assignment, Keyring, TaskReport } from '@swarmnet/wire'
 import { assignmentOf, logTransitions } from './dispatch.js'
+import type { NodeIngress } from './ingress.js'
 import type { NetworkService } from './networks.js'
 import type { TaskIndex } from './task-index.js'
 
@@ -48,6 +49,8 @@ export interface DispatcherComponents {
   wake(): void
   /** The IPsec keyring. @default none */
   keys?: KeySource
+  /** The ingress network and the node's LB address on it (since 0.6). @default none */
+  ingress?(nodeId: string, options?: AbortOptions): Promise<NodeIngress | undefined>
 }
 
 export interface SyncRequest {
@@ -68,6 +71,7 @@ export interface SyncResponse {
   wantLogs: string[]
   keys?: Keyring
   wantLogsFrom: Record<string, number>
+  ingress?: NodeIngress
 }
 
 /** A task's output as its node sent it: `end` is where it stops (absent: the node did not answer). */
@@ -191,6 +195,8 @@ export class Dispatcher {
       this.c.keys !== undefined && req.keys !== this.c.keys.version
         ? await this.c.keys.keyring(options)
         : undefined
+    // every node, whether or not it runs a task: its ingress namespace serves every published port
+    const ingress = await this.c.ingress?.(nodeId, options)
     return {
       revision: d.revision,
       full: d.full,
@@ -199,6 +205,7 @@ export class Dispatcher {
       wantLogs,
       ...(keys !== undefined ? { keys } : {}),
       wantLogsFrom,
+      ...(ingress !== undefined ? { ingress } : {}),
     }
   }
 

@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError } from '@swarmnet/interface'
 import type { NodeView, RequestContext } from '@swarmnet/wire'
 import { verifyCaller } from './auth.js'
 import { newId } from './ids.js'
+import { checkIngressSubnet, ensureIngress } from './ingress.js'
 import { admitNode, type JoinRequest } from './join.js'
 import { KeyManager } from './keys.js'
 import { HEARTBEAT_PERIOD_MS, Liveness } from './liveness.js'
@@ -67,6 +68,12 @@ export class DefaultManager implements Manager {
       b.advertiseAddr,
       b.defaultAddrPoolGiven === true,
     )
+    if (b.ingressSubnet !== undefined)
+      checkIngressSubnet(
+        b.ingressSubnet,
+        { pools: [b.defaultAddrPool], size: b.defaultAddrPoolMaskLen },
+        b.advertiseAddr,
+      )
     const clusterId = newId()
     const ca = this.c.pki.createCa({ clusterId })
     const now = new Date(this.c.clock.now()).toISOString()
@@ -83,6 +90,7 @@ export class DefaultManager implements Manager {
       ...(b.encryptionKeyRotationMs !== undefined
         ? { encryptionKeyRotationMs: b.encryptionKeyRotationMs }
         : {}),
+      ...(b.ingressSubnet !== undefined ? { ingressSubnet: b.ingressSubnet } : {}),
     }
     const issued = this.c.pki.issueNodeCertificate(ca, {
       csrPem: b.csrPem,
@@ -110,6 +118,10 @@ export class DefaultManager implements Manager {
     )
     this.c.logger.info('manager API listening', { host: this.init.listenHost, port: this.init.listenPort })
     await this.keys().start(options)
+    // at init, and for a cluster from before 0.6 at its first start; without it only the mesh is missing
+    await ensureIngress(await this.networks(options), this.c.logger, cluster.ingressSubnet, options).catch(
+      (err: unknown) => this.c.logger.warn('ingress network not created', { err }),
+    )
     ;(await this.services(options)).start()
   }
 

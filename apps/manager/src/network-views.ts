@@ -19,6 +19,7 @@ export function networkView(n: NetworkRecord, endpoints: number, keyGeneration?:
     endpoints,
     mtu: mtuOf(n),
     ...(keyGeneration !== undefined ? { keyGeneration } : {}),
+    ...(n.ingress === true ? { ingress: true } : {}),
   }
 }
 
@@ -43,6 +44,7 @@ export function networkSpecOf(n: NetworkRecord): EndpointView['network'] {
     gateway: n.gateway,
     mtu: mtuOf(n),
     ...(n.encrypted ? { encrypted: true } : {}),
+    ...(n.ingress === true ? { ingress: true as const } : {}),
   }
 }
 

@@ -8,41 +8,22 @@
 import type { Allocator, AllocatorSnapshot } from '@swarmnet/allocator'
 import { createAllocator } from '@swarmnet/allocator'
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, InvalidInputError, serialQueue } from '@swarmnet/interface'
+import { ConflictError, serialQueue } from '@swarmnet/interface'
 import type { TaskAttachment, VirtualIp } from '@swarmnet/orchestrator'
 import type { BatchOp, Store } from '@swarmnet/store'
 import type { EndpointView, NetworkView } from '@swarmnet/wire'
 import { newId } from './ids.js'
 import { networkMtu } from './mtu.js'
+import { checkNetworkCreate, type NetworkCreate } from './network-create.js'
 import { endpointViewOf, networkView } from './network-views.js'
 import type { EndpointRecord, NetworkRecord } from './records.js'
 import { resolveRef } from './refs.js'
-
-export interface NetworkCreate {
-  name: string
-  driver: string
-  subnet?: string | undefined
-  gateway?: string | undefined
-  attachable: boolean
-  options: Record<string, string>
-}
-
-const KNOWN_OPTIONS = new Set(['encrypted', 'mtu'])
+import { allocateTaskAddresses, lbEndpointId, type TaskAddressRequest } from './task-addresses.js'
 
 export type NetworkUsers = (
   networkId: string,
   options?: AbortOptions,
 ) => Promise<{ services: string[]; liveTasks: ReadonlySet<string> }>
-
-/** The networks a task being assigned to `node` needs an address on. */
-export interface TaskAddressRequest {
-  taskId: string
-  node: string
-  networks: readonly string[]
-}
-
-/** The allocator id of a node's load balancer address on a network (Docker's lb endpoint). */
-export const lbEndpointId = (node: string): string => `lb-${node}`
 
 export class NetworkService {
   private readonly store: Store
@@ -102,6 +83,31 @@ export class NetworkService {
     return this.allocator
   }
 
+  /**
+   * A mutation of the allocator, in the write queue, committed with the `ops` it returns in one
+   * batch; on failure the allocator is rebuilt from the last committed snapshot.
+   */
+  transact<T>(
+    fn: (a: Allocator) => { result: T; ops: Parameters<Store['batch']>[0] },
+    options?: AbortOptions,
+  ): Promise<T> {
+    return this.serial(() => this.commit(fn, options))
+  }
+
+  /**
+   * The cluster's ingress network, if it has one; kept in memory (every node's sync asks), and
+   * dropped by each network create and remove (this class is the networks table's only writer).
+   */
+  async ingress(options?: AbortOptions): Promise<NetworkRecord | undefined> {
+    this.ingressNetwork ??= this.allNetworks(options).then((all) => all.find((n) => n.ingress === true))
+    return this.ingressNetwork.catch((err: unknown) => {
+      this.ingressNetwork = undefined
+      throw err
+    })
+  }
+
+  private ingressNetwork: Promise<NetworkRecord | undefined> | undefined
+
   /** Runs a mutation of the allocator and commits its snapshot with `ops`; rolls back on failure. */
   private async commit<T>(
     fn: (a: Allocator) => { result: T; ops: Parameters<Store['batch']>[0] },
@@ -120,13 +126,7 @@ export class NetworkService {
 
   create(req: NetworkCreate, options?: AbortOptions): Promise<NetworkView> {
     return this.serial(async () => {
-      if (req.driver !== 'overlay')
-        throw new InvalidInputError(`driver '${req.driver}' is not supported: only 'overlay'`)
-      for (const k of Object.keys(req.options))
-        if (!KNOWN_OPTIONS.has(k)) throw new InvalidInputError(`unknown network option '${k}'`)
-      const encrypted = encryptedOption(req.options.encrypted)
-      if (req.gateway !== undefined && req.subnet === undefined)
-        throw new InvalidInputError('--gateway needs --subnet')
+      const { encrypted } = checkNetworkCreate(req)
       const mtu = networkMtu(req.options.mtu, await this.underlayMtus(options), encrypted)
       const all = await this.allNetworks(options)
       if (all.some((n) => n.name === req.name))
@@ -152,6 +152,7 @@ export class NetworkService {
           attachable: req.attachable,
           createdAt: new Date(this.clock.now()).toISOString(),
           mtu,
+          ...(req.ingress === true ? { ingress: true as const } : {}),
         }
         this.logger.info('network created', {
           network: id,
@@ -161,7 +162,9 @@ export class NetworkService {
           encrypted,
         })
         return { result: this.view(rec, 0), ops: [this.networks.putOp(id, rec)] }
-      }, options)
+      }, options).finally(() => {
+        this.ingressNetwork = undefined
+      })
     })
   }
 
@@ -194,6 +197,7 @@ export class NetworkService {
         a.releaseNetwork(n.id)
         return { result: undefined, ops: [this.networks.delOp(n.id)] }
       }, options)
+      this.ingressNetwork = undefined
       this.logger.info('network removed', { network: n.id, name: n.name })
     })
   }
@@ -247,44 +251,7 @@ export class NetworkService {
   ): Promise<{ allocated: Map<string, TaskAttachment[]>; failed: Map<string, string> }> {
     return this.serial(() =>
       this.commit((a) => {
-        const allocated = new Map<string, TaskAttachment[]>()
-        const failed = new Map<string, string>()
-        const records: EndpointRecord[] = []
-        /** task/network → the node's LB address there (the same for every task of the node) */
-        const lbs = new Map<string, string>()
-        for (const r of requests) {
-          const got: EndpointRecord[] = []
-          try {
-            for (const networkId of r.networks) {
-              const e = a.allocateEndpoint(networkId, r.taskId)
-              lbs.set(`${r.taskId}/${networkId}`, a.allocateEndpoint(networkId, lbEndpointId(r.node)).ip)
-              got.push({
-                id: r.taskId,
-                networkId,
-                node: r.node,
-                ip: e.ip,
-                prefix: Number(e.address.split('/')[1]),
-                mac: e.mac,
-                task: true,
-              })
-            }
-          } catch (err) {
-            for (const e of got) a.releaseEndpoint(e.networkId, e.id)
-            failed.set(r.taskId, (err as Error).message)
-            continue
-          }
-          records.push(...got)
-          allocated.set(
-            r.taskId,
-            got.map((e) => ({
-              networkId: e.networkId,
-              ip: e.ip,
-              prefix: e.prefix,
-              mac: e.mac,
-              lb: lbs.get(`${e.id}/${e.networkId}`) as string,
-            })),
-          )
-        }
+        const { allocated, failed, records } = allocateTaskAddresses(a, requests)
         return {
           result: { allocated, failed },
           ops: [
@@ -343,32 +310,12 @@ export class NetworkService {
     )
   }
 
-  /**
-   * A VIP on each of `networkIds` for a new service, committed with the caller's `ops` (the
-   * service record, built from the result) in one batch.
-   */
-  allocateVips(
-    serviceId: string,
-    networkIds: readonly string[],
-    ops: (vips: VirtualIp[]) => BatchOp[],
-    options?: AbortOptions,
-  ): Promise<VirtualIp[]> {
-    return this.serial(() =>
-      this.commit((a) => {
-        const vips = networkIds.map((networkId) => {
-          const got = a.allocateVip(networkId, serviceId)
-          return { networkId, ip: got.ip, prefix: Number(got.address.split('/')[1]) }
-        })
-        return { result: vips, ops: ops(vips) }
-      }, options),
-    )
-  }
-
-  /** Frees a removed service's VIPs, committed with the caller's `ops` (its deletion). */
+  /** Frees a removed service's VIPs and published ports, committed with the caller's `ops` (its deletion). */
   releaseVips(serviceId: string, vips: readonly VirtualIp[], ops: BatchOp[], options?: AbortOptions) {
     return this.serial(() =>
       this.commit((a) => {
         for (const v of vips) a.releaseVip(v.networkId, serviceId)
+        a.releasePorts(serviceId)
         return { result: undefined, ops }
       }, options),
     )
@@ -390,11 +337,4 @@ export class NetworkService {
   private view(n: NetworkRecord, endpoints: number): NetworkView {
     return networkView(n, endpoints, n.encrypted ? this.keyGeneration() : undefined)
   }
-}
-
-/** `--opt encrypted` (Docker's form has no value; `=true`/`=false` are taken too). */
-export function encryptedOption(value: string | undefined): boolean {
-  if (value === undefined || value === 'false') return false
-  if (value === '' || value === 'true') return true
-  throw new InvalidInputError(`invalid --opt encrypted=${value}: expected no value, true or false`)
 }

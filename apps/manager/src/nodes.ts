@@ -29,6 +29,7 @@ export function nodeView(
     warnings: mtuWarnings(n.underlayMtu, networks),
     labels: n.labels ?? {},
     ...(n.resources !== undefined ? { resources: n.resources } : {}),
+    ...(n.portConflicts !== undefined ? { portConflicts: n.portConflicts } : {}),
   }
 }
 
@@ -110,19 +111,24 @@ export function afterHeartbeat(
     underlayMtu?: number | undefined
     capabilities?: string[] | undefined
     resources?: { nanoCpus: number; memoryBytes: number } | undefined
+    /** Replaces the node's last list each heartbeat (absent: none). */
+    portConflicts?: string[] | undefined
   },
   at: string,
 ): NodeRecord | undefined {
+  const conflicts = req.portConflicts ?? []
   const changed =
     n.hostname !== req.hostname ||
     n.addr !== req.advertiseAddr ||
     n.gossipAddrs.join() !== req.gossipAddrs.join() ||
     (req.underlayMtu !== undefined && n.underlayMtu !== req.underlayMtu) ||
     (req.capabilities !== undefined && (n.capabilities ?? []).join() !== req.capabilities.join()) ||
-    (req.resources !== undefined && JSON.stringify(n.resources) !== JSON.stringify(req.resources))
+    (req.resources !== undefined && JSON.stringify(n.resources) !== JSON.stringify(req.resources)) ||
+    (n.portConflicts ?? []).join() !== conflicts.join()
   if (!changed) return undefined
+  const { portConflicts: _, ...rest } = n
   return {
-    ...n,
+    ...rest,
     hostname: req.hostname,
     addr: req.advertiseAddr,
     gossipAddrs: req.gossipAddrs,
@@ -130,5 +136,6 @@ export function afterHeartbeat(
     ...(req.underlayMtu !== undefined ? { underlayMtu: req.underlayMtu } : {}),
     ...(req.capabilities !== undefined ? { capabilities: req.capabilities } : {}),
     ...(req.resources !== undefined ? { resources: req.resources } : {}),
+    ...(conflicts.length > 0 ? { portConflicts: conflicts } : {}),
   }
 }

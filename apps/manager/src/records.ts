@@ -14,6 +14,8 @@ export interface ClusterRecord {
   managerSecret: string
   /** Automatic IPsec key rotation period (absent: 12 h). */
   encryptionKeyRotationMs?: number
+  /** `init --ingress-subnet` (absent: the ingress network's subnet comes from the pool). */
+  ingressSubnet?: string
 }
 
 export interface NodeRecord {
@@ -37,6 +39,8 @@ export interface NodeRecord {
   labels?: Record<string, string>
   /** The node's CPUs and memory as last reported (absent: an older agent; nothing reservable). */
   resources?: { nanoCpus: number; memoryBytes: number }
+  /** `PORT/PROTO` ingress ports a host process holds on the node, from its last heartbeat (absent: none). */
+  portConflicts?: string[]
 }
 
 export interface RevokedRecord {
@@ -57,6 +61,8 @@ export interface NetworkRecord {
   createdAt: string
   /** One value cluster-wide, fixed at create (absent: created before MTUs, 1450). */
   mtu?: number
+  /** The cluster's ingress network: the routing mesh of published ports (since 0.6). */
+  ingress?: true
 }
 
 export interface EndpointRecord {

@@ -58,6 +58,7 @@ export function serviceView(
             (n) => isEligible(n) && satisfies(n, (s.spec.placement?.constraints ?? []).map(parseConstraint)),
           ).length,
     argv: s.spec.argv,
+    ports: s.spec.ports ?? [],
     env: s.spec.env,
     networks: s.spec.networks.map((id) => ({ id, name: nets.get(id) ?? id })),
     endpointMode: s.spec.endpointMode ?? 'vip',

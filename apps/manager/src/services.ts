@@ -9,20 +9,23 @@
  * the other half: each node's sync, its reports in and its assignment changes out.
  */
 import type { AbortOptions, Clock, Logger } from '@swarmnet/interface'
-import { ConflictError, type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
-import type { Node, Orchestrator, PlacementFilter, Service, ServicePatch, Task } from '@swarmnet/orchestrator'
-import { createOrchestrator, isRollingOut, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
-import type { Store } from '@swarmnet/store'
+import { type Periodic, serialQueue, startPeriodic } from '@swarmnet/interface'
+import type { Node, Orchestrator, PlacementFilter, Service, Task } from '@swarmnet/orchestrator'
+import { createOrchestrator, hasIngressPorts, isTerminal, replacePlacement } from '@swarmnet/orchestrator'
+import type { BatchOp, Store } from '@swarmnet/store'
 import type { ServiceViewJson, TaskJson } from '@swarmnet/wire'
 import { logTransitions } from './dispatch.js'
 import { Dispatcher, type KeySource } from './dispatcher.js'
 import { newId } from './ids.js'
+import { IngressLbs } from './ingress.js'
 import { type LogsRequest, serviceLogs, type TaskLogs } from './logs.js'
 import { LostAddresses } from './lost-addresses.js'
 import type { NetworkService } from './networks.js'
 import { NodeStatusLog } from './node-status-log.js'
 import { resolveRef } from './refs.js'
-import type { PlacementChange, ServiceCreate } from './service-requests.js'
+import { createService } from './service-create.js'
+import { ingressPortTuples, publishWrite, taskNetworks } from './service-ports.js'
+import type { PlacementChange, ServiceCreate, ServiceUpdate } from './service-requests.js'
 import { serviceView, taskRows } from './service-views.js'
 import { rollOut, type SpecChange, storeSpecChange } from './spec-changes.js'
 import { TaskIndex } from './task-index.js'
@@ -58,9 +61,12 @@ export class ServiceController {
   /** Tasks in memory, from the store's change feed. */
   private readonly index: TaskIndex
   readonly dispatcher: Dispatcher
+  /** Each node's LB address on the ingress network (its sync answer's `ingress`). */
+  private readonly ingressLbs: IngressLbs
 
   constructor(components: ServicesComponents) {
     this.c = components
+    this.ingressLbs = new IngressLbs(components.networks)
     this.lost = new LostAddresses(components.clock, components.networks)
     this.services = components.store.table<Service>('services')
     this.tasks = components.store.table<Task>('tasks')
@@ -77,6 +83,7 @@ export class ServiceController {
       index: this.index,
       serial: (fn) => this.serial(fn),
       wake: () => this.wake(),
+      ingress: (nodeId, o) => this.ingressLbs.of(nodeId, o),
     })
   }
 
@@ -109,10 +116,20 @@ export class ServiceController {
     return () => this.listeners.delete(listener)
   }
 
-  /** Every service's VIP per network: the service-level records the manager's node gossips. */
+  /**
+   * Every service's VIP per network: the service-level records the manager's node gossips; the
+   * one on the ingress network carries the ingress-mode ports ([published, target, protocol]).
+   */
   async vipRecords(options?: AbortOptions) {
+    const ingressId = (await this.c.networks.ingress(options))?.id
     return (await this.allServices(options)).flatMap((s) =>
-      (s.virtualIps ?? []).map((v) => ({ networkId: v.networkId, serviceId: s.id, name: s.name, ip: v.ip })),
+      (s.virtualIps ?? []).map((v) => ({
+        networkId: v.networkId,
+        serviceId: s.id,
+        name: s.name,
+        ip: v.ip,
+        ...(v.networkId === ingressId ? { ports: ingressPortTuples(s.spec.ports) } : {}),
+      })),
     )
   }
 
@@ -125,47 +142,14 @@ export class ServiceController {
   private ticks = 0
 
   async create(req: ServiceCreate, options?: AbortOptions): Promise<ServiceViewJson> {
-    const result = await this.serial(async () => {
-      const networks = []
-      for (const ref of req.networks) networks.push((await this.c.networks.find(ref, options)).id)
-      const existing = await this.allServices(options)
-      const v = this.orch.validateService(
-        {
-          name: req.name,
-          mode: req.global ? { global: {} } : { replicated: { replicas: req.replicas ?? 1 } },
-          argv: req.argv,
-          env: req.env,
-          networks,
-          endpointMode: req.endpointMode,
-          restart: { condition: req.restartCondition, ...req.restart },
-          ...(req.update ? { update: req.update } : {}),
-          ...(req.health ? { health: req.health } : {}),
-          ...(req.rollback ? { rollback: req.rollback } : {}),
-          ...(req.placement !== undefined ? { placement: req.placement } : {}),
-          ...(req.resources !== undefined ? { resources: req.resources } : {}),
-        },
-        existing,
-      )
-      if (req.global && req.replicas !== undefined)
-        throw new ConflictError('--replicas cannot be used with --mode global')
-      const now = this.c.clock.now()
-      const id = newId()
-      const base: Service = { id, ...v, version: 1, createdAt: now, updatedAt: now }
-      // the VIPs are allocated with the record, before any task exists (dnsrr: none)
-      const vipNets = v.spec.endpointMode === 'dnsrr' ? [] : v.spec.networks
-      let svc = base
-      await this.c.networks.allocateVips(
-        id,
-        vipNets,
-        (virtualIps) => {
-          svc = { ...base, virtualIps }
-          return [this.services.putOp(id, svc)]
-        },
+    const result = await this.serial(async () =>
+      createService(
+        { ...this.c, orch: this.orch, services: this.services },
+        req,
+        await this.allServices(options),
         options,
-      )
-      this.c.logger.info('service created', { service: svc.id, name: svc.name })
-      return svc
-    })
+      ),
+    )
     this.wake()
     for (const l of this.listeners) l()
     return this.view(result, options)
@@ -213,13 +197,16 @@ export class ServiceController {
    * `service update`: the patched spec is stored (the old one kept for rollback) and the
    * orchestrator's updater rolls the tasks over to it.
    */
-  async update(ref: string, patch: ServicePatch, options?: AbortOptions): Promise<ServiceViewJson> {
-    return this.changeSpec(
-      ref,
-      (s, now) => this.orch.updateService(s, patch, now),
-      'service updated',
-      options,
-    )
+  async update(ref: string, req: ServiceUpdate, options?: AbortOptions): Promise<ServiceViewJson> {
+    const { publishAdd, publishRm, ...patch } = req
+    const publishing = publishAdd !== undefined || publishRm !== undefined
+    const c = { ...this.c, orch: this.orch, services: this.services, all: this.allServices.bind(this) }
+    const write = publishing ? publishWrite(c, patch, publishAdd, publishRm, options) : undefined
+    const change: SpecChange = (s, now) => this.orch.updateService(s, patch, now)
+    const svc = await this.changeSpec(ref, change, 'service updated', options, write)
+    // the VIP records may have changed (ports, the ingress VIP)
+    if (publishing) for (const l of this.listeners) l()
+    return svc
   }
 
   /** `service rollback`: back to the previous spec, rolled out like an update. */
@@ -228,16 +215,23 @@ export class ServiceController {
   }
 
   /** Stores the changed spec in the write queue, then wakes the updater (spec-changes.ts). */
-  private async changeSpec(ref: string, change: SpecChange, what: string, options?: AbortOptions) {
+  private async changeSpec(
+    ref: string,
+    change: SpecChange,
+    what: string,
+    options?: AbortOptions,
+    write?: (before: Service) => (s: Service, ops: BatchOp[]) => Promise<Service>,
+  ) {
     const c = {
       ...this.c,
       services: this.services,
       tasks: this.tasks,
       serviceTasks: this.serviceTasks.bind(this),
     }
-    const svc = await this.serial(async () =>
-      storeSpecChange(c, await this.find(ref, options), change, what, options),
-    )
+    const svc = await this.serial(async () => {
+      const before = await this.find(ref, options)
+      return storeSpecChange(c, before, change, what, options, write?.(before))
+    })
     this.wake()
     return this.view(svc, options)
   }
@@ -254,7 +248,11 @@ export class ServiceController {
 
   /** Services that name a network, and the tasks not over yet (their addresses are in use). */
   async networkUsers(networkId: string, options?: AbortOptions) {
-    const services = (await this.allServices(options)).filter((s) => s.spec.networks.includes(networkId))
+    // a service publishing an ingress port is on the ingress network without naming it
+    const ingress = (await this.c.networks.ingress(options))?.id === networkId
+    const services = (await this.allServices(options)).filter(
+      (s) => s.spec.networks.includes(networkId) || (ingress && hasIngressPorts(s.spec.ports)),
+    )
     const liveTasks = new Set(
       (await this.allTasks(options)).filter((t) => !isTerminal(t.state)).map((t) => t.id),
     )
@@ -339,11 +337,15 @@ export class ServiceController {
     const removed = r.remove.map((id) => this.tasks.delOp(id))
     // addresses are allocated before dispatch, in the same batch as the assignment
     const svc = new Map(services.map((x) => [x.id, x]))
-    const requests = s.assignments.map((a) => ({
-      taskId: a.taskId,
-      node: a.nodeId,
-      networks: svc.get(updates.get(a.taskId)?.serviceId ?? '')?.spec.networks ?? [],
-    }))
+    const ingressId = (await this.c.networks.ingress({ signal }))?.id
+    const requests = s.assignments.map((a) => {
+      const t = updates.get(a.taskId)
+      return {
+        taskId: a.taskId,
+        node: a.nodeId,
+        networks: taskNetworks(svc.get(t?.serviceId ?? ''), ingressId, t?.spec),
+      }
+    })
     const serviceOps = u.changed.map((x) => this.services.putOp(x.id, x))
     if (updates.size === 0 && removed.length === 0 && serviceOps.length === 0)
       return this.lost.release(nodes, tasks, signal)

@@ -9,7 +9,7 @@ import {
   taskSpecOf,
   type UpdaterResult,
 } from '@swarmnet/orchestrator'
-import type { Store, Table } from '@swarmnet/store'
+import type { BatchOp, Store, Table } from '@swarmnet/store'
 
 export type SpecChange = (s: Service, now: number) => Service
 
@@ -32,12 +32,16 @@ export async function storeSpecChange(
   change: SpecChange,
   what: string,
   options?: AbortOptions,
+  /** Writes `ops` with the service in one batch (a change of ports: with the allocator's). */
+  write?: (s: Service, ops: BatchOp[]) => Promise<Service>,
 ): Promise<Service> {
-  const s = change(before, c.clock.now())
-  const stamped = (await c.serviceTasks(s.id, options))
+  const changed = change(before, c.clock.now())
+  const stamped = (await c.serviceTasks(changed.id, options))
     .filter((t) => t.spec === undefined && !isTerminal(t.state))
     .map((t) => c.tasks.putOp(t.id, { ...t, spec: taskSpecOf(before) }))
-  await c.store.batch([...stamped, c.services.putOp(s.id, s)], options)
+  let s = changed
+  if (write !== undefined) s = await write(changed, stamped)
+  else await c.store.batch([...stamped, c.services.putOp(s.id, s)], options)
   c.logger.info(what, {
     service: s.id,
     name: s.name,
@@ -45,6 +49,7 @@ export async function storeSpecChange(
     status: s.updateStatus?.state,
     placement: s.spec.placement,
     resources: s.spec.resources,
+    ports: s.spec.ports,
   })
   return s
 }

@@ -44,6 +44,8 @@ export interface BootstrapInit {
   underlayMtu?: number
   /** Automatic IPsec key rotation period. @default 12 h */
   encryptionKeyRotationMs?: number
+  /** `init --ingress-subnet`: the ingress network's subnet. @default one from the pool */
+  ingressSubnet?: string | undefined
 }
 
 export interface Manager {

@@ -105,7 +105,13 @@ export class Discovery {
             ip: r.ip,
             mac: addressMac(r.ip),
             vtep,
-            svc: { id: r.serviceId, name: r.name, vip: true },
+            svc: {
+              id: r.serviceId,
+              name: r.name,
+              vip: true,
+              // the ingress VIP record: [published, target, protocol] of the ingress-mode ports
+              ...(r.ports !== undefined && r.ports.length > 0 ? { ports: r.ports } : {}),
+            },
           }
           byNet.set(r.networkId, [...(byNet.get(r.networkId) ?? []), entry])
         }

@@ -121,6 +121,7 @@ export {
 } from './errors.js'
 export { isEligible, isLost, mustVacate } from './nodes.js'
 export { LIMITS_CAPABILITY, type PlacementFilter, type Requirement } from './placement.js'
+export { formatPort, hasIngressPorts, MAX_PORTS, portKey, samePorts, validatePorts } from './ports.js'
 export { misfits, reconcile } from './reconcile.js'
 export {
   DEFAULT_RESTART_WINDOW_MS,

@@ -8,7 +8,12 @@
  * needs ESP; nodes lab-1, lab-2 cannot` (the whole reason when it is the only one).
  */
 import { type Constraint, satisfies } from './constraints.js'
-import type { Node, ResourceAmounts, Service } from './types.js'
+import { portKey } from './ports.js'
+import type { Node, PublishedPort, ResourceAmounts, Service } from './types.js'
+
+/** `PORT/PROTO` of the host-mode ports among `ports`. */
+export const hostPortsOf = (ports: readonly PublishedPort[] | undefined): string[] =>
+  (ports ?? []).filter((p) => p.publishMode === 'host').map(portKey)
 
 /** One thing a service's tasks need of a node. */
 export interface Requirement {
@@ -48,6 +53,7 @@ export type Refusal =
   | { kind: 'capability'; why: string }
   | { kind: 'constraints' }
   | { kind: 'max-replicas' }
+  | { kind: 'host-port' }
 
 /** What the scheduler knows of a node while it places tasks. */
 export interface NodeLoad {
@@ -55,6 +61,8 @@ export interface NodeLoad {
   reserved: Required<ResourceAmounts>
   /** Live tasks of the service being placed. */
   ofService: number
+  /** `PORT/PROTO` of the host-mode ports the live tasks on the node publish. */
+  hostPorts?: ReadonlySet<string>
 }
 
 /** Reservations fit in what the node reported minus what is reserved there already. */
@@ -81,6 +89,8 @@ export function refusal(
   if (!satisfies(node, constraints)) return { kind: 'constraints' }
   const max = service.spec.placement?.maxReplicasPerNode ?? 0
   if (max > 0 && load.ofService >= max) return { kind: 'max-replicas' }
+  // swarmkit's HostPortFilter: a host-mode port is one task's per node
+  if (hostPortsOf(service.spec.ports).some((k) => load.hostPorts?.has(k))) return { kind: 'host-port' }
   return undefined
 }
 
@@ -89,7 +99,7 @@ const nodes = (n: number): string => `${n} ${n === 1 ? 'node' : 'nodes'}`
 /** The pending reason when every eligible node was refused: one clause per reason. */
 export function refusedReason(refused: ReadonlyArray<{ node: Node; refusal: Refusal }>): string {
   const byWhy = new Map<string, string[]>()
-  const counts = { resources: 0, constraints: 0, 'max-replicas': 0 }
+  const counts = { resources: 0, constraints: 0, 'max-replicas': 0, 'host-port': 0 }
   for (const { node, refusal: r } of refused) {
     if (r.kind === 'capability') byWhy.set(r.why, [...(byWhy.get(r.why) ?? []), node.hostname || node.id])
     else counts[r.kind]++
@@ -101,6 +111,7 @@ export function refusedReason(refused: ReadonlyArray<{ node: Node; refusal: Refu
     counts.resources > 0 ? `insufficient resources on ${nodes(counts.resources)}` : '',
     counts.constraints > 0 ? `scheduling constraints not satisfied on ${nodes(counts.constraints)}` : '',
     counts['max-replicas'] > 0 ? 'max replicas per node limit exceed' : '',
+    counts['host-port'] > 0 ? `host-mode port already in use on ${nodes(counts['host-port'])}` : '',
   ].filter((c) => c !== '')
   if (docker.length === 0) return capabilities.join('; ')
   return `no suitable node (${[...docker, ...capabilities].join('; ')})`

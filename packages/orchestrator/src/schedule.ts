@@ -1,6 +1,6 @@
 import { type Constraint, constraintsOf, spreadLabel } from './constraints.js'
 import { isEligible, nodeIndex } from './nodes.js'
-import { type NodeLoad, type Refusal, refusal, refusedReason } from './placement.js'
+import { hostPortsOf, type NodeLoad, type Refusal, refusal, refusedReason } from './placement.js'
 import { isTerminal, isUndispatched } from './states.js'
 import type {
   Assignment,
@@ -58,9 +58,14 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const reservedMem = new Map<string, number>()
   const failures = new Map<string, number>()
   const candidates: Task[] = []
-  /** One more live task of `serviceId` on `nodeId`. */
-  const hold = (nodeId: string, serviceId: string): void => {
+  /** node id → `PORT/PROTO` of the host-mode ports its live tasks publish */
+  const hostPorts = new Map<string, Set<string>>()
+  /** One more live task of `serviceId` on `nodeId` (`task`: its own ports, else the service's). */
+  const hold = (nodeId: string, serviceId: string, task?: Task): void => {
     const service = services.get(serviceId)
+    // a task runs the spec it was created with (tasks from before 0.5 have none: their service's)
+    const ports = hostPortsOf(task?.spec !== undefined ? task.spec.ports : service?.spec.ports)
+    if (ports.length > 0) hostPorts.set(nodeId, new Set([...(hostPorts.get(nodeId) ?? []), ...ports]))
     bump(total, nodeId)
     bump(perService, pair(nodeId, serviceId))
     for (const z of zonesOf(service, nodes.get(nodeId))) bump(zones, z)
@@ -71,6 +76,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const load = (nodeId: string, serviceId: string): NodeLoad => ({
     reserved: { nanoCpus: count(reservedCpu, nodeId), memoryBytes: count(reservedMem, nodeId) },
     ofService: count(perService, pair(nodeId, serviceId)),
+    hostPorts: hostPorts.get(nodeId) ?? new Set(),
   })
   const constraints = new Map<string, Constraint[]>()
   const refuse = (service: Service, node: Node): Refusal | undefined => {
@@ -80,7 +86,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   }
   for (const t of input.tasks) {
     if (t.nodeId !== '' && t.desiredState === 'running' && !isTerminal(t.state) && !isUndispatched(t.state))
-      hold(t.nodeId, t.serviceId)
+      hold(t.nodeId, t.serviceId, t)
     if (
       (t.state === 'failed' || t.state === 'rejected') &&
       t.nodeId !== '' &&
@@ -144,7 +150,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     if (chosen !== undefined) {
       assignments.push({ taskId: t.id, nodeId: chosen.id })
       update.push({ ...t, nodeId: chosen.id, state: 'assigned', error: '', statusAt: now, updatedAt: now })
-      hold(chosen.id, t.serviceId)
+      hold(chosen.id, t.serviceId, t)
     } else {
       unschedulable.push({ taskId: t.id, error })
       if (t.state !== 'pending' || t.error !== error) {

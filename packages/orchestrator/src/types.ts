@@ -85,11 +85,21 @@ export interface HealthConfig {
 
 export type HealthState = 'starting' | 'healthy' | 'unhealthy'
 
+/** A published port (Docker's `PortConfig`), `publishedPort` always filled in. */
+export interface PublishedPort {
+  protocol: 'tcp' | 'udp'
+  targetPort: number
+  publishedPort: number
+  publishMode: 'ingress' | 'host'
+}
+
 /** What the tasks run: a task keeps the spec it was created with. */
 export interface TaskSpec {
   argv: string[]
   env: Record<string, string>
   health?: HealthConfig
+  /** The service's ports when the task was created (a change replaces the tasks). */
+  ports?: PublishedPort[]
   /** `service update --force` bumps it: every task is replaced. */
   forceUpdate?: number
 }
@@ -122,6 +132,8 @@ export interface ServiceSpec {
   placement?: Placement
   /** Kernel limits per task and what the scheduler reserves on its node. @default none */
   resources?: Resources
+  /** Published ports (since 0.6). @default none */
+  ports?: PublishedPort[]
 }
 
 /** Docker's `--constraint`, `--placement-pref` and `--replicas-max-per-node`. */
@@ -335,6 +347,8 @@ export interface ServiceSpecInput {
   rollback?: Partial<UpdateConfig>
   placement?: Placement
   resources?: Resources
+  /** Complete: the manager allocates missing published ports first. */
+  ports?: readonly PublishedPort[]
 }
 
 /** A validated, defaulted spec: everything of a {@link Service} but its identity and timestamps. */

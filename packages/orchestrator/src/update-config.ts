@@ -5,9 +5,11 @@ import type {
   HealthConfig,
   OrchestratorOptions,
   Placement,
+  PublishedPort,
   Resources,
   RestartPolicy,
   Service,
+  ServiceSpec,
   ServiceSpecInput,
   UpdateConfig,
 } from './types.js'
@@ -89,6 +91,8 @@ export interface ServicePatch {
   /** Replace the placement or the resources as a whole (`--constraint-add …`, `--limit-*`). */
   placement?: Placement
   resources?: Resources
+  /** The whole new list of published ports (the manager applies `--publish-add`/`--publish-rm`). */
+  ports?: readonly PublishedPort[]
 }
 
 /**
@@ -120,6 +124,8 @@ export function updateService(
   const placement = patch.placement ?? service.spec.placement
   const resources = patch.resources ?? service.spec.resources
   if (placement !== undefined) input.placement = placement
+  const ports = patch.ports ?? service.spec.ports
+  if (ports !== undefined) input.ports = ports
   if (resources !== undefined) input.resources = resources
   const health = patch.health === null ? undefined : { ...service.spec.health, ...(patch.health ?? {}) }
   if (health !== undefined && Object.keys(health).length > 0) {
@@ -175,7 +181,13 @@ export function rollbackService(
   const next: Service = {
     ...service,
     mode: p.mode,
-    spec: { ...p.spec, networks: service.spec.networks, endpointMode: service.spec.endpointMode ?? 'vip' },
+    // the networks and ports stay: their addresses and published ports are allocated by the manager
+    spec: {
+      ...withoutPorts(p.spec),
+      networks: service.spec.networks,
+      endpointMode: service.spec.endpointMode ?? 'vip',
+      ...portsOf(service.spec),
+    },
     restart: p.restart,
     previous: previousOf(service),
     updateStatus: { state: 'rollback_started', startedAt: now, message: reason },
@@ -188,3 +200,11 @@ export function rollbackService(
   else delete next.rollback
   return next
 }
+
+function withoutPorts(spec: ServiceSpec): ServiceSpec {
+  const { ports: _, ...rest } = spec
+  return rest
+}
+
+const portsOf = (spec: ServiceSpec): { ports?: PublishedPort[] } =>
+  spec.ports !== undefined && spec.ports.length > 0 ? { ports: spec.ports } : {}

@@ -7,6 +7,8 @@ import {
   NotReplicatedError,
   ServiceExistsError,
 } from './errors.js'
+import { validatePorts } from './ports.js'
+
 import type {
   EndpointMode,
   HealthConfig,
@@ -214,13 +216,15 @@ export function validateService(
     endpointMode: validateEndpointMode(input.endpointMode),
     ...placementFields(input.placement, input.resources),
   }
+  const ports = validatePorts(input.ports, spec.endpointMode)
   const health = validateHealth(input.health)
   const restart = validateRestart(input.restart, options.defaultRestartDelayMs)
   const update = validateUpdateConfig(input.update, 'update')
   const rollback = validateUpdateConfig(input.rollback, 'rollback')
   const clash = existing.find((s) => s.name === name && s.id !== selfId)
   if (clash) throw new ServiceExistsError(`service '${name}' already exists (${clash.id})`)
-  return { name, mode, spec: health ? { ...spec, health } : spec, restart, update, rollback }
+  const withPorts = ports.length > 0 ? { ...spec, ports } : spec
+  return { name, mode, spec: health ? { ...withPorts, health } : withPorts, restart, update, rollback }
 }
 
 function placementFields(

@@ -18,6 +18,7 @@ import {
 } from './common.js'
 import { endpoint } from './endpoint.js'
 import { endpointView, networkCreateRequest, networkView } from './network-api.js'
+import { portConflict } from './ports.js'
 
 export const nodeView = z.object({
   id: nodeId,
@@ -41,6 +42,8 @@ export const nodeView = z.object({
   labels: labels.default({}),
   /** What the node reported it has, as Docker's `Description.Resources` (since 0.5). */
   resources: z.object({ nanoCpus: z.number().int(), memoryBytes: z.number().int() }).optional(),
+  /** Ingress ports the node cannot serve, from its last heartbeat (since 0.6; absent: none). */
+  portConflicts: z.array(portConflict).optional(),
 })
 export type NodeView = z.infer<typeof nodeView>
 
@@ -106,6 +109,8 @@ export const initRequest = z.object({
   defaultAddrPoolMaskLen: z.number().int().min(8).max(29).optional(),
   /** The resolver's upstreams, `IP[:PORT]` (since 0.4); absent: the node's /etc/resolv.conf. */
   dnsUpstreams: z.array(hostPort).min(1).max(3).optional(),
+  /** `--ingress-subnet` (since 0.6): the ingress network's subnet; absent: one from the pool. */
+  ingressSubnet: z.string().max(32).optional(),
   /** Automatic IPsec key rotation period (since 0.4). @default 12 h */
   encryptionKeyRotationMs: z
     .number()

@@ -19,6 +19,7 @@ import {
 } from './common.js'
 import { endpoint } from './endpoint.js'
 import { endpointView } from './network-api.js'
+import { portConflict } from './ports.js'
 
 export const peerInfo = z.object({
   nodeId,
@@ -71,6 +72,8 @@ export const managerApi = {
       resources: z
         .object({ nanoCpus: z.number().int().nonnegative(), memoryBytes: z.number().int().nonnegative() })
         .optional(),
+      /** Ingress ports this node cannot serve: a host process holds them (since 0.6; absent: none). */
+      portConflicts: z.array(portConflict).max(64).optional(),
     }),
     z.object({
       periodMs: z.number().int().positive(),

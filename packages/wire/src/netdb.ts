@@ -5,7 +5,7 @@
  */
 import { InvalidInputError } from '@swarmnet/interface'
 import { z } from 'zod'
-import { ipv4 } from './common.js'
+import { ipv4, port } from './common.js'
 
 /** Upper bounds of a netdb message. */
 export const netdbLimits = {
@@ -56,6 +56,14 @@ export const netdbService = z.object({
   vip: z.literal(true).optional(),
   aliases: z.array(dnsName).max(2).optional(),
   disabled: z.literal(true).optional(),
+  /**
+   * [publishedPort, targetPort, protocol] of the service's ingress-mode ports (since 0.6): only
+   * on the service-level record (`vip`) on the ingress network.
+   */
+  ports: z
+    .array(z.tuple([port, port, z.enum(['tcp', 'udp'])]))
+    .max(16)
+    .optional(),
 })
 
 /** One endpoint as its owner publishes it; `l` is the Lamport time of its last change. */

@@ -33,6 +33,8 @@ export const networkView = z.object({
     .optional(),
   /** Encrypted networks: the generation of the cluster keyring in use (since 0.4). */
   keyGeneration: z.number().int().nonnegative().optional(),
+  /** The cluster's ingress network, the routing mesh of published ports (since 0.6). */
+  ingress: z.boolean().optional(),
 })
 export type NetworkView = z.infer<typeof networkView>
 
@@ -56,6 +58,8 @@ export const networkSpec = z.object({
   mtu: mtu.optional(),
   /** Its vxlan travels in ESP between nodes (since 0.4; absent: false). */
   encrypted: z.boolean().optional(),
+  /** The cluster's ingress network (since 0.6; absent: an ordinary overlay). */
+  ingress: z.literal(true).optional(),
 })
 
 export const endpointView = z.object({

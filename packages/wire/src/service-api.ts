@@ -4,7 +4,8 @@ import { z } from 'zod'
 import { ipv4, placement, resourceAmounts, resources } from './common.js'
 import { keyring, keyringVersion } from './encryption.js'
 import { endpoint } from './endpoint.js'
-import { endpointView } from './network-api.js'
+import { endpointView, networkSpec } from './network-api.js'
+import { MAX_PUBLISHED_PORTS, publishedPort, publishedPortRequest, publishRm } from './ports.js'
 
 /** [position, ms since the epoch] pairs: when a task's output had reached a position. */
 const logTimes = z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).max(4_096)
@@ -65,6 +66,8 @@ export const serviceCreateRequest = z.object({
   placement: placement.optional(),
   /** `--limit-cpu`, `--limit-memory`, `--reserve-cpu`, `--reserve-memory` (since 0.5). */
   resources: resources.optional(),
+  /** `--publish` (since 0.6): ingress ports without `publishedPort` get one from 30000–32767. */
+  ports: z.array(publishedPortRequest).max(MAX_PUBLISHED_PORTS).optional(),
 })
 
 /** `service update` (since 0.5): what changes; absent fields stay. */
@@ -84,6 +87,10 @@ export const serviceUpdateRequest = z
     /** The whole new placement and resources (the CLI applies `--constraint-add …` to the current ones). */
     placement: placement.optional(),
     resources: resources.optional(),
+    /** `--publish-add` (since 0.6): replaces a port published on the same port and protocol. */
+    publishAdd: z.array(publishedPortRequest).max(MAX_PUBLISHED_PORTS).optional(),
+    /** `--publish-rm` (since 0.6): each must be published by the service. */
+    publishRm: z.array(publishRm).max(MAX_PUBLISHED_PORTS).optional(),
   })
   .strict()
 export type ServiceUpdateRequest = z.infer<typeof serviceUpdateRequest>
@@ -127,6 +134,8 @@ export const serviceView = z.object({
   /** As Docker's `TaskTemplate.Placement` and `TaskTemplate.Resources` (since 0.5). */
   placement: placement.default({}),
   resources: resources.default({}),
+  /** As Docker's `Endpoint.Ports` (since 0.6). */
+  ports: z.array(publishedPort).max(MAX_PUBLISHED_PORTS).default([]),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -220,6 +229,8 @@ export const assignment = z.object({
   health: healthConfig.optional(),
   /** What the kernel enforces on the task through cgroups (since 0.5). */
   limits: resourceAmounts.optional(),
+  /** Every port the task's service publishes, `publishedPort` filled in (since 0.6). */
+  ports: z.array(publishedPort).max(MAX_PUBLISHED_PORTS).optional(),
 })
 export type Assignment = z.infer<typeof assignment>
 
@@ -275,6 +286,11 @@ export const dispatcherApi = {
       keys: keyring.optional(),
       /** of those, the ones wanted from a position rather than their last lines (since 0.2) */
       wantLogsFrom: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
+      /**
+       * The cluster's ingress network and this node's load balancer address on it (since 0.6),
+       * sent to every node whether or not it runs a task.
+       */
+      ingress: z.object({ network: networkSpec, lb: ipv4 }).optional(),
     }),
   ),
   /**

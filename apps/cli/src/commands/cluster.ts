@@ -1,6 +1,6 @@
 /** init, join, join-token, leave, info: membership of this node. */
 
-import { isIpv4, parseHostPort } from '@swarmnet/ipv4'
+import { blockOf, formatBlock, isIpv4, parseCidr, parseHostPort } from '@swarmnet/ipv4'
 import { localApi } from '@swarmnet/wire'
 import type { Command } from 'commander'
 import { collectUpstream } from '../args.js'
@@ -23,6 +23,20 @@ function parseMaskLength(v: string): number {
   if (!/^\d{1,2}$/.test(v) || n < 8 || n > 29)
     throw new CliError(`invalid --default-addr-pool-mask-length '${v}': expected a number from 8 to 29`, 2)
   return n
+}
+
+/** `--ingress-subnet`: a network address with its prefix (8-29), e.g. 10.255.0.0/16. */
+function parseIngressSubnet(v: string): string {
+  const c = parseCidr(v)
+  if (c === undefined || c.prefix < 8 || c.prefix > 29)
+    throw new CliError(
+      `invalid --ingress-subnet '${v}': expected a subnet such as 10.255.0.0/16 (prefix 8-29)`,
+      2,
+    )
+  const network = formatBlock(blockOf(c.ip, c.prefix))
+  if (network !== v)
+    throw new CliError(`invalid --ingress-subnet '${v}': not a network address (did you mean ${network}?)`, 2)
+  return v
 }
 
 function parseIPv4(v: string): string {
@@ -49,6 +63,11 @@ export function registerCluster(program: Command): void {
       24,
     )
     .option(
+      '--ingress-subnet <cidr>',
+      'subnet of the ingress network, the routing mesh of published ports (default: one from the pool)',
+      parseIngressSubnet,
+    )
+    .option(
       '--dns-upstream <ip[:port]>',
       "tasks' resolver forwards other names here (default: /etc/resolv.conf)",
       collectUpstream,
@@ -65,6 +84,7 @@ export function registerCluster(program: Command): void {
         dataPathPort?: number
         defaultAddrPool?: string
         defaultAddrPoolMaskLength: number
+        ingressSubnet?: string
         dnsUpstream?: string[]
         encryptionKeyRotation?: number
       }) => {
@@ -77,6 +97,7 @@ export function registerCluster(program: Command): void {
             ...(o.dataPathPort ? { dataPathPort: o.dataPathPort } : {}),
             ...(o.defaultAddrPool ? { defaultAddrPool: o.defaultAddrPool } : {}),
             defaultAddrPoolMaskLen: o.defaultAddrPoolMaskLength,
+            ...(o.ingressSubnet !== undefined ? { ingressSubnet: o.ingressSubnet } : {}),
             ...(o.dnsUpstream ? { dnsUpstreams: o.dnsUpstream } : {}),
             ...(o.encryptionKeyRotation !== undefined
               ? { encryptionKeyRotationMs: o.encryptionKeyRotation }

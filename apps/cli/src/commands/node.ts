@@ -8,6 +8,7 @@ import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
 import { type Column, inspectFormat, listFormat, title } from '../output.js'
+import { prettyNode, printPretty } from '../pretty.js'
 
 export const NODE_COLUMNS: readonly Column<NodeView>[] = [
   { field: 'ID', header: 'ID', value: (n) => n.id },
@@ -91,9 +92,12 @@ export function registerNode(program: Command): void {
     .command('inspect')
     .description("Show details of one or more nodes (JSON); 'self' is this node")
     .option('-f, --format <format>', "'json' (default) or a template such as '{{.hostname}}'")
+    .option('--pretty', "Docker's human-readable form (with the node's port conflicts)")
     .argument('<node...>', "node id, id prefix, hostname or 'self'")
-    .action(async (refs: string[], o: { format?: string }) => {
-      const print = inspectFormat(o.format)
+    .action(async (refs: string[], o: { format?: string; pretty?: boolean }) => {
+      if (o.pretty === true && o.format !== undefined)
+        throw new CliError('--pretty conflicts with --format', 2)
+      const print = o.pretty === true ? printPretty(prettyNode) : inspectFormat(o.format)
       const out: NodeView[] = []
       for (const ref of refs) out.push(await call(localApi.nodeInspect, { ref: await resolveSelf(ref) }))
       print(out)

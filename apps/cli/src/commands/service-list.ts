@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { call } from '../client.js'
 import { applyFilters, collectFilter, labelMatches, type Matcher, parseFilters } from '../filters.js'
 import { type Column, listFormat, shortId, title } from '../output.js'
+import { portsColumn } from './publish-flags.js'
 
 export const SERVICE_COLUMNS: readonly Column<ServiceViewJson>[] = [
   { field: 'ID', header: 'ID', value: (s, full) => shortId(s.id, full) },
@@ -11,6 +12,7 @@ export const SERVICE_COLUMNS: readonly Column<ServiceViewJson>[] = [
   { field: 'Mode', header: 'MODE', value: (s) => s.mode },
   { field: 'Replicas', header: 'REPLICAS', value: (s) => s.replicas },
   { field: 'Command', header: 'COMMAND', value: (s) => s.argv.join(' ') },
+  { field: 'Ports', header: 'PORTS', value: portsColumn },
 ]
 
 export const SERVICE_FILTERS: Readonly<Record<string, Matcher<ServiceViewJson>>> = {

@@ -13,6 +13,7 @@ import { call } from '../client.js'
 import { parseDuration } from '../duration.js'
 import { CliError } from '../errors.js'
 import { applyPlacementUpdate, type PlacementUpdateFlags, placementUpdateOptions } from './placement-flags.js'
+import { publishParser } from './publish-flags.js'
 
 /** What the parsers produce: the update request without the service. */
 export type SpecPatch = Omit<ServiceUpdateRequest, 'ref'>
@@ -270,6 +271,7 @@ export const UPDATE_PARSERS: SpecPatchParser[] = [
   updateConfigParser,
   rollbackConfigParser,
   placementParser,
+  publishParser,
 ]
 
 export function registerServiceUpdate(

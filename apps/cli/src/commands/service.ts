@@ -6,9 +6,11 @@ import { collect, eachRef, parseCount } from '../args.js'
 import { call } from '../client.js'
 import { CliError } from '../errors.js'
 import { inspectFormat } from '../output.js'
+import { prettyService, printPretty } from '../pretty.js'
 import { type ServiceSnapshot, waitConverged } from '../progress.js'
 import { registerExec } from './exec.js'
 import { type PlacementFlags, placementFromFlags, placementOptions } from './placement-flags.js'
+import { portsFromFlags, registerPublish } from './publish-flags.js'
 import { registerServiceList } from './service-list.js'
 import { registerServiceLogs } from './service-logs.js'
 import {
@@ -77,6 +79,7 @@ export function registerService(program: Command): void {
     .option('-d, --detach', 'return at once instead of waiting for the tasks to run')
     .option('-q, --quiet', 'print only the service id (no progress)')
     .argument('<command...>', 'the command and its arguments (after --)')
+  registerPublish(create)
   for (const p of CREATE_PARSERS) p.register(create)
   create.action(
     async (
@@ -88,6 +91,7 @@ export function registerService(program: Command): void {
         network: string[]
         env: string[]
         endpointMode: string
+        publish: string[]
         detach?: boolean
         quiet?: boolean
       },
@@ -108,8 +112,12 @@ export function registerService(program: Command): void {
       const { health, restart, update, rollback } = groups
       if (health && health.cmd === undefined) throw new CliError('--health-* options need a --health-cmd', 2)
       const placement = placementFromFlags(o)
+      const ports = portsFromFlags(o)
+      if (o.endpointMode === 'dnsrr' && ports.ports?.some((p) => p.publishMode === 'ingress'))
+        throw new CliError("port published with ingress mode can't be used with dnsrr mode", 2)
       const s = await call(serviceApi.create, {
         ...placement,
+        ...ports,
         ...(health?.cmd !== undefined ? { health: { ...health, cmd: health.cmd } } : {}),
         ...(restart ? { restart } : {}),
         ...(update ? { update } : {}),
@@ -132,9 +140,12 @@ export function registerService(program: Command): void {
     .command('inspect')
     .description('Show details of services (JSON)')
     .option('-f, --format <format>', "'json' (default) or a template such as '{{.name}}'")
+    .option('--pretty', "Docker's human-readable form (with the published ports)")
     .argument('<service...>', 'name or id')
-    .action(async (refs: string[], o: { format?: string }) => {
-      const print = inspectFormat(o.format)
+    .action(async (refs: string[], o: { format?: string; pretty?: boolean }) => {
+      if (o.pretty === true && o.format !== undefined)
+        throw new CliError('--pretty conflicts with --format', 2)
+      const print = o.pretty === true ? printPretty(prettyService) : inspectFormat(o.format)
       const out = []
       for (const ref of refs) out.push(await call(serviceApi.inspect, { ref }))
       print(out)
