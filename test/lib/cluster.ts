@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sandboxNamespace } from '@swarmnet/dataplane'
+import { DEFAULT_GATEWAY_BRIDGE, lbNamespace, overlayNamespace, sandboxNamespace } from '@swarmnet/dataplane'
 import type { ExecResult, Lab } from '@swarmnet/lab'
 import { createLab } from '@swarmnet/lab'
 import { silentLogger } from '@swarmnet/logger'
@@ -169,12 +169,27 @@ export function duplicateIps(rows: readonly TaskJson[]): string[] {
   return dups
 }
 
-/** What a host still has of swarmnet's tasks: sandbox namespaces, sn and ve- links, whoami processes. */
+/**
+ * What a host still has of swarmnet's tasks: sandbox namespaces, sn and ve- links, whoami
+ * processes — not the ingress mesh every node keeps (its overlay and LB namespaces, the
+ * gateway bridge and the ingress leg), which lives as long as the node is in the cluster.
+ */
 export async function taskLeftovers(lab: Lab, host: number): Promise<string> {
-  const ns = (await lab.exec(host, ['ip', 'netns'])).stdout.trim()
+  const ingress = await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'inspect', 'ingress')
+    .then((n) => n[0]?.vni)
+    .catch(() => undefined)
+  const mesh = new Set(
+    ingress === undefined
+      ? []
+      : [overlayNamespace(ingress), lbNamespace(ingress), `sngw-_${ingress}`, DEFAULT_GATEWAY_BRIDGE],
+  )
+  const ns = (await lab.exec(host, ['ip', 'netns'])).stdout
+    .split('\n')
+    .filter((l) => l.trim().length > 0 && !mesh.has(l.split(' ')[0] ?? ''))
+    .join('\n')
   const links = (await lab.exec(host, ['ip', '-br', 'link'])).stdout
     .split('\n')
-    .filter((l) => /^(sn|ve-)/.test(l))
+    .filter((l) => /^(sn|ve-)/.test(l) && !mesh.has(l.split(/[\s@]/)[0] ?? ''))
     .join('\n')
   const procs = (await lab.exec(host, ['pgrep', '-f', 'whoami'])).stdout.trim()
   return [ns, links, procs].filter((x) => x.length > 0).join('\n')
