@@ -80,7 +80,9 @@ export function hasTerraform(): boolean {
 /**
  * On a formed 2-VM cluster: a 2-replica whoami service on an overlay gets a task on each VM,
  * and each task answers the other over HTTP across the overlay (curl run in the task's
- * sandbox namespace, so no Node start per probe). Removes the service at the end.
+ * sandbox namespace, so no Node start per probe), its VIP through IPVS; its published port
+ * 8080 answers from the lab's ext host through either VM with both tasks behind it (IPVS in
+ * the ingress namespace) and refuses once the service is removed.
  */
 export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>> {
   const t0 = Date.now()
@@ -98,6 +100,8 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     '2',
     '--network',
     'appnet',
+    '-p',
+    '8080:8080',
     '--',
     VM_BIN,
     'whoami',
@@ -108,7 +112,8 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     const ts = (await vswJson<TaskJson[]>(lab, 1, 'service', 'ps', 'web')).filter(
       (t) => t.desiredState === 'running',
     )
-    return ts.length === 2 && ts.every((t) => t.state === 'running' && t.addresses.length === 1)
+    // one address on appnet, one on ingress (the port is published)
+    return ts.length === 2 && ts.every((t) => t.state === 'running' && t.addresses.length === 2)
       ? ts
       : undefined
   })
@@ -117,7 +122,7 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
   const hostOf = (t: TaskJson): number => (t.node === lab.hostname(1) ? 1 : 2)
   for (const from of tasks) {
     for (const to of tasks.filter((t) => t !== from)) {
-      const ip = to.addresses[0]?.ip ?? ''
+      const ip = addressOn(to, 'appnet')
       const argv = curlFromTask(from.id, ip, 5)
       const body = await waitFor(`${from.node} → ${to.node} (${ip})`, 60_000, async () => {
         const r = await lab.exec(hostOf(from), argv)
@@ -148,7 +153,7 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     })
     expect(seen.size).toBe(2)
     const ipvs = await lab.exec(hostOf(from), ['ip', 'netns', 'exec', `sn-lb-${vni}`, 'ipvsadm-save', '-n'])
-    for (const t of tasks) expect(ipvs.stdout).toContain(`-r ${t.addresses[0]?.ip}:0 -m -w 1`)
+    for (const t of tasks) expect(ipvs.stdout).toContain(`-r ${addressOn(t, 'appnet')}:0 -m -w 1`)
   }
   // and its name, through the node's resolver, from inside a task
   const names = await vsw(
@@ -163,7 +168,38 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
   )
   expect(names.stdout.trim().split(/\s+/)[0]).toBe(vip)
   timings.vipMs = since(t0)
+  // the published port through the routing mesh, IPVS in each VM's ingress namespace: from
+  // the lab's ext host each VM's address on 8080 reaches both tasks
+  const ingress = (await vswJson<Array<{ name: string; vni: number }>>(lab, 1, 'network', 'ls')).find(
+    (n) => n.name === 'ingress',
+  )?.vni
+  const fromExt = (h: number, n: number) =>
+    lab.exec('ext', [
+      'sh',
+      '-c',
+      `for i in $(seq ${n}); do curl -s --max-time 5 http://${lab.hostAddress(h)}:8080/; echo " exit=$?"; done`,
+    ])
+  for (const h of [1, 2]) {
+    const seen = await waitFor(`ext → VM ${h}:8080 reaches both tasks`, 60_000, async () => {
+      const r = await fromExt(h, 8)
+      const got = new Set(tasks.filter((t) => r.stdout.includes(t.id)).map((t) => t.id))
+      return got.size === 2 ? got : undefined
+    })
+    expect(seen.size).toBe(2)
+    const ipvs = await lab.exec(h, ['ip', 'netns', 'exec', `sn-lb-${ingress}`, 'ipvsadm-save', '-n'])
+    for (const t of tasks) expect(ipvs.stdout).toContain(`-r ${addressOn(t, 'ingress')}:0 -m -w 1`)
+  }
+  timings.meshMs = since(t0)
   const rm = await vsw(lab, 1, 'service', 'rm', 'web')
   expect(rm.exitCode, rm.stderr).toBe(0)
+  for (const h of [1, 2])
+    await waitFor(`VM ${h}:8080 refused once web is removed`, 60_000, async () =>
+      (await fromExt(h, 1)).stdout.includes('exit=7') ? true : undefined,
+    )
   return timings
+}
+
+/** A task's address on a network (by name). */
+function addressOn(t: TaskJson, network: string): string {
+  return t.addresses.find((a) => a.network === network)?.ip ?? ''
 }
