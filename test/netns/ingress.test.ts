@@ -16,14 +16,16 @@ import {
 } from '@swarmnet/dataplane'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLab, type SimHost, type SimLab, silentLogger, waitFor } from './helpers/hosts.js'
+import {
+  createLab,
+  macOf,
+  type SimHost,
+  type SimLab,
+  silentLogger,
+  spawnRecorder,
+  waitFor,
+} from './helpers/hosts.js'
 import { serveWhoami, udpOnce } from './helpers/servers.js'
-
-const macOf = (ip: string): string =>
-  `02:42:${ip
-    .split('.')
-    .map((o) => Number(o).toString(16).padStart(2, '0'))
-    .join(':')}`
 
 const LB = '10.0.0.250'
 const LB_NS = 'sn-lb-4200'
@@ -95,12 +97,8 @@ describe('ingress routing mesh (nftables) on the real kernel', () => {
   let dp1: Dataplane
   let dp2: Dataplane
   const servers: ResultPromise[] = []
-  const spawned: { argv: string; input: string }[] = []
-  const spawnedDuring = async (f: () => Promise<unknown>) => {
-    const from = spawned.length
-    await f()
-    return spawned.slice(from)
-  }
+  let spawns: ReturnType<typeof spawnRecorder>
+  const spawnedDuring = (f: () => Promise<unknown>) => spawns.during(f)
 
   const inExt = async (argv: string[]) => {
     const r = await execa('ip', ['netns', 'exec', lab.ext, ...argv], { reject: false })
@@ -124,13 +122,14 @@ describe('ingress routing mesh (nftables) on the real kernel', () => {
   beforeAll(async () => {
     lab = await createLab(2)
     ;[h1, h2] = lab.hosts as [SimHost, SimHost]
+    spawns = spawnRecorder(h1)
     dp1 = createDataplane(
       { logger: silentLogger },
       {
         advertiseAddress: h1.address,
         wrap: h1.wrap,
         lbBackend: 'nftables',
-        onSpawn: (argv, input) => spawned.push({ argv: argv.slice(h1.wrap.length).join(' '), input }),
+        onSpawn: spawns.onSpawn,
       },
     )
     dp2 = createDataplane({ logger: silentLogger }, { advertiseAddress: h2.address, wrap: h2.wrap })
