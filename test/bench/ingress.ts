@@ -28,12 +28,15 @@ const count = Number(process.argv[2] ?? 10_000)
 const updates = Math.max(10, Number(process.argv[3] ?? 20))
 const reconciles = Number(process.argv[4] ?? 3)
 let nftBytes = 0
+/** When the update's first process was spawned: what came before is validation and planning in JS. */
+let firstSpawn: number | undefined
 const dp = createDataplane(
   { logger: silentLogger },
   {
     advertiseAddress: '192.0.2.1',
     lbBackend: 'nftables',
     onSpawn: (argv, input) => {
+      firstSpawn ??= performance.now()
       if (argv.join(' ').endsWith('nft -f -')) nftBytes += Buffer.byteLength(input)
     },
   },
@@ -80,15 +83,16 @@ try {
   const first = await dp.reconcile(desired(count))
   if (first.failed.size > 0) throw new Error(`initial program failed: ${[...first.failed.values()]}`)
   const initialMs = performance.now() - t0
-  const rows: Array<{ ms: number; bytes: number; processes: number }> = []
+  const rows: Array<{ ms: number; planMs: number; bytes: number; processes: number }> = []
   for (let u = 1; u <= updates; u++) {
     const [nextIngress, nextLb] = [ingress(count + u), lb(count + u)]
     nftBytes = 0
+    firstSpawn = undefined
     const start = performance.now()
     const r = await dp.updateIngress(nextIngress, nextLb)
     const ms = performance.now() - start
     if (r.failed.size > 0) throw new Error(`update failed: ${[...r.failed.values()]}`)
-    rows.push({ ms, bytes: nftBytes, processes: r.processes })
+    rows.push({ ms, planMs: (firstSpawn ?? start) - start, bytes: nftBytes, processes: r.processes })
   }
   const full: number[] = []
   for (let i = 0; i < reconciles; i++) {
@@ -99,12 +103,14 @@ try {
   }
   const update = stats(rows.map((r) => r.ms))
   const drift = stats(full)
+  const plan = stats(rows.map((r) => r.planMs))
   const bytes = rows.map((r) => r.bytes)
   const processes = [...new Set(rows.map((r) => r.processes))]
   console.log(`published services ${count}: initial program ${(initialMs / 1000).toFixed(1)} s`)
   console.log(
     `one new published service → rules in the kernel (updateIngress, ${updates} updates): ${fmt(update)} ms (target ≤ 50 ms)`,
   )
+  console.log(`  of which validation + planning before the first process: ${fmt(plan)} ms`)
   console.log(
     `nft script per new published service: ${Math.min(...bytes)}–${Math.max(...bytes)} bytes; processes per update: ${processes.join(', ')}`,
   )
@@ -117,6 +123,7 @@ try {
       services: count,
       initialMs,
       update: { ...update, n: updates },
+      planMs: plan,
       nftBytes: bytes,
       processes,
       reconcileMs: { ...drift, n: reconciles },

@@ -37,7 +37,7 @@ import {
 } from './lb-nft.js'
 import { NFT_INGRESS_TABLE } from './names.js'
 import { commentsOf, type NftTable, nftDelta, tableDefinition } from './nft-delta.js'
-import type { CheckedIngress, CheckedLoadBalancer } from './spec.js'
+import type { CheckedBackend, CheckedIngress, CheckedLoadBalancer } from './spec.js'
 import { servicesById } from './spec-lb.js'
 
 export const INGRESS_T = `ip ${NFT_INGRESS_TABLE}`
@@ -109,10 +109,42 @@ const departedIps = (have: NftTable, want: NftTable): string[] => [
   ...new Set(departed(have, want).map((d) => d.ip)),
 ]
 
+const NONE: readonly CheckedBackend[] = []
+const portMaps = new WeakMap<CheckedIngress, ReadonlyMap<string, string>>()
+
+/** `proto . port` → service id of a checked ingress (made once: a checked ingress never changes). */
+export function portMap(ingress: CheckedIngress): ReadonlyMap<string, string> {
+  let map = portMaps.get(ingress)
+  if (map === undefined) {
+    map = new Map(ingress.ports.map((p) => [keyOf(p), p.serviceId]))
+    portMaps.set(ingress, map)
+  }
+  return map
+}
+
+const kCache = new WeakMap<CheckedIngress, { lb: CheckedLoadBalancer; ks: number[] }>()
+
+/** The live-backend counts in use by `ingress` over `lb` (remembered for the last LB it was asked with). */
+function ingressKs(ingress: CheckedIngress, lb: CheckedLoadBalancer): number[] {
+  const hit = kCache.get(ingress)
+  if (hit?.lb === lb) return hit.ks
+  const services = servicesById(lb)
+  const seen = new Set<number>()
+  for (const p of ingress.ports) {
+    let k = 0
+    for (const b of services.get(p.serviceId)?.backends ?? NONE) if (b.weight > 0) k++
+    if (k > 0) seen.add(k)
+  }
+  const ks = [...seen].sort((a, b) => a - b)
+  kCache.set(ingress, { lb, ks })
+  return ks
+}
+
 /**
- * The fast path's delta (nothing observed): from (`prevIngress`, `prevLb`), trusted to be in
- * the kernel, to (`next`, `nextLb`), same gateway address. Only the ports whose backends
- * changed (or that came or went) are put in the two partial tables, as lbDelta does.
+ * The fast path's delta (nothing observed): from (`prev`, `prevLb`), trusted to be in the
+ * kernel, to (`next`, `nextLb`), same gateway address. Only the ports whose backends
+ * changed (or that came or went) are put in the two partial tables, as lbDelta does; a
+ * backend list is compared by identity first (checkLoadBalancer keeps an unchanged service's).
  */
 export function ingressNsDelta(
   prev: CheckedIngress,
@@ -120,30 +152,32 @@ export function ingressNsDelta(
   next: CheckedIngress,
   nextLb: CheckedLoadBalancer,
 ): { script: string | undefined; departed: string[] } {
-  const before = balancedPorts(prev, prevLb)
-  const after = balancedPorts(next, nextLb)
-  const old = new Map(before.map((b) => [b.key, b]))
-  const now = new Set(after.map((b) => b.key))
+  const before = portMap(prev)
+  const after = portMap(next)
+  const [was, is] = [servicesById(prevLb), servicesById(nextLb)]
   const gone: Balanced[] = []
   const come: Balanced[] = []
-  for (const b of after) {
-    const p = old.get(b.key)
-    if (p !== undefined && sameBackends(p, b)) continue
-    if (p !== undefined) gone.push(p)
-    come.push(b)
+  for (const [key, sid] of after) {
+    const now = is.get(sid)?.backends ?? NONE
+    const old = before.get(key)
+    if (old !== undefined) {
+      const then = was.get(old)?.backends ?? NONE
+      if (sameBackends(then, now)) continue
+      gone.push({ key, backends: then })
+    }
+    come.push({ key, backends: now })
   }
-  for (const p of before) if (!now.has(p.key)) gone.push(p)
-  const ksNext = liveKs(after)
-  const have = tableOf(prev.gatewayIp, liveKs(before), gone)
+  for (const [key, old] of before)
+    if (!after.has(key)) gone.push({ key, backends: was.get(old)?.backends ?? NONE })
+  const ksNext = ingressKs(next, nextLb)
+  const have = tableOf(prev.gatewayIp, ingressKs(prev, prevLb), gone)
   const want = tableOf(next.gatewayIp, ksNext, come)
   const rules = new Map([['prerouting', balancerRules(shapeOf(next.gatewayIp), ksNext)]])
   return { script: nftDelta(shapeOf(next.gatewayIp), have, want, rules), departed: departedIps(have, want) }
 }
 
-const sameBackends = (a: Balanced, b: Balanced): boolean =>
-  a.backends === b.backends ||
-  (a.backends.length === b.backends.length &&
-    a.backends.every((x, i) => x.ip === b.backends[i]?.ip && x.weight === b.backends[i]?.weight))
+const sameBackends = (a: readonly CheckedBackend[], b: readonly CheckedBackend[]): boolean =>
+  a === b || (a.length === b.length && a.every((x, i) => x.ip === b[i]?.ip && x.weight === b[i]?.weight))
 
 /** The IPVS-backend table: published port → the fwmark of its service (ports of unknown services left out). */
 export function ingressIpvsTable(ingress: CheckedIngress, lb: CheckedLoadBalancer): NftTable {

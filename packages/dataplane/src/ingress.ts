@@ -28,7 +28,7 @@ import {
   hostIngressTable,
   planIptables,
 } from './ingress-host.js'
-import { INGRESS_T, ingressIpvsScript, ingressNsDelta, ingressNsScript } from './ingress-nft.js'
+import { INGRESS_T, ingressIpvsScript, ingressNsDelta, ingressNsScript, portMap } from './ingress-nft.js'
 import type { LbBackend } from './lb.js'
 import { departedIpvsBackends } from './lb-ipvs.js'
 import { GATEWAY_LEG, INGRESS_VETH_PREFIX, ingressVeth, lbNamespace } from './names.js'
@@ -181,9 +181,17 @@ export function planIngressDelta(
   const steps: Step[] = []
   const nsDelta = ingressNsDelta(prev.ingress, prev.lb, next.ingress, next.lb)
   if (nsDelta.script !== undefined) steps.push({ tool: 'nft', netns: ns, script: nsDelta.script })
-  const have = hostIngressTable(prev.ingress, cfg, prev.gatewayIps).table
-  const { table, missing } = hostIngressTable(next.ingress, cfg, next.gatewayIps)
-  const hostScript = hostIngressScript(table, hostIngressRules(next.ingress.gatewayIp, cfg), have)
+  // the host table: the published ports that came or went, and the (few) host-mode ports
+  const [before, after] = [portMap(prev.ingress), portMap(next.ingress)]
+  const gone = new Set([...before.keys()].filter((k) => !after.has(k)))
+  const come = new Set([...after.keys()].filter((k) => !before.has(k)))
+  const hostports = (a: typeof prev) => hostIngressTable({ ...a.ingress, ports: [] }, cfg, a.gatewayIps)
+  const have = hostports(prev).table
+  const { table, missing } = hostports(next)
+  const hostScript = hostIngressScript({ ...table, sets: new Map([['ports', come]]) }, new Map(), {
+    ...have,
+    sets: new Map([['ports', gone]]),
+  })
   if (hostScript !== undefined) steps.push({ tool: 'nft', script: hostScript })
   return {
     steps,

@@ -31,6 +31,13 @@ const byProtoPort = (
   b: { protocol: string; published: number },
 ): number => (a.protocol === b.protocol ? a.published - b.published : a.protocol < b.protocol ? -1 : 1)
 
+/** Sorted by protocol then port; a list given in that order (the usual case) is not sorted again. */
+function sortedBy<T extends { protocol: string; published: number }>(list: T[]): T[] {
+  for (let i = 1; i < list.length; i++)
+    if (byProtoPort(list[i - 1] as T, list[i] as T) > 0) return list.sort(byProtoPort)
+  return list
+}
+
 /** A leg's redirects: valid ports, each (protocol, published) once; sorted. */
 export function checkRedirects(list: readonly RedirectSpec[] | undefined, where: string): RedirectSpec[] {
   if (list === undefined) return []
@@ -80,7 +87,7 @@ export function checkIngressPorts(
       throw new InvalidInputError(`${where}: ${p.endpointId} is not a local endpoint with a gateway leg`)
     return { protocol: p.protocol, published: p.published, target: p.target, endpointId: p.endpointId }
   })
-  return { ports: ports.sort(byProtoPort), hostPorts: hostPorts.sort(byProtoPort) }
+  return { ports: sortedBy(ports), hostPorts: sortedBy(hostPorts) }
 }
 
 /** The ingress of `desired`: its network known and carrying one of `loadBalancers`. */
