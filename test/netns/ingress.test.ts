@@ -233,6 +233,26 @@ describe('ingress routing mesh (nftables) on the real kernel', () => {
     await dp1.reconcile(h1Desired())
   })
 
+  it('updateIngress falls back to observing when the kernel drifted (host table deleted by hand); updateLoadBalancer of the ingress network keeps the mesh', async () => {
+    await dp1.reconcile(h1Desired())
+    await h1.run(['nft', 'delete', 'table', 'ip', 'swarmnet-ingress'])
+    expect(await curlMany(1)).toEqual([])
+    let failed: ReadonlyMap<string, string> = new Map()
+    // a new port: the delta touches the host table, which the kernel no longer has
+    const ports = [...PORTS, { protocol: 'tcp' as const, published: 8082, serviceId: 'web' }]
+    const procs = await spawnedDuring(async () => {
+      failed = (await dp1.updateIngress(ingressOf(ports), lbOf([web(['t1', 't3'])]))).failed
+    })
+    expect(failed.size).toBe(0)
+    expect(procs.some((p) => p.argv === 'nft -j list ruleset')).toBe(true) // observed after the refusal
+    expect(tasksOf(await curlMany(20))).toEqual(new Set(['t1', 't3']))
+    // the worker's LB path for the same network: the published port follows the backends
+    await dp1.updateLoadBalancer('ingress', lbOf([web(['t2'])]))
+    expect(tasksOf(await curlMany(5))).toEqual(new Set(['t2']))
+    expect((await dp1.reconcile(h1Desired(['t2'], ingressOf(ports)))).steps).toBe(0)
+    await dp1.reconcile(h1Desired())
+  })
+
   it('the operators` user chain filters published traffic and survives reconcile and updateIngress', async () => {
     await h1.run([
       'nft',
