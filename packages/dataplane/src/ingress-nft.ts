@@ -145,15 +145,18 @@ function ingressKs(ingress: CheckedIngress, lb: CheckedLoadBalancer): number[] {
  * kernel, to (`next`, `nextLb`), same gateway address. Only the ports whose backends
  * changed (or that came or went) are put in the two partial tables, as lbDelta does; a
  * backend list is compared by identity first (checkLoadBalancer keeps an unchanged service's).
+ * Also the published ports that were `added` and `removed` (the host table's delta).
  */
 export function ingressNsDelta(
   prev: CheckedIngress,
   prevLb: CheckedLoadBalancer,
   next: CheckedIngress,
   nextLb: CheckedLoadBalancer,
-): { script: string | undefined; departed: string[] } {
+): { script: string | undefined; departed: string[]; added: Set<string>; removed: Set<string> } {
   const before = portMap(prev)
   const after = portMap(next)
+  const added = new Set<string>()
+  const removed = new Set<string>()
   const [was, is] = [servicesById(prevLb), servicesById(nextLb)]
   const gone: Balanced[] = []
   const come: Balanced[] = []
@@ -164,16 +167,22 @@ export function ingressNsDelta(
       const then = was.get(old)?.backends ?? NONE
       if (sameBackends(then, now)) continue
       gone.push({ key, backends: then })
-    }
+    } else added.add(key)
     come.push({ key, backends: now })
   }
-  for (const [key, old] of before)
-    if (!after.has(key)) gone.push({ key, backends: was.get(old)?.backends ?? NONE })
+  // nothing went when every port of `before` is still there (sizes tell without a walk)
+  if (before.size + added.size !== after.size)
+    for (const [key, old] of before)
+      if (!after.has(key)) {
+        removed.add(key)
+        gone.push({ key, backends: was.get(old)?.backends ?? NONE })
+      }
   const ksNext = ingressKs(next, nextLb)
   const have = tableOf(prev.gatewayIp, ingressKs(prev, prevLb), gone)
   const want = tableOf(next.gatewayIp, ksNext, come)
   const rules = new Map([['prerouting', balancerRules(shapeOf(next.gatewayIp), ksNext)]])
-  return { script: nftDelta(shapeOf(next.gatewayIp), have, want, rules), departed: departedIps(have, want) }
+  const script = nftDelta(shapeOf(next.gatewayIp), have, want, rules)
+  return { script, departed: departedIps(have, want), added, removed }
 }
 
 const sameBackends = (a: readonly CheckedBackend[], b: readonly CheckedBackend[]): boolean =>

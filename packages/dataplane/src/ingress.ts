@@ -28,7 +28,7 @@ import {
   hostIngressTable,
   planIptables,
 } from './ingress-host.js'
-import { INGRESS_T, ingressIpvsScript, ingressNsDelta, ingressNsScript, portMap } from './ingress-nft.js'
+import { INGRESS_T, ingressIpvsScript, ingressNsDelta, ingressNsScript } from './ingress-nft.js'
 import type { LbBackend } from './lb.js'
 import { departedIpvsBackends } from './lb-ipvs.js'
 import { GATEWAY_LEG, INGRESS_VETH_PREFIX, ingressVeth, lbNamespace } from './names.js'
@@ -182,9 +182,7 @@ export function planIngressDelta(
   const nsDelta = ingressNsDelta(prev.ingress, prev.lb, next.ingress, next.lb)
   if (nsDelta.script !== undefined) steps.push({ tool: 'nft', netns: ns, script: nsDelta.script })
   // the host table: the published ports that came or went, and the (few) host-mode ports
-  const [before, after] = [portMap(prev.ingress), portMap(next.ingress)]
-  const gone = new Set([...before.keys()].filter((k) => !after.has(k)))
-  const come = new Set([...after.keys()].filter((k) => !before.has(k)))
+  const { added: come, removed: gone } = nsDelta
   const hostports = (a: typeof prev) => hostIngressTable({ ...a.ingress, ports: [] }, cfg, a.gatewayIps)
   const have = hostports(prev).table
   const { table, missing } = hostports(next)

@@ -8,8 +8,9 @@
  *
  * Order of one ingress update, and why: the LB's and the ingress namespace's nft deltas
  * first, in ONE `nft -f` of the namespace (one transaction: a backend enters the VIP and the
- * published ports at once), then the LB's VIP addresses (`ip` batch), then the host table
- * (DNAT to the namespace once it balances the new port), then conntrack of departed backends
+ * published ports at once), then the LB's VIP addresses (`ip` batch) and the host table
+ * (DNAT to the namespace once it balances the new port) side by side — neither needs the
+ * other — then conntrack of departed backends
  * of both, in one `conntrack -R`, last (the rules no longer send new flows to them).
  */
 import type { AbortOptions, Logger } from '@swarmnet/interface'
@@ -19,7 +20,7 @@ import { type LbBackend, planLoadBalancer, planLoadBalancerDelta, planLoadBalanc
 import { lbNamespace, overlayNamespace } from './names.js'
 import { observeHost, observeOverlay } from './observe.js'
 import { observeLoadBalancer } from './observe-lb.js'
-import { INGRESS_OWNER, lbOwner, networkOwner, owned, type Plan, type Step } from './plan.js'
+import { grouped, INGRESS_OWNER, lbOwner, networkOwner, owned, type Plan, type Step } from './plan.js'
 import type { CheckedIngress, CheckedLoadBalancer, CheckedNetwork, NodeConfig } from './spec.js'
 
 /** What an update returns (dataplane.ts `ReconcileResult`). */
@@ -114,11 +115,18 @@ export class FastPath {
       const owners = [INGRESS_OWNER, lbOwner(net.id), networkOwner(net.id)]
       const ing = owned({ steps: [...ingPlan.steps, ...ingPlan.conntrack], warnings: [] }, ...owners).steps
       const of = (steps: readonly Step[], f: (s: Step) => boolean) => steps.filter(f)
+      // the VIP addresses and the host table do not depend on each other: side by side
       const steps = [
         ...of(lbSteps, (s) => s.tool === 'nft'),
         ...of(ing, (s) => s.tool === 'nft' && s.netns !== undefined),
-        ...of(lbSteps, (s) => s.tool === 'ip'),
-        ...of(ing, (s) => s.tool === 'nft' && s.netns === undefined),
+        ...grouped(
+          of(lbSteps, (s) => s.tool === 'ip'),
+          'ingress-update',
+        ),
+        ...grouped(
+          of(ing, (s) => s.tool === 'nft' && s.netns === undefined),
+          'ingress-update',
+        ),
         ...of(lbSteps, (s) => s.tool === 'conntrack'),
         ...of(ing, (s) => s.tool === 'conntrack'),
       ]
