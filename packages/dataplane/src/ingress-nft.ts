@@ -110,13 +110,20 @@ const departedIps = (have: NftTable, want: NftTable): string[] => [
 ]
 
 const NONE: readonly CheckedBackend[] = []
-const portMaps = new WeakMap<CheckedIngress, ReadonlyMap<string, string>>()
+const portMaps = new WeakMap<CheckedIngress, ReadonlyMap<number, string>>()
 
-/** `proto . port` → service id of a checked ingress (made once: a checked ingress never changes). */
-export function portMap(ingress: CheckedIngress): ReadonlyMap<string, string> {
+/** A published port as a number (udp above 65 535): map keys without building a string per port. */
+const numOf = (p: { protocol: string; published: number }): number =>
+  p.published + (p.protocol === 'udp' ? 65_536 : 0)
+const textOf = (n: number): string => (n > 65_535 ? `udp . ${n - 65_536}` : `tcp . ${n}`)
+
+/** Published port (as {@link numOf}) → service id of a checked ingress (made once: a checked ingress never changes). */
+function portMap(ingress: CheckedIngress): ReadonlyMap<number, string> {
   let map = portMaps.get(ingress)
   if (map === undefined) {
-    map = new Map(ingress.ports.map((p) => [keyOf(p), p.serviceId]))
+    const m = new Map<number, string>()
+    for (const p of ingress.ports) m.set(numOf(p), p.serviceId)
+    map = m
     portMaps.set(ingress, map)
   }
   return map
@@ -160,22 +167,22 @@ export function ingressNsDelta(
   const [was, is] = [servicesById(prevLb), servicesById(nextLb)]
   const gone: Balanced[] = []
   const come: Balanced[] = []
-  for (const [key, sid] of after) {
+  for (const [n, sid] of after) {
     const now = is.get(sid)?.backends ?? NONE
-    const old = before.get(key)
+    const old = before.get(n)
     if (old !== undefined) {
       const then = was.get(old)?.backends ?? NONE
       if (sameBackends(then, now)) continue
-      gone.push({ key, backends: then })
-    } else added.add(key)
-    come.push({ key, backends: now })
+      gone.push({ key: textOf(n), backends: then })
+    } else added.add(textOf(n))
+    come.push({ key: textOf(n), backends: now })
   }
   // nothing went when every port of `before` is still there (sizes tell without a walk)
   if (before.size + added.size !== after.size)
-    for (const [key, old] of before)
-      if (!after.has(key)) {
-        removed.add(key)
-        gone.push({ key, backends: was.get(old)?.backends ?? NONE })
+    for (const [n, old] of before)
+      if (!after.has(n)) {
+        removed.add(textOf(n))
+        gone.push({ key: textOf(n), backends: was.get(old)?.backends ?? NONE })
       }
   const ksNext = ingressKs(next, nextLb)
   const have = tableOf(prev.gatewayIp, ingressKs(prev, prevLb), gone)

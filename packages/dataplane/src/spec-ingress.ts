@@ -19,12 +19,14 @@ import type {
 const isPort = (n: unknown): n is number =>
   Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535
 
-function checkPort(p: { protocol: unknown; published: unknown }, where: string): string {
+/** Checks protocol and published port. */
+function checkPort(p: { protocol: unknown; published: unknown }, where: string): void {
   if (p.protocol !== 'tcp' && p.protocol !== 'udp')
     throw new InvalidInputError(`${where}: protocol must be tcp or udp: ${JSON.stringify(p.protocol)}`)
   if (!isPort(p.published)) throw new InvalidInputError(`${where}: published port must be 1-65535`)
-  return `${p.protocol}/${p.published}`
 }
+
+const label = (p: { protocol: string; published: number }): string => `${p.protocol}/${p.published}`
 
 const byProtoPort = (
   a: { protocol: string; published: number },
@@ -44,7 +46,8 @@ export function checkRedirects(list: readonly RedirectSpec[] | undefined, where:
   if (!Array.isArray(list as unknown)) throw new InvalidInputError(`${where}.redirects must be a list`)
   const seen = new Set<string>()
   const out = list.map((r, i) => {
-    const key = checkPort(r, `${where}.redirects[${i}]`)
+    checkPort(r, `${where}.redirects[${i}]`)
+    const key = label(r)
     if (!isPort(r.target))
       throw new InvalidInputError(`${where}.redirects[${i}]: target port must be 1-65535`)
     if (seen.has(key)) throw new InvalidInputError(`${where}: redirect of ${key} given twice`)
@@ -64,21 +67,25 @@ export function checkIngressPorts(
 ): { ports: IngressPortSpec[]; hostPorts: HostPortSpec[] } {
   if (!Array.isArray(spec.ports as unknown) || !Array.isArray(spec.hostPorts as unknown))
     throw new InvalidInputError('ingress: ports and hostPorts must be lists')
-  const seen = new Set<string>()
-  const once = (key: string, where: string): void => {
-    if (seen.has(key)) throw new InvalidInputError(`${where}: ${key} is published twice`)
-    seen.add(key)
+  // numbers, not strings: 10 000 ports are checked on every update
+  const seen = new Set<number>()
+  const once = (where: string, p: { protocol: string; published: number }): void => {
+    const n = p.published + (p.protocol === 'udp' ? 65_536 : 0)
+    if (seen.has(n)) throw new InvalidInputError(`${where}: ${label(p)} is published twice`)
+    seen.add(n)
   }
   const ports = spec.ports.map((p, i) => {
     const where = `ingress.ports[${i}]`
-    once(checkPort(p, where), where)
+    checkPort(p, where)
+    once(where, p)
     if (typeof p.serviceId !== 'string' || p.serviceId.length === 0)
       throw new InvalidInputError(`${where}: empty service id`)
     return { protocol: p.protocol, published: p.published, serviceId: p.serviceId }
   })
   const hostPorts = spec.hostPorts.map((p, i) => {
     const where = `ingress.hostPorts[${i}]`
-    once(checkPort(p, where), where)
+    checkPort(p, where)
+    once(where, p)
     if (!isPort(p.target)) throw new InvalidInputError(`${where}: target port must be 1-65535`)
     if (typeof p.endpointId !== 'string' || p.endpointId.length === 0)
       throw new InvalidInputError(`${where}: empty endpoint id`)
