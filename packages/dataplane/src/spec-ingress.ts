@@ -6,7 +6,6 @@
 import { InvalidInputError } from '@swarmnet/interface'
 import { assertIpv4, type Cidr, contains, ipToInt, networkBase } from './addr.js'
 import type {
-  CheckedEndpoint,
   CheckedIngress,
   CheckedLoadBalancer,
   CheckedNetwork,
@@ -58,13 +57,14 @@ export function checkRedirects(list: readonly RedirectSpec[] | undefined, where:
 }
 
 /**
- * Ports of an ingress spec checked on their own (the network and endpoints apart):
- * `endpoints`, when given, are the local endpoints a host-mode port may name.
+ * Ports of an ingress spec checked on their own (the network apart). A host-mode port whose
+ * endpoint has no gateway leg here is not an error: the planner leaves it out with a warning
+ * (a task's record may arrive before its sandbox).
  */
-export function checkIngressPorts(
-  spec: IngressSpec,
-  endpoints?: ReadonlyMap<string, CheckedEndpoint>,
-): { ports: IngressPortSpec[]; hostPorts: HostPortSpec[] } {
+export function checkIngressPorts(spec: IngressSpec): {
+  ports: IngressPortSpec[]
+  hostPorts: HostPortSpec[]
+} {
   if (!Array.isArray(spec.ports as unknown) || !Array.isArray(spec.hostPorts as unknown))
     throw new InvalidInputError('ingress: ports and hostPorts must be lists')
   // numbers, not strings: 10 000 ports are checked on every update
@@ -89,9 +89,6 @@ export function checkIngressPorts(
     if (!isPort(p.target)) throw new InvalidInputError(`${where}: target port must be 1-65535`)
     if (typeof p.endpointId !== 'string' || p.endpointId.length === 0)
       throw new InvalidInputError(`${where}: empty endpoint id`)
-    const ep = endpoints?.get(p.endpointId)
-    if (endpoints !== undefined && ep?.gateway !== true)
-      throw new InvalidInputError(`${where}: ${p.endpointId} is not a local endpoint with a gateway leg`)
     return { protocol: p.protocol, published: p.published, target: p.target, endpointId: p.endpointId }
   })
   return { ports: sortedBy(ports), hostPorts: sortedBy(hostPorts) }
@@ -102,7 +99,6 @@ export function checkIngress(
   spec: IngressSpec | undefined,
   networks: ReadonlyMap<string, CheckedNetwork>,
   loadBalancers: readonly CheckedLoadBalancer[],
-  endpoints: readonly CheckedEndpoint[],
 ): CheckedIngress | undefined {
   if (spec === undefined) return undefined
   const network = networks.get(spec.networkId)
@@ -113,7 +109,7 @@ export function checkIngress(
       `ingress: network ${JSON.stringify(spec.networkId)} has no load balancer (give one, maybe with no services)`,
     )
   const gatewayIp = assertIpv4(spec.gatewayIp, 'ingress.gatewayIp')
-  return { network, gatewayIp, ...checkIngressPorts(spec, new Map(endpoints.map((e) => [e.id, e]))) }
+  return { network, gatewayIp, ...checkIngressPorts(spec) }
 }
 
 /** The ingress namespace's gateway-bridge address must be a host address of the subnet, not the bridge's. */

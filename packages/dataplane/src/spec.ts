@@ -364,7 +364,7 @@ export function normalizeDesired(desired: DesiredState, defaultMtu?: number): Ch
   })
   const loadBalancers = checkLoadBalancers(desired.loadBalancers ?? [], byId)
   for (const lb of loadBalancers) used.add(lb.network.id)
-  const ingress = checkIngress(desired.ingress, byId, loadBalancers, endpoints)
+  const ingress = checkIngress(desired.ingress, byId, loadBalancers)
   const members =
     desired.members === undefined
       ? undefined

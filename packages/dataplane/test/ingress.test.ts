@@ -60,14 +60,14 @@ describe('ingress input', () => {
     expect(() => normalizeDesired({ ...withIngress(), loadBalancers: [] })).toThrow(/no load balancer/)
     const bad = ingress([{ protocol: 'sctp' as 'tcp', published: 1, serviceId: 'web' }])
     expect(() => normalizeDesired(withIngress(bad))).toThrow(/protocol must be tcp or udp/)
-    expect(() =>
-      normalizeDesired(
-        withIngress({
-          ...ingress(),
-          hostPorts: [{ protocol: 'tcp', published: 1, target: 1, endpointId: 'x' }],
-        }),
-      ),
-    ).toThrow(/not a local endpoint/)
+    // a host-mode port of an endpoint not (yet) here: left out with a warning, not an error
+    const early = withIngress({
+      ...ingress(),
+      hostPorts: [{ protocol: 'tcp', published: 1, target: 1, endpointId: 'x' }],
+    })
+    expect(planNode(normalizeDesired(early), emptyNode, cfg).warnings).toEqual([
+      'ingress: host-mode port of x: no local endpoint with a gateway leg',
+    ])
   })
 })
 
