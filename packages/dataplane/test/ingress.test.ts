@@ -13,13 +13,15 @@ import { fwmarks } from '../src/lb-ipvs.js'
 import { commentOf } from '../src/nft-delta.js'
 import { planNode } from '../src/node.js'
 import { describePlan, describeStep } from '../src/plan.js'
-import { type DesiredState, type IngressSpec, normalizeDesired } from '../src/spec.js'
+import { type DesiredState, type IngressPortSpec, type IngressSpec, normalizeDesired } from '../src/spec.js'
 import { planTaskTable } from '../src/task-nft.js'
 import { cfg, desired, emptyNode } from './fixtures.js'
 import { api, lbSpec, web } from './lb-fixtures.js'
 
 const GW = '172.18.0.9'
-const ingress = (ports = [{ protocol: 'tcp' as const, published: 8080, serviceId: 'web' }]): IngressSpec => ({
+const ingress = (
+  ports: IngressPortSpec[] = [{ protocol: 'tcp', published: 8080, serviceId: 'web' }],
+): IngressSpec => ({
   networkId: 'n1',
   gatewayIp: GW,
   ports,
