@@ -222,6 +222,13 @@ export function ingressIpvsScript(
   const shape = shapeOf(ingress.gatewayIp)
   const want = ingressIpvsTable(ingress, lb)
   const rules = new Map([['input', [ipvsRule(ingress)]]])
+  const marks = have?.maps.get('marks')
+  // `nft -j` may print a mark in hex: compare numbers
+  if (have !== undefined && marks !== undefined)
+    have = {
+      ...have,
+      maps: new Map([['marks', new Map([...marks].map(([k, v]) => [k, String(Number(v))]))]]),
+    }
   if (have === undefined || !skeletonMatches(want, have, []) || have.sets.size > 0 || have.maps.size !== 1) {
     const chains = new Map([['input', { spec: INPUT, rules: [ipvsRule(ingress)] }]])
     return [

@@ -8,7 +8,13 @@ import {
   parseIptables,
   planIptables,
 } from '../src/ingress-host.js'
-import { ingressIpvsScript, ingressNsDelta, ingressNsScript, ingressNsTable } from '../src/ingress-nft.js'
+import {
+  ingressIpvsScript,
+  ingressIpvsTable,
+  ingressNsDelta,
+  ingressNsScript,
+  ingressNsTable,
+} from '../src/ingress-nft.js'
 import { fwmarks } from '../src/lb-ipvs.js'
 import { commentOf } from '../src/nft-delta.js'
 import { planNode } from '../src/node.js'
@@ -147,6 +153,12 @@ describe('ingress namespace table (IPVS)', () => {
     expect(lines).toContain(`    elements = { tcp . 8080 : ${mark} }`)
     expect(lines).toContain('    type filter hook input priority mangle; policy accept;')
     expect(lines).toContain(`    ip daddr ${GW} meta mark set meta l4proto . th dport map @marks`)
+    // read back (a mark possibly printed in hex): nothing to do
+    const seen = ingressIpvsTable(ing, lb)
+    const hex = new Map(
+      [...(seen.maps.get('marks') ?? [])].map(([k, v]) => [k, `0x${Number(v).toString(16)}`]),
+    )
+    expect(ingressIpvsScript(ing, lb, { ...seen, maps: new Map([['marks', hex]]) })).toBeUndefined()
     const plan = planIngress(
       ing,
       lb,
