@@ -23,6 +23,7 @@ import {
   type LoadBalancerSpec,
 } from '@swarmnet/dataplane'
 import { silentLogger } from '@swarmnet/logger'
+import { pct, round } from './lib.ts'
 
 const count = Number(process.argv[2] ?? 10_000)
 const updates = Math.max(10, Number(process.argv[3] ?? 20))
@@ -71,12 +72,9 @@ const desired = (n: number): DesiredState => ({
   loadBalancers: [lb(n)],
   ingress: ingress(n),
 })
-const stats = (ms: number[]) => {
-  const sorted = [...ms].sort((a, b) => a - b)
-  return { p50: sorted[Math.floor(sorted.length / 2)] ?? 0, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 }
-}
+const stats = (ms: number[]) => ({ p50: pct(ms, 50), min: Math.min(...ms), max: Math.max(...ms) })
 const fmt = (s: { p50: number; min: number; max: number }, unit = 1, digits = 0) =>
-  `min ${(s.min / unit).toFixed(digits)}, p50 ${(s.p50 / unit).toFixed(digits)}, max ${(s.max / unit).toFixed(digits)}`
+  (['min', 'p50', 'max'] as const).map((k) => `${k} ${round(s[k] / unit, digits)}`).join(', ')
 
 const t0 = performance.now()
 try {
