@@ -17,8 +17,8 @@
  * 6. conntrack entries of departed backends (`-D -d <gatewayIp> -r <backend>`) LAST, after
  *    the rules no longer send new flows to them; returned apart, so the node plan puts them
  *    next to the LB's own in the one `conntrack -R` of the namespace.
- * The fast path (planIngressDelta) keeps steps 2, 4 and 6 in that order, from the specs
- * applied last instead of an observation.
+ * The fast path (planIngressDelta) plans steps 2, 4 and 6 from the specs applied last instead
+ * of an observation; update.ts runs 2 and 4 side by side (its note says why that is safe).
  */
 import { macFromIp } from './addr.js'
 import {

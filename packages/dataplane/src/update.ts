@@ -8,10 +8,12 @@
  *
  * Order of one ingress update, and why: the LB's and the ingress namespace's nft deltas
  * first, in ONE `nft -f` of the namespace (one transaction: a backend enters the VIP and the
- * published ports at once), then the LB's VIP addresses (`ip` batch) and the host table
- * (DNAT to the namespace once it balances the new port) side by side — neither needs the
- * other — then conntrack of departed backends
- * of both, in one `conntrack -R`, last (the rules no longer send new flows to them).
+ * published ports at once), and side by side with it the host table's `nft -f` (the two
+ * processes run at the same time: a client that reaches a brand-new published port in the
+ * millisecond before its namespace rules exist is refused by the namespace's own stack, as if
+ * it had come a moment earlier — the same window the LB accepts for a new VIP); then the LB's
+ * VIP addresses (`ip` batch: after the rules, as in lb.ts); then conntrack of departed
+ * backends of both, in one `conntrack -R`, last (the rules no longer send new flows to them).
  */
 import type { AbortOptions, Logger } from '@swarmnet/interface'
 import type { Executor } from './executor.js'
@@ -115,18 +117,17 @@ export class FastPath {
       const owners = [INGRESS_OWNER, lbOwner(net.id), networkOwner(net.id)]
       const ing = owned({ steps: [...ingPlan.steps, ...ingPlan.conntrack], warnings: [] }, ...owners).steps
       const of = (steps: readonly Step[], f: (s: Step) => boolean) => steps.filter(f)
-      // the VIP addresses and the host table do not depend on each other: side by side
+      // the namespace's transaction and the host table's side by side (see the module note)
       const steps = [
-        ...of(lbSteps, (s) => s.tool === 'nft'),
-        ...of(ing, (s) => s.tool === 'nft' && s.netns !== undefined),
         ...grouped(
-          of(lbSteps, (s) => s.tool === 'ip'),
+          [
+            ...of(lbSteps, (s) => s.tool === 'nft'),
+            ...of(ing, (s) => s.tool === 'nft' && s.netns !== undefined),
+            ...of(ing, (s) => s.tool === 'nft' && s.netns === undefined),
+          ],
           'ingress-update',
         ),
-        ...grouped(
-          of(ing, (s) => s.tool === 'nft' && s.netns === undefined),
-          'ingress-update',
-        ),
+        ...of(lbSteps, (s) => s.tool === 'ip'),
         ...of(lbSteps, (s) => s.tool === 'conntrack'),
         ...of(ing, (s) => s.tool === 'conntrack'),
       ]
