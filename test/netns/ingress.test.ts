@@ -233,6 +233,21 @@ describe('ingress routing mesh (nftables) on the real kernel', () => {
     await dp1.reconcile(h1Desired())
   })
 
+  it('updateIngress removing a published port: it refuses at once, the other ports keep answering', async () => {
+    await dp1.reconcile(h1Desired())
+    const udpOnly = PORTS.filter((p) => p.protocol === 'udp')
+    const procs = await spawnedDuring(() => dp1.updateIngress(ingressOf(udpOnly), lbOf([web(['t1'])])))
+    expect(procs.find((p) => p.argv === 'nft -f -')?.input).toBe(
+      `delete element ip swarmnet-ingress ports { tcp . ${TCP.published} }\n`,
+    )
+    const r = await inExt(['curl', '-sS', '--max-time', '2', `http://${h1.address}:${TCP.published}/`])
+    expect(r.exitCode).not.toBe(0)
+    expect(await udpFrom40000()).toMatch(/^t1 /)
+    expect((await dp1.reconcile(h1Desired(['t1'], ingressOf(udpOnly)))).steps).toBe(0)
+    await dp1.reconcile(h1Desired())
+    expect(await curlMany(1)).toHaveLength(1)
+  })
+
   it('updateIngress falls back to observing when the kernel drifted (host table deleted by hand); updateLoadBalancer of the ingress network keeps the mesh', async () => {
     await dp1.reconcile(h1Desired())
     await h1.run(['nft', 'delete', 'table', 'ip', 'swarmnet-ingress'])
