@@ -13,15 +13,9 @@ import {
 } from '@swarmnet/dataplane'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLab, type SimHost, type SimLab, silentLogger, waitFor } from './helpers/hosts.js'
+import { createLab, macOf, type SimHost, type SimLab, silentLogger, waitFor } from './helpers/hosts.js'
 
 const logger = silentLogger
-
-const macOf = (ip: string): string =>
-  `02:42:${ip
-    .split('.')
-    .map((o) => Number(o).toString(16).padStart(2, '0'))
-    .join(':')}`
 
 const LB = '10.0.1.250'
 const LB_NS = 'sn-lb-4097'

@@ -15,33 +15,39 @@
  * network, the leg changes, or a step fails (the kernel drifted: nft refuses the whole
  * transaction, nothing changes) — the remembered spec is forgotten and that LB namespace
  * is observed and planned fully (planLoadBalancer). A drift the delta does not touch (rules
- * flushed by hand, sets kept) stays until the next reconcile.
+ * flushed by hand, sets kept) stays until the next reconcile. The ingress network has the
+ * same fast path for its LB and the mesh together (`updateIngress`; `updateLoadBalancer` of
+ * that network takes it too, with the ingress applied last). The fast paths live in update.ts.
  */
 import { type AbortOptions, InvalidInputError, type Logger } from '@swarmnet/interface'
 import { assertIpv4, intToIp, networkBase, parseCidr } from './addr.js'
 import { Executor } from './executor.js'
-import { type LbBackend, planLoadBalancer, planLoadBalancerDelta, planLoadBalancerRemoval } from './lb.js'
-import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, lbNamespace, overlayNamespace } from './names.js'
+import type { LbBackend } from './lb.js'
+import { DEFAULT_GATEWAY_BRIDGE, IFNAME_MAX, overlayNamespace, sandboxNamespace } from './names.js'
 import { planNode } from './node.js'
-import { type ObservedNode, observeHost, observeNode, observeOverlay } from './observe.js'
-import { observeLoadBalancer } from './observe-lb.js'
+import { type ObservedNode, type ObserveOptions, observeNode, observeOverlay } from './observe.js'
 import { defaultOverlayMtu, planPeers } from './overlay.js'
-import { describeStep, lbOwner, networkOwner, owned, type Plan } from './plan.js'
+import { describeStep, INGRESS_OWNER, lbOwner, networkOwner, type Plan } from './plan.js'
 import { type KernelCapabilities, probeKernel } from './probe.js'
 import { KeyedQueue } from './queue.js'
+import { assignGatewayIps } from './sandbox.js'
 import {
-  type CheckedLoadBalancer,
+  type CheckedDesired,
+  type CheckedIngress,
   type CheckedNetwork,
   checkNetwork,
   checkPeers,
   type DesiredState,
+  type IngressSpec,
   type LoadBalancerSpec,
   MIN_OVERLAY_MTU,
   type NodeConfig,
   normalizeDesired,
   type Peer,
 } from './spec.js'
+import { checkIngressGatewayIp, checkIngressPorts } from './spec-ingress.js'
 import { checkLoadBalancer } from './spec-lb.js'
+import { FastPath } from './update.js'
 
 export interface DataplaneInit {
   /** This node's underlay (data path) address: vxlan `local` and the VTEP peers use. */
@@ -104,6 +110,14 @@ export interface Dataplane {
     lb: LoadBalancerSpec | undefined,
     options?: AbortOptions,
   ): Promise<ReconcileResult>
+  /**
+   * The fast path of the ingress network (the worker calls it instead of updateLoadBalancer
+   * when a change touches only the ingress network's records): the LB delta and the mesh's
+   * deltas from the state applied last, nothing observed; observed and planned fully when
+   * there is none or the kernel refuses. Host-mode ports use the gateway addresses of the
+   * last reconcile; iptables are the reconcile's. The network must be known from a reconcile.
+   */
+  updateIngress(ingress: IngressSpec, lb: LoadBalancerSpec, options?: AbortOptions): Promise<ReconcileResult>
   /** The plan `reconcile` would apply now (dry run). */
   plan(desired: DesiredState, options?: AbortOptions): Promise<Plan>
   /** Current kernel state of everything swarmnet owns on this node. */
@@ -165,8 +179,8 @@ export class LinuxDataplane implements Dataplane {
   #probe: Promise<KernelCapabilities> | undefined
   /** Last desired spec per network id: desired state, not a copy of the kernel. */
   readonly #networks = new Map<string, CheckedNetwork>()
-  /** Last LB spec per network id applied without failure: the fast path's base (desired state too). */
-  readonly #lbs = new Map<string, CheckedLoadBalancer>()
+  /** The specs applied last without failure: the fast paths' base (desired state too; update.ts). */
+  readonly #fast: FastPath
 
   constructor(components: DataplaneComponents, init: DataplaneInit) {
     this.#log = components.logger
@@ -178,6 +192,12 @@ export class LinuxDataplane implements Dataplane {
     this.#exec = new Executor({
       ...(init.wrap === undefined ? {} : { wrap: init.wrap }),
       ...(init.onSpawn === undefined ? {} : { onSpawn: init.onSpawn }),
+    })
+    this.#fast = new FastPath({
+      exec: this.#exec,
+      cfg: this.#cfg,
+      log: this.#log,
+      apply: (what, plan, before, options) => this.#apply(what, plan, before, options),
     })
   }
 
@@ -199,16 +219,28 @@ export class LinuxDataplane implements Dataplane {
     const keys = [NODE_KEY, ...desired.networks.map((n) => n.id)]
     const backend = checked.loadBalancers.length > 0 ? await this.lbBackend(options) : 'nftables'
     const xfrm = await this.#hasEsp(options)
+    const { ingress } = checked
+    if (ingress !== undefined)
+      checkIngressGatewayIp(ingress.gatewayIp, this.#cfg.gatewaySubnet, this.#cfg.gatewayAddress)
     return this.#queue.run(keys, async () => {
       const before = this.#exec.spawns
-      const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs', xfrm })
+      const observed = await observeNode(this.#exec, {
+        ...options,
+        ...this.#observeOptions(checked, backend),
+        xfrm,
+      })
       const plan = planNode(checked, observed, this.#cfg, backend)
-      this.#lbs.clear()
+      const fast = this.#fast
+      fast.lbs.clear()
+      fast.ingress = undefined
+      fast.gatewayIps = assignGatewayIps(checked.endpoints, this.#cfg, observed.sandboxes, ingress?.gatewayIp)
       const result = await this.#apply('reconcile', plan, before, options)
+      const ok = (id: string) => !result.failed.has(lbOwner(id)) && !result.failed.has(networkOwner(id))
       if (backend === 'nftables')
-        for (const lb of checked.loadBalancers)
-          if (!result.failed.has(lbOwner(lb.network.id)) && !result.failed.has(networkOwner(lb.network.id)))
-            this.#lbs.set(lb.network.id, lb)
+        for (const lb of checked.loadBalancers) if (ok(lb.network.id)) fast.lbs.set(lb.network.id, lb)
+      const lb = checked.loadBalancers.find((l) => l.network.id === ingress?.network.id)
+      if (backend === 'nftables' && ingress !== undefined && lb !== undefined && ok(lb.network.id))
+        if (!result.failed.has(INGRESS_OWNER)) fast.ingress = { ingress, lb, gatewayIps: fast.gatewayIps }
       return result
     })
   }
@@ -220,57 +252,27 @@ export class LinuxDataplane implements Dataplane {
   ): Promise<ReconcileResult> {
     const net = this.#networks.get(networkId)
     if (net === undefined) throw new InvalidInputError(`unknown network ${networkId}: reconcile it first`)
-    const next = lb === undefined ? undefined : checkLoadBalancer(lb, net, this.#lbs.get(networkId))
+    const next = lb === undefined ? undefined : checkLoadBalancer(lb, net, this.#fast.lbs.get(networkId))
     const backend = await this.lbBackend(options)
-    return this.#queue.run([networkId], async () => {
-      const before = this.#exec.spawns
-      const prev = this.#lbs.get(networkId)
-      this.#lbs.delete(networkId)
-      const plan =
-        backend === 'nftables' && prev !== undefined && next !== undefined
-          ? planLoadBalancerDelta(prev, next)
-          : undefined
-      if (plan !== undefined && next !== undefined) {
-        const { failed } = await this.#exec.apply(plan, options)
-        if (failed.size === 0) {
-          this.#lbs.set(networkId, next)
-          return { steps: plan.steps.length, processes: this.#exec.spawns - before, warnings: [], failed }
-        }
-        this.#log.info(`lb ${networkId}: the kernel refused the delta, observing it`, {
-          error: [...failed.values()][0],
-        })
-      }
-      const result = await this.#observedLbUpdate(net, next, backend, before, options)
-      if (next !== undefined && backend === 'nftables' && result.failed.size === 0)
-        this.#lbs.set(networkId, next)
-      return result
-    })
+    return this.#queue.run([networkId], () => this.#fast.updateLoadBalancer(net, next, backend, options))
   }
 
-  /** The LB namespace of `net` observed (with the host's namespace list and the overlay side) and planned fully. */
-  async #observedLbUpdate(
-    net: CheckedNetwork,
-    lb: CheckedLoadBalancer | undefined,
-    backend: LbBackend,
-    before: number,
+  async updateIngress(
+    ingress: IngressSpec,
+    lb: LoadBalancerSpec,
     options?: AbortOptions,
   ): Promise<ReconcileResult> {
-    const [host, seen, overlay] = await Promise.all([
-      observeHost(this.#exec, options),
-      observeLoadBalancer(this.#exec, lbNamespace(net.vni), backend === 'ipvs', options),
-      observeOverlay(this.#exec, overlayNamespace(net.vni), options),
-    ])
-    const what = `lb ${net.id}`
-    if (lb === undefined) {
-      const steps = planLoadBalancerRemoval(net.vni, host, seen.broken ? undefined : seen)
-      return this.#apply(what, owned({ steps, warnings: [] }, lbOwner(net.id)), before, options)
-    }
-    if (overlay.broken) {
-      const failed = new Map([[lbOwner(net.id), `network ${net.id} is not built on this node: reconcile it`]])
-      return { steps: 0, processes: this.#exec.spawns - before, warnings: [], failed }
-    }
-    const plan = planLoadBalancer(lb, backend, host, seen, overlay)
-    return this.#apply(what, owned(plan, lbOwner(net.id), networkOwner(net.id)), before, options)
+    const net = this.#networks.get(ingress.networkId)
+    if (net === undefined)
+      throw new InvalidInputError(`unknown network ${ingress.networkId}: reconcile it first`)
+    if (lb.networkId !== net.id)
+      throw new InvalidInputError('updateIngress: the LB must be the ingress network`s')
+    const gatewayIp = assertIpv4(ingress.gatewayIp, 'ingress.gatewayIp')
+    checkIngressGatewayIp(gatewayIp, this.#cfg.gatewaySubnet, this.#cfg.gatewayAddress)
+    const checked: CheckedIngress = { network: net, gatewayIp, ...checkIngressPorts(ingress) }
+    const next = checkLoadBalancer(lb, net, this.#fast.lbs.get(net.id))
+    const backend = await this.lbBackend(options)
+    return this.#queue.run([net.id], () => this.#fast.updateIngress(net, checked, next, backend, options))
   }
 
   async setPeers(
@@ -296,7 +298,11 @@ export class LinuxDataplane implements Dataplane {
     const checked = normalizeDesired(desired, defaultOverlayMtu(this.#cfg))
     const backend = checked.loadBalancers.length > 0 ? await this.lbBackend(options) : 'nftables'
     const xfrm = await this.#hasEsp(options)
-    const observed = await observeNode(this.#exec, { ...options, ipvs: backend === 'ipvs', xfrm })
+    const observed = await observeNode(this.#exec, {
+      ...options,
+      ...this.#observeOptions(checked, backend),
+      xfrm,
+    })
     return planNode(checked, observed, this.#cfg, backend)
   }
 
@@ -311,6 +317,22 @@ export class LinuxDataplane implements Dataplane {
 
   async lbBackend(options?: AbortOptions): Promise<LbBackend> {
     return this.#lbChoice === 'auto' ? this.#choose(await this.#probeOnce(options)) : this.#lbChoice
+  }
+
+  /** What to read beyond the basics: IPVS, the ingress namespace's table, iptables, the task tables. */
+  #observeOptions(checked: CheckedDesired, backend: LbBackend): ObserveOptions {
+    const ing = checked.ingress
+    const taskTables = new Set(
+      checked.endpoints
+        .filter((e) => e.attachments.some((a) => a.redirects.length > 0 || a.network.id === ing?.network.id))
+        .map((e) => sandboxNamespace(e.id)),
+    )
+    return {
+      ipvs: backend === 'ipvs',
+      iptables: ing !== undefined,
+      ...(ing === undefined ? {} : { ingressVni: ing.network.vni }),
+      taskTables,
+    }
   }
 
   /** Whether xfrm state can exist here (probed once): without ESP none is read. */

@@ -3,8 +3,8 @@
  *
  * It runs plans by batching: consecutive steps for the same tool and namespace become one
  * `ip [-n NS] -batch -`, `bridge [-n NS] -batch -`, `nft -f -`, `sysctl -w …`,
- * `conntrack -R -` or `ipvsadm -R` process, fed on stdin (the last four run in a
- * namespace through `ip netns exec NS`). Order between batches is the plan's order, so a planner that needs
+ * `conntrack -R -`, `ipvsadm -R` or `iptables-restore --noflush` (filter table) process, fed
+ * on stdin (the last five run in a namespace through `ip netns exec NS`). Order between batches is the plan's order, so a planner that needs
  * "namespace exists" before "link inside it" just puts the host step first. A batch stops
  * at its first failing line (no `-force`): later lines usually depend on earlier ones.
  * When the failing step has owners (a network, an endpoint), those owners are marked failed,
@@ -58,6 +58,8 @@ export interface ApplyResult {
 // would change its meaning. Planners only emit validated tokens; this is the last guard.
 // Parentheses are plain characters to iproute2's batch reader (`rfc4106(gcm(aes))`).
 const SAFE_ARG = /^[A-Za-z0-9_.:/@+,=()-]+$/
+// iptables negates with a lone `!`
+const SAFE_IPTABLES_ARG = /^(!|[A-Za-z0-9_.:/@+,=-]+)$/
 
 function batchKey(step: Step): string {
   const group = step.group === undefined ? '' : ` ${step.group}`
@@ -73,6 +75,12 @@ function lineOf(step: Step): string {
       for (const arg of step.args) {
         if (!SAFE_ARG.test(arg))
           throw new TypeError(`unsafe argument in ${step.tool} step: ${JSON.stringify(arg)}`)
+      }
+      return step.args.join(' ')
+    case 'iptables':
+      for (const arg of step.args) {
+        if (!SAFE_IPTABLES_ARG.test(arg))
+          throw new TypeError(`unsafe argument in iptables step: ${JSON.stringify(arg)}`)
       }
       return step.args.join(' ')
     case 'nft':
@@ -128,6 +136,10 @@ function firstBatch(steps: readonly Step[]): Batch {
       // reading, which turns a delta into "only these services"
       argv = [...netnsExec(first.netns), 'ipvsadm', '-R']
       break
+    case 'iptables':
+      // --noflush: only these lines change the filter table, the rest of it stays as it is
+      argv = [...netnsExec(first.netns), 'iptables-restore', '--noflush']
+      return { argv, input: `*filter\n${lines.join('\n')}\nCOMMIT\n`, steps: lines.length }
   }
   return { argv, input: first.tool === 'sysctl' ? '' : `${lines.join('\n')}\n`, steps: lines.length }
 }

@@ -3,7 +3,8 @@
  * The node's kernel network programming: overlay namespaces (bridge + vxlan + permanent
  * neighbour/FDB entries for remote peers), the gateway bridge with MASQUERADE, endpoint
  * sandboxes, and per network a service load balancer namespace (VIPs balanced by nftables
- * or IPVS, SNAT to the node's LB address), the vxlan guard (member-only admission, cleartext of
+ * or IPVS, SNAT to the node's LB address), the ingress routing mesh (published ports DNATed
+ * to the ingress network's LB namespace, host-mode ports to the task), the vxlan guard (member-only admission, cleartext of
  * encrypted VNIs dropped) and ESP between the VTEPs of encrypted networks. Desired state in, kernel observed with `ip -j`/`bridge -j`/`nft -j`,
  * pure planners compute an ordered plan of idempotent steps, one executor runs it in
  * batches (`ip -batch -`, `bridge -batch -`, `nft -f -`). Kernel names: see `names.ts`.
@@ -19,6 +20,12 @@
  * await dp.setPeers('n1', peers) // the full set, whenever gossip changes it
  * // one network's service load balancer, from the spec applied last (nothing observed)
  * await dp.updateLoadBalancer('n1', { networkId: 'n1', address: '10.0.1.250', services })
+ * // the ingress routing mesh: published ports balanced by the ingress network's LB namespace
+ * await dp.updateIngress(
+ *   { networkId: 'ingress', gatewayIp: '172.18.0.2', hostPorts: [],
+ *     ports: [{ protocol: 'tcp', published: 8080, serviceId: 'web' }] },
+ *   { networkId: 'ingress', address: '10.0.0.250', services: ingressServices },
+ * )
  * ```
  */
 import { type Dataplane, type DataplaneComponents, type DataplaneInit, LinuxDataplane } from './dataplane.js'
@@ -59,11 +66,15 @@ export type {
   EncryptionKey,
   EncryptionSpec,
   EndpointSpec,
+  HostPortSpec,
+  IngressPortSpec,
+  IngressSpec,
   LbBackendSpec,
   LbServiceSpec,
   LoadBalancerSpec,
   NetworkSpec,
   Peer,
+  RedirectSpec,
 } from './spec.js'
 
 /** Creates the dataplane of this node (Linux, iproute2 + nftables). */

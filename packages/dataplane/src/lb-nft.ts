@@ -25,79 +25,135 @@
  *
  * The planner is a pure delta between two table states ({@link LbTable}): the one read back
  * from `nft -j` (reconcile) or the one of the spec applied last (the fast path, dataplane.ts)
- * and the desired one. Every rule carries `comment "sn:<hash of its text>"`, so rule lists
- * compare by comments. Order, and why: when the base chains are missing or differ (other
+ * and the desired one. Order, and why: when the base chains are missing or differ (other
  * chains, another SNAT address) the whole table is replaced in one transaction (`table {}` +
  * `delete table` + full definition); otherwise ONE `nft -f` transaction touches only what
- * changed, in an order nft accepts: missing sets and maps are added (`add set` is
- * idempotent; a rule or an element needs its set), then element deletes before element adds
- * (a map value that changes is a delete + add: adding an existing key with another value is
- * refused, EEXIST), then prerouting rewritten (flush + rules) only when its rule list
- * differs, BEFORE the sets and maps of a K no longer used are deleted, last (a set a rule
- * references cannot be deleted). A transaction is atomic: refused as a whole, nothing changes.
+ * changed, in the order of nft-delta.ts (sets added, element deletes, element adds, chain
+ * rewrites, stale sets last).
+ *
+ * The grouping by K is not LB-specific: {@link Balancer} describes any table that balances
+ * keys (here a VIP, `ip daddr`; in the ingress namespace a published `proto . port`) over
+ * their live backends, and {@link balancerTable}/{@link balancerRules} build it; ingress-nft.ts
+ * reuses them with its own key.
  */
-import { createHash } from 'node:crypto'
 import { NFT_LB_TABLE } from './names.js'
-import type { ObservedLbTable } from './observe-lb.js'
-import type { CheckedLoadBalancer, CheckedService } from './spec.js'
+import {
+  commentsOf,
+  type NftTable,
+  type NftTableShape,
+  nftDelta,
+  sameList,
+  tableDefinition,
+} from './nft-delta.js'
+import type { CheckedBackend, CheckedLoadBalancer, CheckedService } from './spec.js'
 import { servicesById } from './spec-lb.js'
 
 const T = `ip ${NFT_LB_TABLE}`
 
 /** A table's chains (→ rule comments), sets (→ elements) and maps (→ key → value), as nft text. */
-export type LbTable = ObservedLbTable
+export type LbTable = NftTable
 
-const commentOf = (rule: string): string =>
-  `sn:${createHash('sha256').update(rule).digest('hex').slice(0, 12)}`
+/** What is balanced: a key (nft text of the key expression's value) over its backends. */
+export interface Balanced {
+  readonly key: string
+  readonly backends: readonly CheckedBackend[]
+}
 
-const withComment = (rule: string): string => `${rule} comment "${commentOf(rule)}"`
+/** A table that balances keys over live backends with the live-K / bk-K / none / backends sets. */
+export interface Balancer extends NftTableShape {
+  /** The expression the key is read from: `ip daddr`, `meta l4proto . th dport`. */
+  readonly keyExpr: string
+  /** Rule prefix that restricts the balancing (`ip daddr 172.18.0.2 `), or ''. */
+  readonly guard: string
+}
 
-/** The comments a chain with these rules shows in `nft -j` output. */
-export const commentsOf = (rules: readonly string[]): string[] => rules.map(commentOf)
-
-const BASE: ReadonlyMap<string, string> = new Map([
+const LB_BASE: ReadonlyMap<string, string> = new Map([
   ['prerouting', 'type nat hook prerouting priority dstnat; policy accept;'],
   ['postrouting', 'type nat hook postrouting priority srcnat; policy accept;'],
 ])
 
-/** The declaration of one of our sets or maps, by name. */
-function declarationOf(name: string): string {
-  if (name.startsWith('bk-')) return 'typeof ip daddr . numgen random mod 1 : ip daddr;'
-  return name === 'backends' ? 'type ipv4_addr . ipv4_addr;' : 'type ipv4_addr;'
+/** The LB's table: keys are VIPs. */
+const LB_SHAPE: Balancer = {
+  table: T,
+  keyExpr: 'ip daddr',
+  guard: '',
+  declare: (name) => {
+    if (name.startsWith('bk-')) return 'typeof ip daddr . numgen random mod 1 : ip daddr;'
+    return name === 'backends' ? 'type ipv4_addr . ipv4_addr;' : 'type ipv4_addr;'
+  },
 }
 
-const liveCount = (svc: CheckedService): number => {
+const liveCount = (b: Balanced): number => {
   let k = 0
-  for (const b of svc.backends) if (b.weight > 0) k++
+  for (const x of b.backends) if (x.weight > 0) k++
   return k
+}
+
+/** The live-backend counts K > 0 in use, ascending. */
+export function liveKs(items: readonly Balanced[]): number[] {
+  const seen = new Set<number>()
+  for (const b of items) seen.add(liveCount(b))
+  return [...seen].filter((k) => k > 0).sort((a, b) => a - b)
 }
 
 const usedKs = new WeakMap<CheckedLoadBalancer, readonly number[]>()
 
-/** The live-backend counts K > 0 in use, ascending (a checked LB never changes: computed once). */
+const asBalanced = (svc: CheckedService): Balanced => ({ key: svc.vip, backends: svc.backends })
+
+/** The K in use of an LB (a checked LB never changes: computed once). */
 function ksOf(lb: CheckedLoadBalancer): readonly number[] {
   let ks = usedKs.get(lb)
   if (ks === undefined) {
-    const seen = new Set<number>()
-    for (const svc of lb.services) seen.add(liveCount(svc))
-    ks = [...seen].filter((k) => k > 0).sort((a, b) => a - b)
+    ks = liveKs(lb.services.map(asBalanced))
     usedKs.set(lb, ks)
   }
   return ks
 }
 
+/** The balancing rules (one per K in use, in K order), then the refusal with no live backend. */
+export function balancerRules(shape: Balancer, ks: readonly number[]): string[] {
+  const { guard, keyExpr } = shape
+  return [
+    ...ks.map(
+      (k) => `${guard}${keyExpr} @live-${k} dnat to ${keyExpr} . numgen random mod ${k} map @bk-${k}`,
+    ),
+    `${guard}${keyExpr} @none meta l4proto tcp reject with tcp reset`,
+    `${guard}${keyExpr} @none reject with icmp type port-unreachable`,
+  ]
+}
+
+/**
+ * The sets and maps of a balancer with the K in `ks`, holding the elements of `only`
+ * (every set and map of `ks` exists, empty or not), and no chain.
+ */
+export function balancerTable(ks: readonly number[], only: readonly Balanced[]): LbTable {
+  const sets = new Map<string, Set<string>>([
+    ['none', new Set()],
+    ['backends', new Set()],
+  ])
+  const maps = new Map<string, Map<string, string>>()
+  for (const k of ks) {
+    sets.set(`live-${k}`, new Set())
+    maps.set(`bk-${k}`, new Map())
+  }
+  for (const item of only) {
+    for (const b of item.backends) sets.get('backends')?.add(`${item.key} . ${b.ip}`)
+    const live = item.backends.filter((b) => b.weight > 0)
+    if (live.length === 0) {
+      sets.get('none')?.add(item.key)
+      continue
+    }
+    sets.get(`live-${live.length}`)?.add(item.key)
+    const bk = maps.get(`bk-${live.length}`)
+    for (const [i, b] of live.entries()) bk?.set(`${item.key} . ${i}`, b.ip)
+  }
+  return { chains: new Map(), sets, maps }
+}
+
 /** Rules of the two base chains: one prerouting rule per live-backend count K in use, in K order. */
 export function baseRules(lb: CheckedLoadBalancer): Map<string, string[]> {
-  const ks = ksOf(lb)
   return new Map([
-    [
-      'prerouting',
-      [
-        ...ks.map((k) => `ip daddr @live-${k} dnat to ip daddr . numgen random mod ${k} map @bk-${k}`),
-        'ip daddr @none meta l4proto tcp reject with tcp reset',
-        'ip daddr @none reject with icmp type port-unreachable',
-      ],
-    ],
+    ['prerouting', balancerRules(LB_SHAPE, ksOf(lb))],
     ['postrouting', [`ct status dnat snat to ${lb.address}`]],
   ])
 }
@@ -109,72 +165,32 @@ export function baseRules(lb: CheckedLoadBalancer): Map<string, string[]> {
  * as the whole tables, since the services that did not change add the same elements to both.
  */
 export function lbTable(lb: CheckedLoadBalancer, only: readonly CheckedService[] = lb.services): LbTable {
-  const sets = new Map<string, Set<string>>([
-    ['none', new Set()],
-    ['backends', new Set()],
-  ])
-  const maps = new Map<string, Map<string, string>>()
-  for (const k of ksOf(lb)) {
-    sets.set(`live-${k}`, new Set())
-    maps.set(`bk-${k}`, new Map())
-  }
-  for (const svc of only) {
-    for (const b of svc.backends) sets.get('backends')?.add(`${svc.vip} . ${b.ip}`)
-    const live = svc.backends.filter((b) => b.weight > 0)
-    if (live.length === 0) {
-      sets.get('none')?.add(svc.vip)
-      continue
-    }
-    sets.get(`live-${live.length}`)?.add(svc.vip)
-    const bk = maps.get(`bk-${live.length}`)
-    for (const [i, b] of live.entries()) bk?.set(`${svc.vip} . ${i}`, b.ip)
-  }
+  const { sets, maps } = balancerTable(ksOf(lb), only.map(asBalanced))
   const chains = new Map([...baseRules(lb)].map(([name, rules]) => [name, commentsOf(rules)]))
   return { chains, sets, maps }
 }
 
-const same = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
-  a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i])
-
-const elements = (items: Iterable<string>): string => [...items].join(', ')
-/** Elements of a delta line in one order whatever the order they were read in. */
-const sorted = (items: Iterable<string>): string => [...items].sort().join(', ')
-
 /** The whole table, replacing whatever is there, in one transaction. */
 export function fullLbScript(lb: CheckedLoadBalancer): string {
-  const want = lbTable(lb)
-  const lines = [`table ${T} {}`, `delete table ${T}`, `table ${T} {`]
-  for (const [name, elems] of want.sets) {
-    lines.push(`  set ${name} {`, `    ${declarationOf(name)}`)
-    if (elems.size > 0) lines.push(`    elements = { ${elements(elems)} }`)
-    lines.push('  }')
-  }
-  for (const [name, elems] of want.maps) {
-    lines.push(`  map ${name} {`, `    ${declarationOf(name)}`)
-    if (elems.size > 0)
-      lines.push(`    elements = { ${elements([...elems].map(([k, v]) => `${k} : ${v}`))} }`)
-    lines.push('  }')
-  }
-  for (const [name, rules] of baseRules(lb)) {
-    lines.push(
-      `  chain ${name} {`,
-      `    ${BASE.get(name)}`,
-      ...rules.map((r) => `    ${withComment(r)}`),
-      '  }',
-    )
-  }
-  lines.push('}')
-  return lines.join('\n')
+  const chains = new Map(
+    [...baseRules(lb)].map(([name, rules]) => [name, { spec: LB_BASE.get(name) ?? '', rules }]),
+  )
+  return [`table ${T} {}`, `delete table ${T}`, ...tableDefinition(LB_SHAPE, lbTable(lb), chains)].join('\n')
 }
 
 /**
- * True when `have` can be brought to `lb` by a delta: exactly our two base chains, the
- * SNAT rule as wanted, and no set where a map is wanted or the other way round.
+ * True when `have` can be brought to `want` by a delta: exactly the base chains `base`
+ * (those whose rules the delta does not rewrite, as wanted), and no set where a map is
+ * wanted or the other way round.
  */
-export function skeletonMatches(want: LbTable, have: LbTable | undefined): boolean {
-  if (have === undefined || have.chains.size !== BASE.size) return false
-  if (!have.chains.has('prerouting') || !same(have.chains.get('postrouting'), want.chains.get('postrouting')))
-    return false
+export function skeletonMatches(
+  want: LbTable,
+  have: LbTable | undefined,
+  fixed: readonly string[] = ['postrouting'],
+): boolean {
+  if (have === undefined || have.chains.size !== want.chains.size) return false
+  for (const name of want.chains.keys()) if (!have.chains.has(name)) return false
+  for (const name of fixed) if (!sameList(have.chains.get(name), want.chains.get(name))) return false
   for (const name of want.sets.keys()) if (have.maps.has(name)) return false
   for (const name of want.maps.keys()) if (have.sets.has(name)) return false
   return true
@@ -187,8 +203,11 @@ export function skeletonMatches(want: LbTable, have: LbTable | undefined): boole
 export function lbNftScript(lb: CheckedLoadBalancer, have: LbTable | undefined): string | undefined {
   const want = lbTable(lb)
   if (have === undefined || !skeletonMatches(want, have)) return fullLbScript(lb)
-  return deltaScript(have, want, baseRules(lb).get('prerouting') ?? [])
+  return nftDelta(LB_SHAPE, have, want, preroutingOf(lb))
 }
+
+const preroutingOf = (lb: CheckedLoadBalancer): Map<string, string[]> =>
+  new Map([['prerouting', baseRules(lb).get('prerouting') ?? []]])
 
 /**
  * The fast path's delta from the LB `prev` (trusted to be in the kernel) to `next`, same
@@ -220,8 +239,8 @@ export function lbDelta(
   const have = lbTable(prev, gone)
   const want = lbTable(next, come)
   return {
-    script: deltaScript(have, want, baseRules(next).get('prerouting') ?? []),
-    departed: departed(have, want),
+    script: nftDelta(LB_SHAPE, have, want, preroutingOf(next)),
+    departed: departed(have, want).map(({ key, ip }) => ({ vip: key, ip })),
     gone,
     come,
   }
@@ -232,39 +251,6 @@ const sameService = (a: CheckedService, b: CheckedService): boolean =>
   a.backends.length === b.backends.length &&
   a.backends.every((x, i) => x.ip === b.backends[i]?.ip && x.weight === b.backends[i]?.weight)
 
-/** The element, rule and set lines from `have` to `want` (same skeleton), in the order of the module note. */
-function deltaScript(have: LbTable, want: LbTable, pre: readonly string[]): string | undefined {
-  const adds: string[] = []
-  const deletes: string[] = []
-  const inserts: string[] = []
-  for (const [name, elems] of want.sets) {
-    const cur = have.sets.get(name)
-    if (cur === undefined) adds.push(`add set ${T} ${name} { ${declarationOf(name)} }`)
-    const gone = [...(cur ?? [])].filter((e) => !elems.has(e))
-    const come = [...elems].filter((e) => cur?.has(e) !== true)
-    if (gone.length > 0) deletes.push(`delete element ${T} ${name} { ${sorted(gone)} }`)
-    if (come.length > 0) inserts.push(`add element ${T} ${name} { ${sorted(come)} }`)
-  }
-  for (const [name, elems] of want.maps) {
-    const cur = have.maps.get(name)
-    if (cur === undefined) adds.push(`add map ${T} ${name} { ${declarationOf(name)} }`)
-    const gone = [...(cur ?? [])].filter(([k, v]) => elems.get(k) !== v).map(([k]) => k)
-    const come = [...elems].filter(([k, v]) => cur?.get(k) !== v).map(([k, v]) => `${k} : ${v}`)
-    if (gone.length > 0) deletes.push(`delete element ${T} ${name} { ${sorted(gone)} }`)
-    if (come.length > 0) inserts.push(`add element ${T} ${name} { ${sorted(come)} }`)
-  }
-  const rules: string[] = []
-  if (!same(have.chains.get('prerouting'), commentsOf(pre))) {
-    rules.push(`flush chain ${T} prerouting`)
-    for (const r of pre) rules.push(`add rule ${T} prerouting ${withComment(r)}`)
-  }
-  const stale: string[] = []
-  for (const name of have.sets.keys()) if (!want.sets.has(name)) stale.push(`delete set ${T} ${name}`)
-  for (const name of have.maps.keys()) if (!want.maps.has(name)) stale.push(`delete map ${T} ${name}`)
-  const lines = [...adds, ...deletes, ...inserts, ...rules, ...stale]
-  return lines.length === 0 ? undefined : lines.join('\n')
-}
-
 /**
  * Backends `have` still records (set `backends`) that `lb` no longer lists for their VIP:
  * whose conntrack entries to delete.
@@ -273,15 +259,16 @@ export function departedNftBackends(
   lb: CheckedLoadBalancer,
   have: LbTable | undefined,
 ): { vip: string; ip: string }[] {
-  return have === undefined ? [] : departed(have, lbTable(lb))
+  return have === undefined ? [] : departed(have, lbTable(lb)).map(({ key, ip }) => ({ vip: key, ip }))
 }
 
-function departed(have: LbTable, want: LbTable): { vip: string; ip: string }[] {
+/** Elements of `have`'s `backends` (`<key> . <ip>`) that `want` lacks, split at the last ` . `. */
+export function departed(have: LbTable, want: LbTable): { key: string; ip: string }[] {
   const wanted = want.sets.get('backends') ?? new Set()
-  const out: { vip: string; ip: string }[] = []
+  const out: { key: string; ip: string }[] = []
   for (const e of have.sets.get('backends') ?? []) {
-    const [vip, ip] = e.split(' . ')
-    if (vip !== undefined && ip !== undefined && !wanted.has(e)) out.push({ vip, ip })
+    const at = e.lastIndexOf(' . ')
+    if (at > 0 && !wanted.has(e)) out.push({ key: e.slice(0, at), ip: e.slice(at + 3) })
   }
   return out
 }

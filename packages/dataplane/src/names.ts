@@ -22,6 +22,11 @@
  * | LB nft table (own planner)          | `ip swarmnet-lb`         | LB ns            |
  * | LB sets and maps (lb-nft.ts)        | `live-K`, `bk-K`, `none`, `backends` | LB ns |
  * | vxlan guard nft table (guard.ts)    | `ip swarmnet-vxlan`      | host             |
+ * | ingress leg, host side / inside     | `sngw-_<vni>` / `gwbr0`  | host / LB ns     |
+ * | ingress nft table (ingress.ts)      | `ip swarmnet-ingress`    | host and LB ns   |
+ * | operators' chain in it              | `user` (never written)   | host             |
+ * | iptables chain (coexistence)        | `SWARMNET-FORWARD`       | host filter      |
+ * | task REDIRECT table (sandbox.ts)    | `ip swarmnet-task`       | sandbox ns       |
  * | ESP SAs / policies (xfrm.ts)        | reqid and mark 0xD0C4E3  | host             |
  *
  * `<key>` is the endpoint id when it is at most 8 characters of `[a-z0-9]`, otherwise its
@@ -54,6 +59,16 @@ export const NFT_TABLE = 'swarmnet'
 export const NFT_LB_TABLE = 'swarmnet-lb'
 /** The vxlan guard (member-only admission, encrypted VNIs), host namespace (guard.ts). */
 export const NFT_GUARD_TABLE = 'swarmnet-vxlan'
+/** The ingress routing mesh: in the host (DNAT of published ports) and in the ingress (LB) namespace. */
+export const NFT_INGRESS_TABLE = 'swarmnet-ingress'
+/** The operators' chain in the host's ingress table (Docker's DOCKER-USER): created, never written. */
+export const INGRESS_USER_CHAIN = 'user'
+/** A task's REDIRECTs of published ports, in its sandbox. */
+export const NFT_TASK_TABLE = 'swarmnet-task'
+/** Our chain in iptables' filter table, jumped to from FORWARD (hosts whose FORWARD policy is DROP). */
+export const IPTABLES_FORWARD_CHAIN = 'SWARMNET-FORWARD'
+/** Host-side names of ingress legs (`_` never occurs in an endpoint key: no clash with theirs). */
+export const INGRESS_VETH_PREFIX = 'sngw-_'
 
 export function overlayNamespace(vni: number): string {
   return `${OVERLAY_NS_PREFIX}${vni}`
@@ -110,6 +125,11 @@ export function lbNamespace(vni: number): string {
 /** The VNI of an LB namespace name, or undefined when the name is not one of ours. */
 export function vniOfLbNamespace(name: string): number | undefined {
   return vniAfter(LB_NS_PREFIX, name)
+}
+
+/** The host end of the ingress namespace's leg on the gateway bridge. */
+export function ingressVeth(vni: number): string {
+  return `${INGRESS_VETH_PREFIX}${vni}`
 }
 
 /** The overlay-namespace end of the LB namespace's leg into `br0`. */

@@ -12,7 +12,10 @@
  * 4. Sandboxes ensured (their veths need the overlay bridges of step 3).
  * 5. Service load balancers ensured (their legs need the overlay bridges of step 3; last,
  *    so the sandboxes, which do not need them, come first).
- * 6. Gateway removed when no sandbox needs it any more.
+ * 5b. The ingress mesh (ingress.ts) after the ingress network's LB (its namespace is the
+ *    ingress namespace); the conntrack cleanup of both in one batch at its end. Without
+ *    ingress, whatever is left of one is removed here.
+ * 6. Gateway removed when neither a sandbox nor the ingress needs it any more.
  * Stale LB namespaces go with the stale sandboxes in step 2, the same way.
  * Around all of it, for encryption (xfrm.ts, guard.ts): new SAs and policies first, then the
  * vxlan guard (which marks encrypted VNIs and admits members), and stale SAs and policies
@@ -25,13 +28,24 @@
 
 import { planGateway, planGatewayRemoval } from './gateway.js'
 import { planGuard, planGuardRemoval } from './guard.js'
+import { ingressLegRemoval, planIngress, planIngressRemoval } from './ingress.js'
 import { type LbBackend, planLoadBalancer, planLoadBalancerRemoval } from './lb.js'
 import { sandboxNamespace, VXLAN_CREATE_PREFIX } from './names.js'
 import type { ObservedNode } from './observe.js'
 import { planOverlay, planOverlayRemoval } from './overlay.js'
-import { concatPlans, endpointOwner, ip, lbOwner, networkOwner, owned, type Plan, type Step } from './plan.js'
+import {
+  concatPlans,
+  endpointOwner,
+  INGRESS_OWNER,
+  ip,
+  lbOwner,
+  networkOwner,
+  owned,
+  type Plan,
+  type Step,
+} from './plan.js'
 import { assignGatewayIps, planSandbox } from './sandbox.js'
-import type { CheckedDesired, NodeConfig } from './spec.js'
+import type { CheckedDesired, CheckedLoadBalancer, NodeConfig } from './spec.js'
 import { encryptedVteps, planXfrm } from './xfrm.js'
 
 /** Owner of the guard table: encrypted overlays need it. */
@@ -44,7 +58,8 @@ export function planNode(
   lbBackend: LbBackend = 'nftables',
 ): Plan {
   const { host } = observed
-  const needGateway = desired.endpoints.some((e) => e.gateway)
+  const { ingress } = desired
+  const needGateway = desired.endpoints.some((e) => e.gateway) || ingress !== undefined
   const wantedSandboxes = new Set(desired.endpoints.map((e) => sandboxNamespace(e.id)))
   const wantedVnis = new Set(desired.networks.map((n) => n.vni))
 
@@ -73,6 +88,7 @@ export function planNode(
     if (host.namespaces.includes(ns.netns)) removal.push(ip(undefined, 'netns', 'del', ns.netns))
   }
   const wantedLbs = new Set(desired.loadBalancers.map((lb) => lb.network.vni))
+  if (ingress === undefined) removal.push(...ingressLegRemoval(host))
   for (const [vni, lb] of [...observed.loadBalancers].sort(([a], [b]) => a - b)) {
     if (!wantedLbs.has(vni)) removal.push(...planLoadBalancerRemoval(vni, host, lb))
   }
@@ -98,7 +114,7 @@ export function planNode(
     const owners = net.encrypted ? [networkOwner(net.id), GUARD_OWNER] : [networkOwner(net.id)]
     plans.push(owned(planOverlay(net, cfg, host, observed.overlays.get(net.vni)), ...owners))
   }
-  const gatewayIps = assignGatewayIps(desired.endpoints, cfg, observed.sandboxes)
+  const gatewayIps = assignGatewayIps(desired.endpoints, cfg, observed.sandboxes, ingress?.gatewayIp)
   for (const ep of desired.endpoints) {
     const gwIp = gatewayIps.get(ep.id)
     const plan = planSandbox(
@@ -114,16 +130,33 @@ export function planNode(
     const owners = [endpointOwner(ep.id), ...ep.attachments.map((a) => networkOwner(a.network.id))]
     plans.push(concatPlans(owned(plan, ...owners), { steps: [], warnings }))
   }
+  let lbCleanup: Step[] = []
   for (const lb of desired.loadBalancers) {
     const vni = lb.network.vni
-    const plan = planLoadBalancer(
-      lb,
-      lbBackend,
-      host,
-      observed.loadBalancers.get(vni),
-      observed.overlays.get(vni),
+    const plan = owned(
+      planLoadBalancer(lb, lbBackend, host, observed.loadBalancers.get(vni), observed.overlays.get(vni)),
+      lbOwner(lb.network.id),
+      networkOwner(lb.network.id),
     )
-    plans.push(owned(plan, lbOwner(lb.network.id), networkOwner(lb.network.id)))
+    if (lb.network.id !== ingress?.network.id) {
+      plans.push(plan)
+      continue
+    }
+    lbCleanup = plan.steps.filter((s) => s.tool === 'conntrack')
+    plans.push({ steps: plan.steps.filter((s) => s.tool !== 'conntrack'), warnings: plan.warnings })
+  }
+  if (ingress !== undefined) {
+    const lb = desired.loadBalancers.find((l) => l.network.id === ingress.network.id) as CheckedLoadBalancer
+    const vni = ingress.network.vni
+    const ing = planIngress(ingress, lb, lbBackend, cfg, host, observed.loadBalancers.get(vni), gatewayIps)
+    const owners = [INGRESS_OWNER, lbOwner(ingress.network.id), networkOwner(ingress.network.id)]
+    plans.push(
+      owned({ steps: ing.steps, warnings: ing.warnings }, ...owners),
+      { steps: lbCleanup, warnings: [] },
+      owned({ steps: ing.conntrack, warnings: [] }, ...owners),
+    )
+  } else {
+    plans.push({ steps: planIngressRemoval(cfg, host, observed.loadBalancers, wantedLbs), warnings: [] })
   }
   if (!needGateway) plans.push(planGatewayRemoval(cfg, host))
   if (desired.networks.length === 0) plans.push(planGuardRemoval(host.guard))

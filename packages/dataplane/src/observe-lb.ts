@@ -8,7 +8,7 @@
 import type { AbortOptions } from '@swarmnet/interface'
 import { CommandFailedError } from './errors.js'
 import type { Executor } from './executor.js'
-import { LB_LEG, NFT_LB_TABLE } from './names.js'
+import { GATEWAY_LEG, LB_LEG, NFT_INGRESS_TABLE, NFT_LB_TABLE } from './names.js'
 import { type ObservedNamespace, parseJsonLines, parseLinks, parseRoutes } from './observe.js'
 
 /** Our nft table in an LB namespace; elements and values as nft text (`10.0.1.5 . 0`). */
@@ -42,6 +42,8 @@ export interface ObservedLoadBalancer extends ObservedNamespace {
   readonly sysctls: ReadonlyMap<string, string>
   /** Fwmark services; undefined when IPVS was not read (nftables backend) or not readable. */
   readonly ipvs: readonly IpvsService[] | undefined
+  /** The ingress table (`ip swarmnet-ingress`), when read and present. */
+  readonly ingress?: ObservedLbTable | undefined
 }
 
 /** Every sysctl the LB planner may set (the `vs` ones exist only with IPVS). */
@@ -72,26 +74,40 @@ export function nftText(v: unknown): string {
   return JSON.stringify(v)
 }
 
-/** `nft -j list table ip swarmnet-lb` → chains with their rule comments, sets and maps. */
-export function parseLbTable(json: unknown): ObservedLbTable {
+/**
+ * `nft -j list table ip swarmnet-lb` → chains with their rule comments, sets and maps; with
+ * `table`, that table of a longer listing (`nft -j list ruleset`), undefined when absent.
+ */
+export function parseLbTable(json: unknown): ObservedLbTable
+export function parseLbTable(json: unknown, table: string): ObservedLbTable | undefined
+export function parseLbTable(json: unknown, table?: string): ObservedLbTable | undefined {
+  const name = table ?? NFT_LB_TABLE
+  if (table !== undefined) {
+    const found = arr(obj(json).nftables).some((i) => {
+      const t = obj(obj(i).table)
+      return t.family === 'ip' && t.name === name
+    })
+    if (!found) return undefined
+  }
   const chains = new Map<string, string[]>()
   const sets = new Map<string, Set<string>>()
   const maps = new Map<string, Map<string, string>>()
   const items = arr(obj(json).nftables).map(obj)
   for (const item of items) {
     const chain = obj(item.chain)
-    if (chain.table === NFT_LB_TABLE && typeof chain.name === 'string') chains.set(chain.name, [])
+    if (chain.table === name && chain.family === 'ip' && typeof chain.name === 'string')
+      chains.set(chain.name, [])
   }
   for (const item of items) {
     const rule = obj(item.rule)
-    if (rule.table === NFT_LB_TABLE && typeof rule.chain === 'string') {
+    if (rule.table === name && rule.family === 'ip' && typeof rule.chain === 'string') {
       chains.get(rule.chain)?.push(typeof rule.comment === 'string' ? rule.comment : '')
     }
     const set = obj(item.set)
-    if (set.table === NFT_LB_TABLE && typeof set.name === 'string')
+    if (set.table === name && set.family === 'ip' && typeof set.name === 'string')
       sets.set(set.name, new Set(arr(set.elem).map(nftText)))
     const map = obj(item.map)
-    if (map.table === NFT_LB_TABLE && typeof map.name === 'string') {
+    if (map.table === name && map.family === 'ip' && typeof map.name === 'string') {
       const elems = new Map<string, string>()
       for (const e of arr(map.elem)) {
         const [key, value] = arr(e)
@@ -140,14 +156,22 @@ export function parseIpvsSave(stdout: string): IpvsService[] {
   return [...services.values()]
 }
 
+/**
+ * One LB namespace. Its ingress table is read when `readIngress` (it is the ingress
+ * namespace), or when it has a gateway-bridge leg (it was one).
+ */
 export async function observeLoadBalancer(
   exec: Executor,
   netns: string,
   readIpvs: boolean,
   options?: AbortOptions,
+  readIngress = false,
 ): Promise<ObservedLoadBalancer> {
   const inNs = ['ip', 'netns', 'exec', netns]
+  const listIngress = () =>
+    exec.tryRun([...inNs, 'nft', '-j', 'list', 'table', 'ip', NFT_INGRESS_TABLE], options)
   try {
+    const early = readIngress ? listIngress() : undefined
     const [ipOut, nftOut, sysOut, ipvsOut] = await Promise.all([
       exec.run(['ip', '-j', '-d', '-n', netns, '-batch', '-'], {
         input: 'link show\naddr show\nroute show\n',
@@ -158,10 +182,14 @@ export async function observeLoadBalancer(
       readIpvs ? exec.tryRun([...inNs, 'ipvsadm-save', '-n'], options) : undefined,
     ])
     const [links = [], addrs = [], routes = []] = parseJsonLines(ipOut.stdout)
+    const parsedLinks = parseLinks(links, addrs)
+    const ingressOut = early ?? (parsedLinks.has(GATEWAY_LEG) ? listIngress() : undefined)
+    const ing = await ingressOut
     return {
       netns,
       broken: false,
-      links: parseLinks(links, addrs),
+      ingress: ing?.exitCode === 0 ? parseLbTable(JSON.parse(ing.stdout), NFT_INGRESS_TABLE) : undefined,
+      links: parsedLinks,
       neigh: [],
       fdb: [],
       routes: parseRoutes(routes),

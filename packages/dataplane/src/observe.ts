@@ -7,9 +7,12 @@
 import type { AbortOptions } from '@swarmnet/interface'
 import { CommandFailedError } from './errors.js'
 import type { Executor } from './executor.js'
+import { type ObservedIptables, parseIptables } from './ingress-host.js'
 import {
   LB_NS_PREFIX,
+  NFT_INGRESS_TABLE,
   NFT_TABLE,
+  NFT_TASK_TABLE,
   OVERLAY_NS_PREFIX,
   PREFIX,
   SANDBOX_NS_PREFIX,
@@ -17,7 +20,12 @@ import {
   vniOfLbNamespace,
   vniOfOverlayNamespace,
 } from './names.js'
-import { type ObservedLoadBalancer, observeLoadBalancer } from './observe-lb.js'
+import {
+  type ObservedLbTable,
+  type ObservedLoadBalancer,
+  observeLoadBalancer,
+  parseLbTable,
+} from './observe-lb.js'
 import { emptyXfrm, type ObservedGuard, type ObservedXfrm, observeXfrm, parseGuard } from './observe-xfrm.js'
 
 export interface VxlanInfo {
@@ -70,6 +78,10 @@ export interface ObservedHost {
   readonly nftRules: readonly string[]
   /** The vxlan guard table, when it exists. */
   readonly guard?: ObservedGuard | undefined
+  /** The host's ingress table (`ip swarmnet-ingress`), when it exists. */
+  readonly ingress?: ObservedLbTable | undefined
+  /** iptables' filter table as far as it concerns us; undefined: not read, no iptables or no filter table. */
+  readonly iptables?: ObservedIptables | undefined
 }
 
 export interface ObservedNamespace {
@@ -82,6 +94,8 @@ export interface ObservedNamespace {
   /** `bridge fdb` entries on vxlan0 (overlays only). */
   readonly fdb: readonly FdbEntry[]
   readonly routes: readonly RouteEntry[]
+  /** Sandboxes: rule comments of the task table's prerouting chain; undefined when not read or absent. */
+  readonly taskRules?: readonly string[] | undefined
 }
 
 export interface ObservedNode {
@@ -104,6 +118,12 @@ export interface ObserveOptions extends AbortOptions {
    * saves a process per reconcile there). @default true
    */
   readonly xfrm?: boolean
+  /** Read iptables' filter table (the mesh is wanted); it is also read when the host has an ingress table. */
+  readonly iptables?: boolean
+  /** The VNI of the ingress network: its LB namespace's ingress table is read. */
+  readonly ingressVni?: number
+  /** Sandbox namespaces whose task table (REDIRECTs) is read. */
+  readonly taskTables?: ReadonlySet<string>
 }
 
 type Json = Record<string, unknown>
@@ -223,7 +243,22 @@ const emptyNamespace = (netns: string, broken: boolean): ObservedNamespace => ({
   routes: [],
 })
 
-export async function observeHost(exec: Executor, options?: AbortOptions): Promise<ObservedHost> {
+/** `iptables-save`, undefined when iptables is missing or fails. */
+async function readIptables(exec: Executor, options?: AbortOptions): Promise<ObservedIptables | undefined> {
+  try {
+    const out = await exec.tryRun(['iptables-save'], options)
+    return out.exitCode === 0 ? parseIptables(out.stdout) : undefined
+  } catch (err) {
+    if (err instanceof CommandFailedError) return undefined
+    throw err
+  }
+}
+
+export async function observeHost(
+  exec: Executor,
+  options?: AbortOptions & { readonly iptables?: boolean },
+): Promise<ObservedHost> {
+  const early = options?.iptables === true ? readIptables(exec, options) : undefined
   const [ipOut, nftOut, sysctlOut] = await Promise.all([
     // netns list goes last: with no namespaces it prints nothing at all.
     exec.run(['ip', '-j', '-d', '-batch', '-'], { input: 'link show\naddr show\nnetns list\n', ...options }),
@@ -232,12 +267,15 @@ export async function observeHost(exec: Executor, options?: AbortOptions): Promi
   ])
   const [links = [], addrs = [], netns = []] = parseJsonLines(ipOut.stdout)
   const ruleset: unknown = nftOut.exitCode === 0 ? JSON.parse(nftOut.stdout) : undefined
+  const ingress = ruleset === undefined ? undefined : parseLbTable(ruleset, NFT_INGRESS_TABLE)
   return {
     namespaces: parseNetnsList(netns),
     links: parseLinks(links, addrs),
     ipForward: sysctlOut.exitCode === 0 ? sysctlOut.stdout.trim() : undefined,
     nftRules: ruleset === undefined ? [] : parseNftRules(ruleset),
     guard: parseGuard(ruleset),
+    ingress,
+    iptables: await (early ?? (ingress === undefined ? undefined : readIptables(exec, options))),
   }
 }
 
@@ -271,14 +309,29 @@ export async function observeSandbox(
   exec: Executor,
   netns: string,
   options?: AbortOptions,
+  readTaskTable = false,
 ): Promise<ObservedNamespace> {
   try {
-    const out = await exec.run(['ip', '-j', '-d', '-n', netns, '-batch', '-'], {
-      input: 'link show\naddr show\nroute show\n',
-      ...options,
-    })
+    const [out, nft] = await Promise.all([
+      exec.run(['ip', '-j', '-d', '-n', netns, '-batch', '-'], {
+        input: 'link show\naddr show\nroute show\n',
+        ...options,
+      }),
+      readTaskTable
+        ? exec.tryRun(
+            ['ip', 'netns', 'exec', netns, 'nft', '-j', 'list', 'table', 'ip', NFT_TASK_TABLE],
+            options,
+          )
+        : undefined,
+    ])
     const [links = [], addrs = [], routes = []] = parseJsonLines(out.stdout)
-    return { ...emptyNamespace(netns, false), links: parseLinks(links, addrs), routes: parseRoutes(routes) }
+    const task = nft?.exitCode === 0 ? parseLbTable(JSON.parse(nft.stdout), NFT_TASK_TABLE) : undefined
+    return {
+      ...emptyNamespace(netns, false),
+      links: parseLinks(links, addrs),
+      routes: parseRoutes(routes),
+      taskRules: task?.chains.get('prerouting'),
+    }
   } catch (err) {
     if (err instanceof CommandFailedError) return emptyNamespace(netns, true)
     throw err
@@ -288,7 +341,7 @@ export async function observeSandbox(
 /** Host plus every namespace of ours (overlays, sandboxes, LBs), read in parallel. */
 export async function observeNode(exec: Executor, options?: ObserveOptions): Promise<ObservedNode> {
   const [host, xfrm] = await Promise.all([
-    observeHost(exec, options),
+    observeHost(exec, { ...options, iptables: options?.iptables === true }),
     options?.xfrm === false ? emptyXfrm : observeXfrm(exec, options),
   ])
   const ours = host.namespaces.filter((n) => n.startsWith(PREFIX))
@@ -301,11 +354,23 @@ export async function observeNode(exec: Executor, options?: ObserveOptions): Pro
       if (vni !== undefined && netns.startsWith(OVERLAY_NS_PREFIX)) {
         overlays.set(vni, await observeOverlay(exec, netns, options))
       } else if (netns.startsWith(SANDBOX_NS_PREFIX)) {
-        sandboxes.set(netns, await observeSandbox(exec, netns, options))
+        sandboxes.set(
+          netns,
+          await observeSandbox(exec, netns, options, options?.taskTables?.has(netns) === true),
+        )
       } else if (netns.startsWith(LB_NS_PREFIX)) {
         const lbVni = vniOfLbNamespace(netns)
         if (lbVni !== undefined)
-          loadBalancers.set(lbVni, await observeLoadBalancer(exec, netns, options?.ipvs === true, options))
+          loadBalancers.set(
+            lbVni,
+            await observeLoadBalancer(
+              exec,
+              netns,
+              options?.ipvs === true,
+              options,
+              options?.ingressVni === lbVni,
+            ),
+          )
       }
     }),
   )

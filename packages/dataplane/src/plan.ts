@@ -66,7 +66,14 @@ export interface IpvsStep extends Owned {
   readonly args: readonly string[]
 }
 
-export type Step = IpStep | BridgeStep | NftStep | SysctlStep | ConntrackStep | IpvsStep
+/** One line of iptables' filter table (e.g. `-N SWARMNET-FORWARD`), batched through `iptables-restore --noflush`. */
+export interface IptablesStep extends Owned {
+  readonly tool: 'iptables'
+  readonly netns?: string
+  readonly args: readonly string[]
+}
+
+export type Step = IpStep | BridgeStep | NftStep | SysctlStep | ConntrackStep | IpvsStep | IptablesStep
 
 export interface Plan {
   readonly steps: readonly Step[]
@@ -80,6 +87,8 @@ export const networkOwner = (id: string): string => `network:${id}`
 export const endpointOwner = (id: string): string => `endpoint:${id}`
 /** The service load balancer of a network. */
 export const lbOwner = (networkId: string): string => `lb:${networkId}`
+/** The ingress routing mesh (host table, ingress leg and table, iptables). */
+export const INGRESS_OWNER = 'ingress'
 
 /** The steps, each in `group` (see {@link Owned.group}). */
 export function grouped<S extends Step>(steps: readonly S[], group: string): S[] {
@@ -143,6 +152,8 @@ export function describeStep(step: Step): string {
       return `${inNs(step.netns)}conntrack ${step.args.join(' ')}`
     case 'ipvs':
       return `${inNs(step.netns)}ipvsadm ${step.args.join(' ')}`
+    case 'iptables':
+      return `${inNs(step.netns)}iptables ${step.args.join(' ')}`
   }
 }
 

@@ -10,6 +10,7 @@
  *    directly in the sandbox, and enslaved to the gateway bridge.
  * 3. Sandbox batch: `eth<i>` created with its peer directly in the overlay namespace
  *    (MTU and MAC set at creation), then addresses, `up`, default route — one process.
+ * 3b. The task table (REDIRECTs of published ports, task-nft.ts), before traffic can arrive.
  * 4. One batch per overlay namespace: enslave the peer to `br0` and bring it up.
  * The overlay namespaces themselves are ensured earlier in the node plan.
  */
@@ -27,6 +28,7 @@ import {
 import type { LinkState, ObservedHost, ObservedNamespace } from './observe.js'
 import { ensureNamespace, ip, type Plan, type Step } from './plan.js'
 import type { CheckedEndpoint, NodeConfig } from './spec.js'
+import { planTaskTable } from './task-nft.js'
 
 /** Exact IPv4 address set of a link: delete the others, add the wanted one if missing. */
 function ensureAddress(ns: string, dev: string, want: string, have: readonly string[], out: Step[]): void {
@@ -164,6 +166,7 @@ export function planSandbox(
       ...hostSteps,
       ...inside,
       ...config,
+      ...planTaskTable(ep, ns, usable ? observed.taskRules : undefined),
       ...[...perOverlay.values()].flat(),
     ],
     warnings: [],
@@ -172,15 +175,17 @@ export function planSandbox(
 
 /**
  * Gateway-bridge addresses for the endpoints that want a leg: the requested one, else
- * the one the sandbox already has (stable across reconciles), else the lowest free.
+ * the one the sandbox already has (stable across reconciles), else the lowest free;
+ * `reserved` (the ingress namespace's) is never handed out.
  */
 export function assignGatewayIps(
   endpoints: readonly CheckedEndpoint[],
   cfg: NodeConfig,
   sandboxes: ReadonlyMap<string, ObservedNamespace>,
+  reserved?: string,
 ): Map<string, string> {
   const out = new Map<string, string>()
-  const taken = new Set<string>([cfg.gatewayAddress])
+  const taken = new Set<string>([cfg.gatewayAddress, ...(reserved === undefined ? [] : [reserved])])
   const base = networkBase(cfg.gatewaySubnet)
   const size = 2 ** (32 - cfg.gatewaySubnet.prefix)
   const inSubnet = (addr: string): boolean => {

@@ -107,10 +107,18 @@ export function checkLoadBalancer(
     network,
     address,
     mac,
-    services: services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    services: sortedById(services),
   }
   byId.set(checked, ids)
   return checked
+}
+
+/** Sorted by id; a list that already is (the usual case: the worker keeps the order) is not sorted again. */
+function sortedById(services: CheckedService[]): CheckedService[] {
+  for (let i = 1; i < services.length; i++)
+    if ((services[i - 1] as CheckedService).id > (services[i] as CheckedService).id)
+      return services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return services
 }
 
 const byId = new WeakMap<CheckedLoadBalancer, ReadonlyMap<string, CheckedService>>()

@@ -6,6 +6,7 @@
 import { InvalidInputError } from '@swarmnet/interface'
 import { assertIpv4, type Cidr, contains, macFromIp, normalizeMac, parseCidr } from './addr.js'
 import { sandboxNamespace } from './names.js'
+import { checkIngress, checkRedirects } from './spec-ingress.js'
 import { checkLoadBalancers } from './spec-lb.js'
 
 /** One endpoint of an overlay network anywhere in the cluster, as gossiped. */
@@ -70,6 +71,46 @@ export interface AttachmentSpec {
   readonly ip: string
   /** @default `02:42:` + the IPv4 octets */
   readonly mac?: string
+  /**
+   * REDIRECTs on this attachment's leg (a task's ingress attachment): `published` arriving
+   * on `eth<i>` goes to `target` (table `ip swarmnet-task` in the sandbox). @default none
+   */
+  readonly redirects?: readonly RedirectSpec[]
+}
+
+/** A published port of a task, redirected to the port it listens on. */
+export interface RedirectSpec {
+  readonly protocol: 'tcp' | 'udp'
+  readonly published: number
+  readonly target: number
+}
+
+/** An ingress-mode published port: balanced over the backends of `serviceId` in the ingress LB. */
+export interface IngressPortSpec {
+  readonly protocol: 'tcp' | 'udp'
+  readonly published: number
+  readonly serviceId: string
+}
+
+/** A host-mode published port of a local task: DNAT straight to its sandbox's gateway leg. */
+export interface HostPortSpec {
+  readonly protocol: 'tcp' | 'udp'
+  readonly published: number
+  readonly target: number
+  /** A local endpoint with a gateway leg (its gateway-bridge address is the DNAT target). */
+  readonly endpointId: string
+}
+
+/** The ingress routing mesh on this node (ingress.ts). */
+export interface IngressSpec {
+  /** The ingress overlay: it is in `networks`, and its load balancer is in `loadBalancers` (maybe with no services). */
+  readonly networkId: string
+  /** The ingress namespace's address on the gateway bridge (inside the gateway subnet, never the bridge's own). */
+  readonly gatewayIp: string
+  /** Ingress-mode published ports cluster-wide, each balanced over the backends of `serviceId` in the ingress LB. */
+  readonly ports: readonly IngressPortSpec[]
+  /** Host-mode ports of THIS node's tasks: DNAT straight to the task sandbox's gateway-leg address. */
+  readonly hostPorts: readonly HostPortSpec[]
 }
 
 /** A local endpoint (a task's network sandbox). */
@@ -132,6 +173,8 @@ export interface DesiredState {
   readonly members?: readonly string[]
   /** The IPsec keyring for encrypted networks. @default none (their vxlan is dropped) */
   readonly encryption?: EncryptionSpec
+  /** The ingress routing mesh. @default none (no ingress leg, no host ingress table) */
+  readonly ingress?: IngressSpec
 }
 
 /** Node-wide settings the planners need. */
@@ -170,6 +213,17 @@ export interface CheckedAttachment {
   readonly network: CheckedNetwork
   readonly ip: string
   readonly mac: string
+  /** Unique by (protocol, published), sorted. */
+  readonly redirects: readonly RedirectSpec[]
+}
+
+export interface CheckedIngress {
+  readonly network: CheckedNetwork
+  readonly gatewayIp: string
+  /** Unique by (protocol, published), sorted by protocol then port. */
+  readonly ports: readonly IngressPortSpec[]
+  /** Unique by (protocol, published) and never an ingress-mode port too, sorted. */
+  readonly hostPorts: readonly HostPortSpec[]
 }
 
 export interface CheckedEndpoint {
@@ -206,6 +260,7 @@ export interface CheckedDesired {
   readonly loadBalancers: readonly CheckedLoadBalancer[]
   readonly members: readonly string[] | undefined
   readonly encryption: CheckedEncryption | undefined
+  readonly ingress: CheckedIngress | undefined
 }
 
 export function checkPeers(peers: readonly Peer[], where: string): CheckedPeer[] {
@@ -301,13 +356,15 @@ export function normalizeDesired(desired: DesiredState, defaultMtu?: number): Ch
       const ip = assertIpv4(a.ip, `${where}.attachments[${i}].ip`)
       if (!contains(network.subnet, ip)) throw new InvalidInputError(`${where}: ${ip} outside its network`)
       used.add(network.id)
-      return { network, ip, mac: a.mac === undefined ? macFromIp(ip) : normalizeMac(a.mac, `${where}.mac`) }
+      const mac = a.mac === undefined ? macFromIp(ip) : normalizeMac(a.mac, `${where}.mac`)
+      return { network, ip, mac, redirects: checkRedirects(a.redirects, `${where}.attachments[${i}]`) }
     })
     const gatewayIp = e.gatewayIp === undefined ? undefined : assertIpv4(e.gatewayIp, `${where}.gatewayIp`)
     return { id: e.id, attachments, gateway: e.gateway ?? true, gatewayIp }
   })
   const loadBalancers = checkLoadBalancers(desired.loadBalancers ?? [], byId)
   for (const lb of loadBalancers) used.add(lb.network.id)
+  const ingress = checkIngress(desired.ingress, byId, loadBalancers)
   const members =
     desired.members === undefined
       ? undefined
@@ -318,5 +375,6 @@ export function normalizeDesired(desired: DesiredState, defaultMtu?: number): Ch
     loadBalancers,
     members,
     encryption: checkEncryption(desired.encryption),
+    ingress,
   }
 }

@@ -7,6 +7,7 @@ import {
   GATEWAY_LEG,
   gatewayVeth,
   IFNAME_MAX,
+  ingressVeth,
   overlayNamespace,
   overlayVeth,
   sandboxNamespace,
@@ -19,6 +20,7 @@ describe('kernel names', () => {
   const longId = 'x8f3k2m9q7w1e5r4t6y8u0i2o4p6a8s0'
   it.each([
     ['overlay namespace', overlayNamespace(0xffffff)],
+    ['ingress leg (host side)', ingressVeth(0xffffff)],
     ['vxlan create name', vxlanCreateName(0xffffff)],
     ['sandbox namespace', sandboxNamespace(longId)],
     ['overlay veth', overlayVeth(longId)],

@@ -163,3 +163,26 @@ export async function createLab(hostCount: number): Promise<SimLab> {
     throw err
   }
 }
+
+/** A record of the processes a dataplane spawns in a host: pass `onSpawn` to it, ask `during(f)` what `f` spawned. */
+export function spawnRecorder(host: SimHost): {
+  readonly onSpawn: (argv: readonly string[], input: string) => void
+  during(f: () => Promise<unknown>): Promise<{ argv: string; input: string }[]>
+} {
+  const spawned: { argv: string; input: string }[] = []
+  return {
+    onSpawn: (argv, input) => spawned.push({ argv: argv.slice(host.wrap.length).join(' '), input }),
+    async during(f) {
+      const from = spawned.length
+      await f()
+      return spawned.slice(from)
+    },
+  }
+}
+
+/** The MAC the dataplane derives from an IPv4 address (`02:42:` + its octets). */
+export const macOf = (ip: string): string =>
+  `02:42:${ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join(':')}`
