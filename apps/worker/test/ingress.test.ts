@@ -198,7 +198,7 @@ describe('network controller and the ingress network', () => {
     await expect.poll(() => fast.length).toBeGreaterThan(0)
     expect(fast.at(-1)?.ports).toEqual([{ protocol: 'tcp', published: port, serviceId: 'web' }])
     d = await net.desired()
-    expect(d.loadBalancers[0]?.services.map((s) => s.backends.length)).toEqual([2])
+    expect(d.loadBalancers?.[0]?.services.map((s) => s.backends.length)).toEqual([2])
     expect(net.portConflicts).toEqual([])
   })
 })
