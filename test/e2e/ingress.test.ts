@@ -215,7 +215,7 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
     const squatter = await lab.spawn(2, [
       process.execPath,
       '-e',
-      "require('node:http').createServer((q, s) => s.end('squatter\\n')).listen(7070)",
+      "const h = require('node:http'); for (const p of [7070, 7072]) h.createServer((q, s) => s.end('squatter\\n')).listen(p)",
     ])
     try {
       await waitFor('the squatter listens', 10_000, async () =>
@@ -256,9 +256,37 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
         `http://${lab.hostAddress(2)}:7070/`,
       ])
       expect(own.stdout).toContain('squatter')
+      // a host-mode task whose port a host process holds is rejected there, with the reason
+      await swOk(
+        lab,
+        1,
+        'service',
+        'create',
+        '-d',
+        '--name',
+        'hsq',
+        '--constraint',
+        `node.hostname==${lab.hostname(2)}`,
+        '--publish',
+        'published=7072,target=8080,mode=host',
+        '--',
+        ...whoami(),
+      )
+      const rejected = await waitFor('hsq rejected on host 2', 60_000, async () =>
+        (await rows('hsq')).find((t) => t.state === 'rejected'),
+      )
+      expect(rejected.error).toMatch(/7072\/tcp/)
+      const held = await lab.exec('ext', [
+        'curl',
+        '-s',
+        '--max-time',
+        '3',
+        `http://${lab.hostAddress(2)}:7072/`,
+      ])
+      expect(held.stdout).toContain('squatter')
     } finally {
       await squatter.kill()
-      await sw(lab, 1, 'service', 'rm', 'sq')
+      await sw(lab, 1, 'service', 'rm', 'sq', 'hsq')
     }
   })
 
