@@ -161,6 +161,10 @@ describe('published ports and the ingress routing mesh (lab of 3 hosts)', () => 
         `via host ${h}`,
       ).toEqual([])
       expect(new Set(answered), `via host ${h}`).toEqual(new Set(want))
+      // the agent holds the port (as dockerd does): nothing else can take it later
+      const ss = await lab.exec(h, ['ss', '-Hltnup', 'sport = :8080 or sport = :5353'])
+      expect(ss.stdout, `sockets of host ${h}`).toMatch(/swarmnet-agent|node/)
+      expect(ss.stdout.split('\n').filter((l) => l.trim().length > 0)).toHaveLength(2)
     }
   })
 

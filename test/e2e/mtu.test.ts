@@ -43,10 +43,13 @@ interface TaskJson {
 /** MTU of every swarmnet link (not lo, not the gateway leg) in every sn-* namespace of a host. */
 async function overlayMtus(lab: Lab, host: number): Promise<Map<string, number>> {
   const out = new Map<string, number>()
+  // not the ingress network's: it has the MTU of the cluster's init (the default), whatever a test's network has
+  const [ingress] = await swJson<Array<{ vni: number }>>(lab, 1, 'network', 'inspect', 'ingress')
+  const mesh = new Set([`sn-ov-${ingress?.vni}`, `sn-lb-${ingress?.vni}`])
   const names = (await lab.exec(host, ['ip', 'netns'])).stdout
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith('sn-'))
+    .filter((n) => n.startsWith('sn-') && !mesh.has(n))
   for (const ns of names) {
     const links = JSON.parse((await lab.exec(host, ['ip', '-n', ns, '-j', 'link'])).stdout) as LinkJson[]
     for (const l of links) if (l.ifname !== 'lo' && l.ifname !== 'gwbr0') out.set(`${ns}/${l.ifname}`, l.mtu)

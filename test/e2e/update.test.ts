@@ -116,7 +116,7 @@ describe('rolling updates (lab of 3 hosts)', () => {
     const bad: Array<[string[], number, RegExp]> = [
       [['update', '--update-parallelism', '-1', 'web'], 2, /parallelism/],
       [['update', '--update-failure-action', 'explode', 'web'], 2, /failure-action/],
-      [['update', '--publish-add', '8080:8080', 'web'], 2, /unknown option/],
+      [['update', '--publish-add', '0:8080', 'web'], 2, /port/],
       [['update', '--env-add', 'V=2', 'ghost'], 1, /not found/],
       [['rollback', 'web'], 1, /no previous spec/],
     ]

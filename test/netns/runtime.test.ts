@@ -307,7 +307,7 @@ describe.skipIf(process.getuid?.() !== 0)('task runtime on the real kernel', () 
     }
     const text = await waitFor('whoami to answer', () => curl())
     expect(text).toBe(
-      `Task: ${id}\nService: web\nNode: node-a\nHostname: ${id.slice(0, 12)}\nIP: sn-d0 ${taskAddr}\n`,
+      `Task: ${id}\nService: web\nNode: node-a\nHostname: ${id.slice(0, 12)}\nIP: sn-d0 ${taskAddr}\nRemoteAddr: 127.0.0.1\n`,
     )
     const json = JSON.parse((await curl(['-H', 'Accept: application/json'])) ?? '') as unknown
     expect(json).toEqual({
@@ -316,6 +316,7 @@ describe.skipIf(process.getuid?.() !== 0)('task runtime on the real kernel', () 
       node: 'node-a',
       hostname: id.slice(0, 12),
       addresses: [{ interface: 'sn-d0', ip: taskAddr }],
+      remoteAddr: '127.0.0.1',
     })
     expect(await rt.stop(id, { timeoutMs: 5_000 })).toEqual({ state: 'exited', exitCode: 0 })
     const log = await rt.logs(id)
