@@ -134,10 +134,12 @@ export async function buildCodeDisk(init: CodeDiskInit, options?: AbortOptions):
   await run('sh', ['-c', copy, 'copy', repo, stage], options)
   await writeFile(join(stage, '.lab/authorized_keys'), `${init.authorizedKey.trim()}\n`, { mode: 0o644 })
   // emulated hosts run ~15-20x slower: a longer heartbeat (and so a 30 s down threshold and an
-  // 8 s heartbeat timeout) keeps a busy manager VM from being declared down by itself
-  const env = Object.entries({ SWARMNET_HEARTBEAT_MS: '10000', ...init.agentEnv }).map(
-    ([k, v]) => `${k}=${v}\n`,
-  )
+  // 8 s heartbeat timeout) keeps a busy manager VM from being declared down by itself, and a
+  // longer drift check (every change still reconciles at once) keeps the observation of every
+  // namespace — with the ingress mesh, two more per node — from taking the one emulated CPU
+  // nearly all the time (seen: back-to-back reconciles, heartbeats to the manager timing out)
+  const defaults = { SWARMNET_HEARTBEAT_MS: '10000', SWARMNET_DRIFT_CHECK_MS: '15000' }
+  const env = Object.entries({ ...defaults, ...init.agentEnv }).map(([k, v]) => `${k}=${v}\n`)
   await writeFile(join(stage, '.lab/agent.env'), env.join(''))
   const mb = Number((await run('du', ['-sm', stage], options)).split(/\s+/)[0])
   const img = join(dir, 'code.img')
