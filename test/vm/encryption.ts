@@ -12,7 +12,7 @@
  *   pointing at that outbound SA and the peer's outbound SA among its inbound ones;
  * - a 1 MB body crosses (the network's MTU leaves room for ESP), and 8 MiB bodies over each
  *   network give the encrypted/plain throughput of this run (printed, never asserted);
- * - `network rm` leaves no xfrm state, policy or guard table.
+ * - `network rm` leaves no xfrm state or policy, and no encrypted VNI in the guard table.
  */
 import { sandboxNamespace } from '@swarmnet/dataplane'
 import type { Lab } from '@swarmnet/lab'
@@ -236,9 +236,12 @@ export async function encryptedAcrossVms(lab: Lab): Promise<Record<string, numbe
   for (const h of [1, 2])
     await waitFor(`VM ${h} clean`, 180_000, async () => {
       const x = await xfrmOf(lab, h)
-      const nft = await lab.exec(h, ['nft', 'list', 'table', 'ip', 'swarmnet-vxlan'])
+      // the guard table stays while the VM carries an overlay (every node is on the ingress
+      // network), with no encrypted VNI left in it
+      const nft = await lab.exec(h, ['nft', 'list', 'set', 'ip', 'swarmnet-vxlan', 'encrypted-vnis'])
       const pol = await lab.exec(h, ['ip', 'xfrm', 'policy'])
-      return x.states.length === 0 && pol.stdout.trim() === '' && nft.exitCode !== 0 ? true : undefined
+      const noVnis = nft.exitCode !== 0 || !/elements/.test(nft.stdout)
+      return x.states.length === 0 && pol.stdout.trim() === '' && noVnis ? true : undefined
     })
   timings.encryptedCleanMs = since(t0)
   return timings
