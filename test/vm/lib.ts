@@ -124,7 +124,7 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
     for (const to of tasks.filter((t) => t !== from)) {
       const ip = addressOn(to, 'appnet')
       const argv = curlFromTask(from.id, ip, 5)
-      const body = await waitFor(`${from.node} → ${to.node} (${ip})`, 60_000, async () => {
+      const body = await waitFor(`${from.node} → ${to.node} (${ip})`, 120_000, async () => {
         const r = await lab.exec(hostOf(from), argv)
         return r.exitCode === 0 && r.stdout.includes(to.id) ? r.stdout : undefined
       })
@@ -180,7 +180,7 @@ export async function serviceAcrossVms(lab: Lab): Promise<Record<string, number>
       `for i in $(seq ${n}); do curl -s --max-time 5 http://${lab.hostAddress(h)}:8080/; echo " exit=$?"; done`,
     ])
   for (const h of [1, 2]) {
-    const seen = await waitFor(`ext → VM ${h}:8080 reaches both tasks`, 60_000, async () => {
+    const seen = await waitFor(`ext → VM ${h}:8080 reaches both tasks`, 120_000, async () => {
       const r = await fromExt(h, 8)
       const got = new Set(tasks.filter((t) => r.stdout.includes(t.id)).map((t) => t.id))
       return got.size === 2 ? got : undefined
