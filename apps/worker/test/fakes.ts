@@ -1,4 +1,5 @@
 /** In-memory stand-ins for the task agent's components (runtime, networks, dispatcher). */
+import type { Entry, Netdb } from '@swarmnet/netdb'
 import type { CgroupInfo, Runtime, TaskInfo, TaskSpec, TaskStatus } from '@swarmnet/runtime'
 import { TaskExistsError } from '@swarmnet/runtime'
 import type { Assignment, TaskReport } from '@swarmnet/wire'
@@ -202,4 +203,29 @@ export class ScriptedDispatcher {
       return { assignments: this.#assignments, wantLogs: want.ids, wantLogsFrom: want.from }
     return { assignments: this.#assignments, wantLogs: [] }
   }
+}
+
+/** A netdb whose entries the test sets; `emit` fires its change event; joins are recorded in `joined`. */
+export function fakeNetdb(
+  entries: Entry[] = [],
+  networks: string[] = ['n1'],
+  joined: string[] = [],
+): Netdb & { emit(network: string): void } {
+  let listener: ((network: string) => void) | undefined
+  return {
+    start: async () => undefined,
+    stop: async () => undefined,
+    join: async (n: string) => {
+      joined.push(n)
+    },
+    leave: async () => undefined,
+    setLocal: async () => undefined,
+    entries: (): Entry[] => entries,
+    networks: () => networks,
+    on: (_event: string, l: (network: string) => void) => {
+      listener = l
+      return () => undefined
+    },
+    emit: (network: string) => listener?.(network),
+  } as Partial<Netdb> as Netdb & { emit(network: string): void }
 }

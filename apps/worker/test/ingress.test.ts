@@ -10,13 +10,14 @@ import path from 'node:path'
 import type { Dataplane, DesiredState, IngressSpec, ReconcileResult } from '@swarmnet/dataplane'
 import { ManualClock } from '@swarmnet/interface'
 import { silentLogger } from '@swarmnet/logger'
-import type { Entry, Netdb } from '@swarmnet/netdb'
+import type { Entry } from '@swarmnet/netdb'
 import { createStore, type Store } from '@swarmnet/store'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hostPorts, ingressSpec, publishedPorts, redirectsOf } from '../src/ingress.js'
 import { NetworkController } from '../src/networks.js'
 import { PortHolder } from '../src/port-holder.js'
 import { servicesOf } from '../src/service-table.js'
+import { fakeNetdb } from './fakes.js'
 
 const none: ReconcileResult = { steps: 0, processes: 0, warnings: [], failed: new Map() }
 const ingressNet = {
@@ -144,22 +145,7 @@ describe('network controller and the ingress network', () => {
     } as Partial<Dataplane> as Dataplane
     const entries: Entry[] = []
     const joined: string[] = []
-    let listener: ((network: string) => void) | undefined
-    const netdb = {
-      start: async () => undefined,
-      stop: async () => undefined,
-      join: async (n: string) => {
-        joined.push(n)
-      },
-      leave: async () => undefined,
-      setLocal: async () => undefined,
-      entries: (): Entry[] => entries,
-      networks: () => ['ing'],
-      on: (_e: string, l: (network: string) => void) => {
-        listener = l
-        return () => undefined
-      },
-    } as Partial<Netdb> as Netdb
+    const netdb = fakeNetdb(entries, ['ing'], joined)
     dir = await mkdtemp(path.join(tmpdir(), 'sn-ingress-'))
     store = createStore({ logger: silentLogger }, { path: dir })
     await store.open()
@@ -192,9 +178,9 @@ describe('network controller and the ingress network', () => {
       taskEntry('web', '10.255.0.20', '192.0.2.1'),
       vipRecord('web', '10.255.0.9', [[port, 80, 'tcp']]),
     )
-    listener?.('ing') // the VTEP set is new: a whole reconcile is asked for
+    netdb.emit('ing') // the VTEP set is new: a whole reconcile is asked for
     entries.push(taskEntry('web', '10.255.0.21', '192.0.2.1'))
-    listener?.('ing') // same VTEPs: the fast path
+    netdb.emit('ing') // same VTEPs: the fast path
     await expect.poll(() => fast.length).toBeGreaterThan(0)
     expect(fast.at(-1)?.ports).toEqual([{ protocol: 'tcp', published: port, serviceId: 'web' }])
     d = await net.desired()

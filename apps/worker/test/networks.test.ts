@@ -13,6 +13,7 @@ import type { Entry, Netdb } from '@swarmnet/netdb'
 import { createStore, type Store } from '@swarmnet/store'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type LocalAttachment, NetworkController } from '../src/networks.js'
+import { fakeNetdb } from './fakes.js'
 
 const attachment = (id: string, ip: string): LocalAttachment => ({
   id,
@@ -42,25 +43,6 @@ function fakeDataplane(seen: DesiredState[], scoped: string[] = []): Dataplane {
       return none
     },
   } as Partial<Dataplane> as Dataplane
-}
-
-/** A netdb whose entries the test sets; `emit` fires its change event. */
-function fakeNetdb(entries: Entry[] = []): Netdb & { emit(network: string): void } {
-  let listener: ((network: string) => void) | undefined
-  return {
-    start: async () => undefined,
-    stop: async () => undefined,
-    join: async () => undefined,
-    leave: async () => undefined,
-    setLocal: async () => undefined,
-    entries: (): Entry[] => entries,
-    networks: () => ['n1'],
-    on: (_event: string, l: (network: string) => void) => {
-      listener = l
-      return () => undefined
-    },
-    emit: (network: string) => listener?.(network),
-  } as Partial<Netdb> as Netdb & { emit(network: string): void }
 }
 
 const request = (id: string, ip: string) => ({
